@@ -1,0 +1,128 @@
+"""The duty context (当直の文脈): settings, operator, mode, and the resources built from them.
+
+One object per process. The CLI, the TUI and the tests all build it with
+:func:`build_context`; the demo builds it with :func:`core.demo.demo_context`. The ledger,
+templates and X client are created on first use so that start-up stays cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from core.config import Operator, Settings, load_credentials, load_settings, resolve_config_path
+from core.errors import InputError
+from core.identity import resolve_operator
+
+if TYPE_CHECKING:
+    from core.ledger import Ledger
+    from core.templates import TemplateSet
+    from core.xapi import XClient
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class DutyContext:
+    settings: Settings
+    operator: Operator
+    drill: bool
+    config_path: Path | None = None
+    clock: Callable[[], datetime] = utc_now
+    demo: bool = False
+    _client: "XClient | None" = field(default=None, init=False, repr=False)
+    _client_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def mode_label(self) -> str:
+        return "訓練" if self.drill else "本番"
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @cached_property
+    def ledger(self) -> "Ledger":
+        from core.ledger import Ledger
+
+        return Ledger(self.settings.ledger.path, now=self.clock)
+
+    @cached_property
+    def templates(self) -> "TemplateSet":
+        from core.templates import bundled_dirs, load_templates
+
+        return load_templates(bundled_dirs(self.settings))
+
+    @property
+    def api_base_url(self) -> str:
+        return self.settings.api_base_url(self.drill)
+
+    def credentials(self):
+        """X credentials for this mode. Drills fall back to the practice server's demo keys."""
+        from core.oauth1 import Credentials
+
+        values = load_credentials(self.settings)
+        if values is None:
+            if self.drill:
+                from core.practice_server import DEMO_CREDENTIALS
+
+                return DEMO_CREDENTIALS
+            raise InputError(
+                "X の認証情報が設定されていません。",
+                hint=(
+                    "dutypost auth で PIN ログインして秘密情報ファイルを作るか、環境変数 DUTYPOST_X__CONSUMER_KEY など"
+                    "4つを設定してください。訓練なら --drill で練習サーバーに投稿できます。\n"
+                    "(admin) No X credentials: run `dutypost auth` or set DUTYPOST_X__* variables."
+                ),
+            )
+        return Credentials(**values)
+
+    def x_client(self) -> "XClient":
+        """The one X client of this process (keep-alive, pre-warmed by the TUI)."""
+        with self._client_lock:
+            if self._client is None:
+                from core.xapi import XClient
+
+                self._client = XClient(
+                    self.api_base_url,
+                    self.credentials(),
+                    timeout=self.settings.x.timeout_seconds,
+                    web_base_url=self.settings.account.web_base_url,
+                )
+            return self._client
+
+    def account_user(self) -> dict:
+        """The account's ``users/me`` record, cached in the ledger (not fetched on every start)."""
+        key = f"x.me:{self.api_base_url}"
+        cached = self.ledger.get_meta(key)
+        if cached:
+            return json.loads(cached)
+        me = self.x_client().me()
+        self.ledger.set_meta(key, json.dumps(me, ensure_ascii=False))
+        return me
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        if "ledger" in self.__dict__:
+            self.ledger.close()
+
+
+def build_context(
+    config: str | Path | None,
+    *,
+    operator_id: str | None = None,
+    drill: bool = False,
+    clock: Callable[[], datetime] = utc_now,
+    os_user: str | None = None,
+) -> DutyContext:
+    path = resolve_config_path(config)
+    settings = load_settings(path)
+    operator = resolve_operator(settings, operator_id, os_user=os_user)
+    return DutyContext(settings=settings, operator=operator, drill=drill, config_path=path, clock=clock)

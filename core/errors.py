@@ -1,0 +1,45 @@
+"""Errors that reach the user, each with its exit code (SPEC §10).
+
+Every message is Japanese first; administrators' messages may add English after it.
+Messages never contain secrets.
+"""
+
+from __future__ import annotations
+
+
+class DutypostError(Exception):
+    """A failure the user must be told about in words, never with a traceback."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n{self.hint}" if self.hint else self.message
+
+
+class InputError(DutypostError):
+    """Bad input or config (exit 2): the message names the file and line, or the field."""
+
+    exit_code = 2
+
+
+class GateBlocked(DutypostError):
+    """Blocked by the gate (exit 3): the message names the check and how to proceed."""
+
+    exit_code = 3
+
+
+class PublishFailed(DutypostError):
+    """The publish failed and the post is kept in the outbox (exit 4)."""
+
+    exit_code = 4
+
+
+class OutcomeUnknown(DutypostError):
+    """The request may or may not have reached X (exit 5); see ``dutypost outbox``."""
+
+    exit_code = 5

@@ -1,0 +1,497 @@
+"""The ledger (記録・台帳) and its audit trail (監査記録), on real SQLite files."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from core.errors import InputError
+from core.ledger import GENESIS_HASH, POST_STATES, SCHEMA_VERSION, Ledger, event_hash
+
+REPO = Path(__file__).resolve().parent.parent
+START = datetime(2026, 9, 1, 3, 0, tzinfo=timezone.utc)
+
+
+class Clock:
+    """An injectable clock the tests move by hand."""
+
+    def __init__(self, at: datetime = START) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta: float) -> None:
+        self.at += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "ledger.sqlite3"
+
+
+@pytest.fixture
+def ledger(path: Path, clock: Clock):
+    with Ledger(path, now=clock) as opened:
+        yield opened
+
+
+def new_post(ledger: Ledger, **overrides) -> int:
+    fields = dict(operator="tanaka", department="防災危機管理課", template_id="shelter-open",
+                  text="【避難所開設】3時00分現在、中央公民館を開設しました。", drill=False)
+    fields.update(overrides)
+    fields.setdefault("parts", [fields["text"]])
+    return ledger.create_post(**fields)
+
+
+def raw(path: Path) -> sqlite3.Connection:
+    """A plain connection to the file, as an attacker with file access would use."""
+    return sqlite3.connect(path, isolation_level=None)
+
+
+# -- the file --------------------------------------------------------------------------
+
+
+def test_the_file_is_created_in_wal_mode_with_its_schema_version(path: Path, ledger: Ledger) -> None:
+    assert path.exists()
+    with raw(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_ledger_from_a_newer_version_is_refused_with_its_path(path: Path, ledger: Ledger) -> None:
+    ledger.close()
+    with raw(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(InputError) as raised:
+        Ledger(path)
+    assert str(path) in raised.value.message
+
+
+def test_times_must_carry_a_timezone(ledger: Ledger) -> None:
+    with pytest.raises(ValueError):
+        ledger.list_posts(since=datetime(2026, 9, 1, 3, 0))
+
+
+# -- drafts (下書き) -----------------------------------------------------------------------
+
+
+def test_a_draft_is_upserted_and_survives_reopening(path: Path, clock: Clock) -> None:
+    with Ledger(path, now=clock) as ledger:
+        draft_id = ledger.save_draft(operator="tanaka", template_id="shelter-open", values={"place": "中央"},
+                                     text="中央", drill=False)
+        clock.advance(seconds=1)
+        again = ledger.save_draft(operator="tanaka", template_id="shelter-open", values={"place": "中央公民館"},
+                                  text="中央公民館", drill=False, draft_id=draft_id)
+        assert again == draft_id
+        assert [e.kind for e in ledger.events()] == ["draft.created"]  # saves are not audit events
+    with Ledger(path, now=clock) as reopened:
+        [draft] = reopened.open_drafts("tanaka")
+    assert draft.id == draft_id
+    assert draft.values == {"place": "中央公民館"}
+    assert draft.text == "中央公民館"
+    assert draft.updated_at == START + timedelta(seconds=1)
+    assert draft.created_at == START
+
+
+def test_open_drafts_are_newest_first_and_closed_ones_drop_out(ledger: Ledger, clock: Clock) -> None:
+    first = ledger.save_draft(operator="tanaka", template_id="a", values={}, text="一", drill=False)
+    clock.advance(seconds=5)
+    second = ledger.save_draft(operator="suzuki", template_id="b", values={}, text="二", drill=True)
+    assert [d.id for d in ledger.open_drafts()] == [second, first]
+    assert [d.id for d in ledger.open_drafts("suzuki")] == [second]
+    ledger.close_draft(second, "published")
+    assert [d.id for d in ledger.open_drafts()] == [first]
+    with pytest.raises(ValueError):
+        ledger.save_draft(operator="suzuki", template_id="b", values={}, text="二", drill=True, draft_id=second)
+    assert ledger.events()[-1].kind == "draft.published"
+
+
+# -- posts (投稿) ---------------------------------------------------------------------------
+
+
+def test_a_post_goes_from_queued_to_sent_and_every_step_is_audited(ledger: Ledger, clock: Clock) -> None:
+    post_id = new_post(ledger, acks=["rumour"], findings=[{"rule": "rumour", "severity": "warn"}])
+    assert ledger.get_post(post_id).state == "queued"
+    assert [p.id for p in ledger.outbox()] == [post_id]
+    ledger.set_state(post_id, "sending")
+    clock.advance(seconds=2)
+    ledger.set_state(post_id, "sent", x_post_ids=["1901", "1902"], url="https://x.com/town/status/1901")
+    post = ledger.get_post(post_id)
+    assert (post.state, post.x_post_ids, post.url) == ("sent", ["1901", "1902"], "https://x.com/town/status/1901")
+    assert post.sent_at == START + timedelta(seconds=2)
+    assert post.acks == ["rumour"]
+    assert ledger.outbox() == []
+    events = ledger.events(post_id)
+    assert [e.kind for e in events] == ["post.queued", "post.sending", "post.sent"]
+    assert events[0].payload["text"] == post.text
+    assert events[0].payload["parts"] == post.parts
+    assert events[0].payload["acks"] == ["rumour"]
+    assert events[2].payload["x_post_ids"] == ["1901", "1902"]
+
+
+def test_a_failed_post_can_be_resent_and_an_unknown_one_resolved(ledger: Ledger) -> None:
+    post_id = new_post(ledger)
+    ledger.set_state(post_id, "sending")
+    ledger.set_state(post_id, "failed", error="X のサーバーで障害が起きています。")
+    assert ledger.get_post(post_id).error == "X のサーバーで障害が起きています。"
+    ledger.set_state(post_id, "sending")
+    assert ledger.get_post(post_id).error is None
+    ledger.set_state(post_id, "unknown", x_post_ids=["77"], error="応答がありません。")
+    assert [p.state for p in ledger.outbox()] == ["unknown"]
+    ledger.set_state(post_id, "sent", url="https://x.com/town/status/77")
+    post = ledger.get_post(post_id)
+    assert post.x_post_ids == ["77"]  # kept when not given
+    ledger.set_state(post_id, "deleted")
+    assert ledger.get_post(post_id).state == "deleted"
+
+
+@pytest.mark.parametrize(
+    ("path_taken", "illegal"),
+    [
+        ([], "sent"),
+        ([], "failed"),
+        (["sending"], "queued"),
+        (["sending"], "cancelled"),
+        (["sending", "sent"], "sending"),
+        (["sending", "sent"], "failed"),
+        (["cancelled"], "sending"),
+        ([], "no-such-state"),
+    ],
+)
+def test_illegal_transitions_are_refused(ledger: Ledger, path_taken: list[str], illegal: str) -> None:
+    post_id = new_post(ledger)
+    for state in path_taken:
+        ledger.set_state(post_id, state)
+    before = len(ledger.events())
+    with pytest.raises(ValueError):
+        ledger.set_state(post_id, illegal)
+    assert ledger.get_post(post_id).state == (path_taken[-1] if path_taken else "queued")
+    assert len(ledger.events()) == before
+
+
+def test_setting_the_state_of_a_missing_post_is_refused(ledger: Ledger) -> None:
+    with pytest.raises(ValueError):
+        ledger.set_state(99, "sending")
+
+
+def test_as_json_has_the_stable_shape(ledger: Ledger) -> None:
+    post_id = new_post(ledger)
+    ledger.set_state(post_id, "sending")
+    ledger.set_state(post_id, "sent", x_post_ids=["1901", "1902"], url="https://x.com/town/status/1901")
+    shown = ledger.get_post(post_id).as_json()
+    assert list(shown)[:10] == ["id", "state", "template", "text", "operator", "created_at", "x_post_id", "url",
+                                "override", "approval"]
+    assert shown["id"] == post_id
+    assert shown["template"] == "shelter-open"
+    assert shown["x_post_id"] == "1901"
+    assert shown["created_at"] == "2026-09-01T03:00:00+00:00"
+    assert shown["override"] is None and shown["approval"] is None
+    assert "draft" in POST_STATES and "cancelled" in POST_STATES
+
+
+def test_list_posts_filters_and_puts_the_newest_first(ledger: Ledger, clock: Clock) -> None:
+    a = new_post(ledger, operator="tanaka", template_id="t1")
+    clock.advance(minutes=10)
+    b = new_post(ledger, operator="suzuki", template_id="t2")
+    ledger.set_state(b, "cancelled")
+    clock.advance(minutes=10)
+    c = new_post(ledger, operator="tanaka", template_id="t1")
+    assert [p.id for p in ledger.list_posts()] == [c, b, a]
+    assert [p.id for p in ledger.list_posts(operator="tanaka")] == [c, a]
+    assert [p.id for p in ledger.list_posts(template_id="t2")] == [b]
+    assert [p.id for p in ledger.list_posts(states=["cancelled"])] == [b]
+    assert [p.id for p in ledger.list_posts(since=START + timedelta(minutes=5))] == [c, b]
+    assert [p.id for p in ledger.list_posts(limit=1)] == [c]
+
+
+def test_recent_texts_and_the_last_post_of_a_template_respect_time_and_mode(ledger: Ledger, clock: Clock) -> None:
+    old = new_post(ledger, text="【訓練】古い投稿")
+    ledger.set_state(old, "sending")
+    ledger.set_state(old, "sent")
+    clock.advance(hours=25)
+    drill = new_post(ledger, text="【訓練】新しい投稿", drill=True, template_id="level4")
+    ledger.set_state(drill, "sending")
+    ledger.set_state(drill, "sent")
+    live = new_post(ledger, text="本番の投稿", template_id="level4")
+    ledger.set_state(live, "cancelled")
+    since = clock() - timedelta(hours=24)
+    assert ledger.recent_sent_texts(since, drill=True) == [("【訓練】新しい投稿", clock())]
+    assert ledger.recent_sent_texts(since, drill=False) == []
+    assert ledger.last_post_of_template("level4", clock() - timedelta(minutes=30), drill=True).id == drill
+    assert ledger.last_post_of_template("level4", clock() - timedelta(minutes=30), drill=False) is None  # cancelled
+
+
+# -- approvals (承認) and overrides (緊急オーバーライド) ---------------------------------------
+
+
+def test_a_verbal_approval_is_stored_and_shown(ledger: Ledger) -> None:
+    post_id = new_post(ledger)
+    given = START - timedelta(minutes=3)
+    ledger.record_approval(post_id, approver="kacho", method="phone", at=given, recorded_by="tanaka")
+    post = ledger.get_post(post_id)
+    assert post.approval == {"approver": "kacho", "method": "phone", "at": given, "post_hoc": False}
+    assert post.as_json()["approval"] == {"approver": "kacho", "method": "phone"}
+    [event] = [e for e in ledger.events(post_id) if e.kind == "approval.recorded"]
+    assert event.operator == "tanaka"
+    assert event.payload["approver"] == "kacho"
+    with pytest.raises(ValueError):
+        ledger.record_approval(post_id, approver="kacho", method="fax", recorded_by="tanaka")
+
+
+def test_an_override_is_stored_verbatim_and_shown(ledger: Ledger) -> None:
+    post_id = new_post(ledger)
+    reason = "台風接近のため夜間に避難指示を発令。課長に電話がつながらない。"
+    ledger.record_override(post_id, operator="tanaka", category="生命・身体・財産の保護に必要な緊急情報",
+                           reason=reason, lifted=["hours", "approval"])
+    post = ledger.get_post(post_id)
+    assert post.override["reason"] == reason
+    assert post.override["lifted"] == ["hours", "approval"]
+    assert post.override["operator"] == "tanaka"
+    assert post.as_json()["override"] == {"category": "生命・身体・財産の保護に必要な緊急情報", "reason": reason}
+    [event] = [e for e in ledger.events(post_id) if e.kind == "override.used"]
+    assert event.payload == {"category": "生命・身体・財産の保護に必要な緊急情報", "reason": reason,
+                             "lifted": ["hours", "approval"]}
+    with pytest.raises(ValueError):
+        ledger.record_override(post_id, operator="tanaka", category="その他", reason=reason, lifted=["hours"])
+
+
+def test_an_overridden_post_awaits_post_hoc_approval_until_signed_off(ledger: Ledger) -> None:
+    lifted_approval = new_post(ledger)
+    hours_only = new_post(ledger)
+    for post_id, lifted in ((lifted_approval, ["hours", "approval"]), (hours_only, ["hours"])):
+        ledger.record_override(post_id, operator="tanaka", category="誤った投稿への対応",
+                               reason="誤った避難所名を訂正するため", lifted=lifted)
+    assert ledger.awaiting_post_hoc_approval() == []  # not sent yet
+    for post_id in (lifted_approval, hours_only):
+        ledger.set_state(post_id, "sending")
+        ledger.set_state(post_id, "sent", x_post_ids=[str(post_id)])
+    assert [p.id for p in ledger.awaiting_post_hoc_approval()] == [lifted_approval]
+
+    ledger.sign_off(lifted_approval, approver="kacho", note="内容を確認した")
+    assert ledger.awaiting_post_hoc_approval() == []
+    post = ledger.get_post(lifted_approval)
+    assert post.post_hoc_signed_off["approver"] == "kacho"
+    assert post.post_hoc_signed_off["note"] == "内容を確認した"
+    assert post.approval["post_hoc"] is True
+    assert ledger.events(lifted_approval)[-1].kind == "approval.post_hoc"
+    with pytest.raises(ValueError):
+        ledger.sign_off(lifted_approval, approver="kacho")
+    not_overridden = new_post(ledger)
+    with pytest.raises(ValueError):
+        ledger.sign_off(not_overridden, approver="kacho")
+
+
+def test_in_app_approval_flows_between_two_sessions_on_one_file(path: Path, clock: Clock) -> None:
+    with Ledger(path, now=clock) as poster, Ledger(path, now=clock) as approver:
+        draft_id = poster.save_draft(operator="tanaka", template_id="level4", values={}, text="避難指示", drill=False)
+        for_draft = poster.request_approval(draft_id=draft_id, post_id=None, requested_by="tanaka",
+                                            department="防災危機管理課", text="避難指示")
+        post_id = new_post(poster)
+        for_post = poster.request_approval(draft_id=None, post_id=post_id, requested_by="tanaka",
+                                           department="防災危機管理課", text="避難所開設")
+        other = poster.request_approval(draft_id=None, post_id=None, requested_by="sato", department="建設課",
+                                        text="通行止め")
+
+        inbox = approver.pending_approval_requests("防災危機管理課")
+        assert [r.id for r in inbox] == [for_draft, for_post]
+        approver.decide_approval_request(for_draft, approver="kacho", approved=True)
+        approver.decide_approval_request(for_post, approver="kacho", approved=True, note="了解")
+        approver.decide_approval_request(other, approver="kensetsu-kacho", approved=False, note="表現を直して")
+        with pytest.raises(ValueError):
+            approver.decide_approval_request(for_post, approver="kacho", approved=False)
+
+        decided = poster.get_approval_request(for_draft)
+        assert (decided.status, decided.decided_by, decided.decided_at) == ("approved", "kacho", START)
+        assert poster.get_approval_request(other).status == "rejected"
+        assert poster.pending_approval_requests() == []
+        approval = poster.get_post(post_id).approval
+        assert (approval["approver"], approval["method"]) == ("kacho", "in-app")
+        assert poster.verify().ok
+
+
+# -- audit trail (監査記録) ----------------------------------------------------------------
+
+
+def fill(ledger: Ledger, count: int) -> None:
+    for n in range(count):
+        ledger.append_event(operator="tanaka", kind="checklist.step", payload={"step": n, "memo": "確認済み"})
+
+
+def test_the_chain_verifies_and_can_be_rechecked_from_the_export(ledger: Ledger) -> None:
+    assert ledger.verify().ok
+    fill(ledger, 5)
+    result = ledger.verify()
+    assert (result.ok, result.checked, result.first_bad_id) == (True, 5, None)
+    exported = ledger.export()
+    prev = GENESIS_HASH
+    for event in exported:
+        assert event["prev_hash"] == prev
+        fields = {k: event[k] for k in ("id", "at", "operator", "kind", "post_id", "payload", "prev_hash")}
+        assert event["hash"] == event_hash(**fields)
+        prev = event["hash"]
+    assert [e["id"] for e in exported] == [1, 2, 3, 4, 5]
+
+
+def test_the_database_refuses_to_change_or_delete_audit_rows(path: Path, ledger: Ledger) -> None:
+    fill(ledger, 2)
+    with raw(path) as conn:
+        with pytest.raises(sqlite3.DatabaseError):
+            conn.execute("UPDATE audit SET payload = '{}' WHERE id = 1")
+        with pytest.raises(sqlite3.DatabaseError):
+            conn.execute("DELETE FROM audit WHERE id = 2")
+    assert ledger.verify().ok
+
+
+def drop_triggers(conn: sqlite3.Connection) -> None:
+    conn.execute("DROP TRIGGER audit_no_update")
+    conn.execute("DROP TRIGGER audit_no_delete")
+
+
+def test_an_edited_payload_is_found(path: Path, ledger: Ledger) -> None:
+    fill(ledger, 10)
+    with raw(path) as conn:
+        drop_triggers(conn)
+        conn.execute("""UPDATE audit SET payload = '{"memo":"未確認","step":6}' WHERE id = 7""")
+    result = ledger.verify()
+    assert (result.ok, result.first_bad_id, result.checked) == (False, 7, 6)
+    assert "#7" in result.reason and "書き換え" in result.reason
+
+
+def test_a_deleted_middle_row_is_found(path: Path, ledger: Ledger) -> None:
+    fill(ledger, 10)
+    with raw(path) as conn:
+        drop_triggers(conn)
+        conn.execute("DELETE FROM audit WHERE id = 4")
+    result = ledger.verify()
+    assert (result.ok, result.first_bad_id) == (False, 4)
+    assert "#4" in result.reason and "削除" in result.reason
+
+
+def test_a_deleted_last_row_is_found_through_the_head(path: Path, ledger: Ledger) -> None:
+    fill(ledger, 10)
+    with raw(path) as conn:
+        drop_triggers(conn)
+        conn.execute("DELETE FROM audit WHERE id = 10")
+    result = ledger.verify()
+    assert (result.ok, result.first_bad_id) == (False, 10)
+    # and appending afterwards does not paper over the hole
+    fill(ledger, 1)
+    assert ledger.verify().first_bad_id == 10
+
+
+def test_swapped_rows_are_found(path: Path, ledger: Ledger) -> None:
+    fill(ledger, 10)
+    with raw(path) as conn:
+        drop_triggers(conn)
+        conn.execute("UPDATE audit SET id = -1 WHERE id = 5")
+        conn.execute("UPDATE audit SET id = 5 WHERE id = 6")
+        conn.execute("UPDATE audit SET id = 6 WHERE id = -1")
+    result = ledger.verify()
+    assert (result.ok, result.first_bad_id) == (False, 5)
+
+
+def test_a_rewritten_and_rehashed_tail_is_found_through_the_head(path: Path, ledger: Ledger) -> None:
+    fill(ledger, 3)
+    last = ledger.export()[-1]
+    forged = dict(last, payload={"step": 2, "memo": "書き換え"})
+    forged_hash = event_hash(**{k: forged[k] for k in ("id", "at", "operator", "kind", "post_id", "payload",
+                                                       "prev_hash")})
+    with raw(path) as conn:
+        drop_triggers(conn)
+        conn.execute("UPDATE audit SET payload = ?, hash = ? WHERE id = 3",
+                     ('{"memo":"書き換え","step":2}', forged_hash))
+    result = ledger.verify()
+    assert (result.ok, result.first_bad_id) == (False, 3)
+
+
+def test_dropped_triggers_alone_make_verify_fail(path: Path, ledger: Ledger) -> None:
+    fill(ledger, 2)
+    with raw(path) as conn:
+        drop_triggers(conn)
+    result = ledger.verify()
+    assert (result.ok, result.first_bad_id) == (False, None)
+    assert "トリガー" in result.reason
+
+
+# -- sharing ------------------------------------------------------------------------------
+
+WORKER = """
+import sys, time
+from pathlib import Path
+from core.ledger import Ledger
+path, go, name = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+while not go.exists():
+    time.sleep(0.005)
+ledger = Ledger(path)
+for n in range(50):
+    post_id = ledger.create_post(operator=name, department="防災危機管理課", template_id="t", text=f"{name} {n}",
+                                 parts=[f"{name} {n}"], drill=True)
+    ledger.set_state(post_id, "sending", operator=name)
+    ledger.append_event(operator=name, kind="checklist.step", payload={"n": n}, post_id=post_id)
+ledger.close()
+"""
+
+
+def test_four_processes_share_one_file_without_locking_errors(tmp_path: Path) -> None:
+    path = tmp_path / "shared" / "ledger.sqlite3"  # a fresh file: the processes race to create it
+    go = tmp_path / "go"
+    workers = [
+        subprocess.Popen([sys.executable, "-c", WORKER, str(path), str(go), f"op{n}"], cwd=REPO,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for n in range(4)
+    ]
+    go.touch()
+    for worker in workers:
+        out, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err
+        assert "locked" not in err
+    with Ledger(path) as ledger:
+        result = ledger.verify()
+        assert result.ok, result.reason
+        assert result.checked == 4 * 50 * 3
+        posts = ledger.list_posts()
+        assert len(posts) == 200
+        assert {p.state for p in posts} == {"sending"}
+        for n in range(4):
+            assert len(ledger.list_posts(operator=f"op{n}")) == 50
+
+
+def test_threads_share_one_ledger(ledger: Ledger) -> None:
+    def work(name: str) -> None:
+        for n in range(25):
+            ledger.append_event(operator=name, kind="checklist.step", payload={"n": n})
+            ledger.list_posts(limit=5)
+
+    threads = [threading.Thread(target=work, args=(f"t{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result = ledger.verify()
+    assert (result.ok, result.checked) == (True, 100)
+
+
+# -- cache ----------------------------------------------------------------------------------
+
+
+def test_meta_is_a_small_cache_that_survives_reopening(path: Path, ledger: Ledger) -> None:
+    assert ledger.get_meta("users_me") is None
+    ledger.set_meta("users_me", '{"id": "1"}')
+    ledger.set_meta("users_me", '{"id": "2"}')
+    ledger.close()
+    with Ledger(path) as reopened:
+        assert reopened.get_meta("users_me") == '{"id": "2"}'
+        with pytest.raises(ValueError):
+            reopened.set_meta("audit_head", "{}")
