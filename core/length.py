@@ -1,0 +1,532 @@
+"""X's weighted length of a post (重み付き文字数) and splitting long text into a numbered
+thread (スレッド分割).
+
+The counting follows twitter-text with config v3 (SPEC §4), checked against X's own
+conformance cases in ``../shared/conformance/``:
+
+- the text is NFC-normalised first;
+- every URL counts 23, with or without a scheme (twitter-text's URL extractor, below);
+- every emoji sequence counts 2 (found with the maintained ``emoji`` package, so newer
+  sequences such as ❤️‍🔥 count 2 as well); like twemoji, © ® ™ ♟ are emoji only when
+  followed by U+FE0F;
+- any other code point counts 1 in U+0000–U+10FF, U+2000–U+200D, U+2010–U+201F and
+  U+2032–U+2037, else 2: a Japanese character (全角) counts 2, so 280 = 140 characters.
+
+We do not use the ``twitter-text-parser`` package: it imports ``pkg_resources`` (gone from
+setuptools 82 and absent from Python 3.12+ virtual environments) and its emoji table is
+Unicode 12 (2019), so it counts ❤️‍🔥 as 5.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import cache
+from itertools import accumulate
+
+MAX_WEIGHTED_LENGTH = 280
+URL_WEIGHT = 23
+EMOJI_WEIGHT = 2
+_LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
+_INVALID_CHARS = frozenset("\ufffe\ufeff\uffff")
+# twemoji treats these as text unless U+FE0F asks for the emoji form.
+_TEXT_UNLESS_FE0F = frozenset("©®™♟")
+
+
+@dataclass(frozen=True)
+class LengthResult:
+    """How X counts one post (文字数チェックの結果).
+
+    ``valid_range`` and ``display_range`` are twitter-text's: offsets in UTF-16 code units
+    into the text as given, both ends inclusive. ``valid_range`` ends at the last code unit
+    that still fits within ``max``.
+    """
+
+    weighted_length: int
+    max: int
+    valid: bool
+    permillage: int
+    valid_range: tuple[int, int]
+    display_range: tuple[int, int]
+
+
+def parse(text: str, max_weighted_length: int = MAX_WEIGHTED_LENGTH) -> LengthResult:
+    """Count ``text`` as X does. ``valid`` is false when the text is empty, over the limit,
+    or holds U+FFFE, U+FEFF or U+FFFF."""
+    normalized = unicodedata.normalize("NFC", text)
+    weighted = 0
+    utf16_offset = 0
+    valid_end = 0
+    clean = True
+    for start, end, weight in _units(normalized):
+        weighted += weight
+        utf16_offset += _utf16_len(normalized[start:end])
+        clean = clean and _INVALID_CHARS.isdisjoint(normalized[start:end])
+        if clean and weighted <= max_weighted_length:
+            valid_end = utf16_offset - 1
+    text_utf16 = _utf16_len(text)
+    return LengthResult(
+        weighted_length=weighted,
+        max=max_weighted_length,
+        valid=clean and 0 < weighted <= max_weighted_length,
+        permillage=weighted * 1000 // max_weighted_length,
+        valid_range=(0, valid_end + text_utf16 - _utf16_len(normalized)),
+        display_range=(0, max(text_utf16 - 1, 0)),
+    )
+
+
+def weighted_length(text: str) -> int:
+    """The weighted length X gives ``text`` (重み付き文字数)."""
+    return parse(text).weighted_length
+
+
+def url_count(text: str) -> int:
+    """How many URLs X sees in ``text``; a post with a URL costs more (SPEC §5)."""
+    return len(extract_urls(unicodedata.normalize("NFC", text)))
+
+
+def extract_urls(text: str) -> list[tuple[int, int, str]]:
+    """Every URL X counts as 23, as ``(start, end, url)``: code-point offsets into ``text``
+    as given (not normalised), end exclusive.
+
+    This is twitter-text's extractor: ``https://`` and ``http://`` URLs, and URLs without a
+    scheme whose domain is ASCII with a known top-level domain. A bare ``name.ccTLD`` with
+    no path (``example.jp``) is not a URL, except ``.co`` and ``.tv``; ``www.example.jp``
+    and ``example.com`` are.
+    """
+    if "." not in text:
+        return []
+    patterns = _url_patterns()
+    found: list[list[int]] = []
+    for match in _url_matches(text, patterns):
+        before, url, protocol, domain, path = match.group(2, 3, 4, 5, 7)
+        start, end = match.start(3), match.end(3)
+        if not _is_valid_domain(domain, patterns) or (
+            _utf16_len(protocol or "https://") + _utf16_len(url) > 4096
+        ):
+            continue
+        if protocol:
+            tco = patterns.tco.match(url)
+            if tco:
+                if len(tco.group(1)) > 40:
+                    continue
+                end = start + len(tco.group(0))
+            found.append([start, end])
+            continue
+        if before in ("-", "_", ".", "/"):
+            continue
+        last = None
+        for ascii_domain in patterns.ascii_domain.finditer(domain):
+            last = [start + ascii_domain.start(), start + ascii_domain.end()]
+            short = patterns.invalid_short_domain.fullmatch(ascii_domain.group())
+            special = patterns.special_short_domain.fullmatch(ascii_domain.group())
+            if path or special or not short:
+                found.append(last)
+        if last is not None and path:
+            last[1] = end
+    return [(start, end, text[start:end]) for start, end in found]
+
+
+def _url_matches(text: str, patterns: _UrlPatterns) -> list[re.Match[str]]:
+    """What ``patterns.url.finditer(text)`` yields, without its quadratic time on long runs of
+    Japanese text (which are all domain characters to twitter-text's regex).
+
+    The regex is tried only where a match could start: just before a domain that reaches a
+    dot followed by a top-level domain without leaving its run of domain characters and
+    dots, or just before ``http://`` or ``https://`` followed by such a domain.
+    """
+    domain_starts: set[int] = set()
+    for run in patterns.domain_run.finditer(text):
+        tld_dots = [dot for dot in range(run.start(), run.end()) if patterns.tld_dot.match(text, dot)]
+        if tld_dots:
+            domain_starts.update(q for q in range(run.start(), tld_dots[-1]) if text[q] != ".")
+    starts = {max(q - 1, 0) for q in domain_starts}
+    starts.update(
+        max(protocol.start() - 1, 0)
+        for protocol in patterns.protocol.finditer(text)
+        if protocol.end() in domain_starts
+    )
+    matches = []
+    resume = 0
+    for start in sorted(starts):
+        if start >= resume and (match := patterns.url.match(text, start)):
+            matches.append(match)
+            resume = match.end()
+    return matches
+
+
+def split_thread(text: str, max_weighted_length: int = MAX_WEIGHTED_LENGTH) -> list[str]:
+    """Split ``text`` into a numbered thread (スレッド) of posts that each fit.
+
+    Returns ``[text]`` unchanged when it fits (and ``[]`` for whitespace too long to post).
+    Otherwise every part ends with a line
+    ``(i/n)``, which is counted in. Parts break, in order of preference, at a blank line,
+    at a line break, after 。！？, after 、 or at a space; a break of a better kind is
+    taken when it fills at least half a part. Failing all of those, a hard cut falls
+    between two characters, never inside a URL, an emoji sequence, a character with its
+    combining marks, or (if it can help it) an ASCII word. Parts carry no whitespace at
+    either end; joined without their markers they give back the NFC-normalised text less
+    the whitespace at the breaks.
+    """
+    if weighted_length(text) <= max_weighted_length:
+        return [text]
+    normalized = unicodedata.normalize("NFC", text)
+    units = _units(normalized)
+    digits = 1
+    while True:
+        worst_marker = _marker(10**digits - 1, 10**digits - 1)
+        bodies = _split_bodies(normalized, units, max_weighted_length, worst_marker)
+        if len(str(len(bodies))) <= digits:
+            break
+        digits += 1
+    return [body + _marker(i, len(bodies)) for i, body in enumerate(bodies, start=1)]
+
+
+def _marker(index: int, total: int) -> str:
+    # The line break keeps the marker out of a URL that ends the body.
+    return f"\n({index}/{total})"
+
+
+# Break kinds for split_thread, best first.
+_PARAGRAPH, _LINE, _SENTENCE, _CLAUSE, _BETWEEN_WORDS, _INSIDE_WORD = 5, 4, 3, 2, 1, 0
+_SENTENCE_ENDS = frozenset("。．！？!?")
+_CLAUSE_ENDS = frozenset("、，")
+_CLOSERS = frozenset("」』）)】〕〉》］")
+_SENTENCE_TAIL = _SENTENCE_ENDS | _CLOSERS
+
+
+@dataclass(frozen=True)
+class _Atom:
+    """A stretch split_thread never cuts: a URL, an emoji, or a character with its marks."""
+
+    start: int
+    end: int
+    weight: int
+    text: str
+
+
+def _split_bodies(text: str, units: list[tuple[int, int, int]], limit: int, marker: str) -> list[str]:
+    budget = limit - weighted_length(marker)
+    atoms = _atoms(text, units, budget)
+    kinds = _break_kinds(atoms)
+    totals = [0, *accumulate(atom.weight for atom in atoms)]
+    bodies: list[str] = []
+    first = 0
+    while True:
+        while first < len(atoms) and atoms[first].text.isspace():
+            first += 1
+        if first == len(atoms):
+            return bodies
+        # Atoms first..last-1 fit by their weights in the whole text; the exact count of
+        # the cut-out body can differ at its edges (a URL's context), so it is checked.
+        last = bisect_right(totals, totals[first] + budget) - 1
+        while True:
+            if last <= first:
+                raise ValueError(
+                    f"上限 {limit} では分割できません (max_weighted_length {limit} is too small to split)"
+                )
+            cut = last if last == len(atoms) else _choose_break(kinds, totals, first, last, budget)
+            body = text[atoms[first].start : atoms[cut - 1].end].strip()
+            if weighted_length(body + marker) <= limit:
+                break
+            last = cut - 1
+        bodies.append(body)
+        first = cut
+
+
+def _choose_break(kinds: list[int | None], totals: list[int], first: int, last: int, budget: int) -> int:
+    """The break (an atom index in first+1..last) to end a part at."""
+    furthest: dict[int, int] = {}  # kind -> its furthest cut
+    for cut in range(first + 1, last + 1):
+        kind = kinds[cut]
+        if kind is not None:
+            furthest[kind] = cut
+    half_full = [
+        kind
+        for kind, cut in furthest.items()
+        if kind >= _CLAUSE and 2 * (totals[cut] - totals[first]) >= budget
+    ]
+    return furthest[max(half_full or furthest)]
+
+
+def _break_kinds(atoms: list[_Atom]) -> list[int | None]:
+    """For each atom index, the kind of break before that atom (None: not a place to break,
+    as inside a run of whitespace, where the run's start stands for it)."""
+    kinds: list[int | None] = [None] * (len(atoms) + 1)
+    for cut in range(1, len(atoms)):
+        before, after = atoms[cut - 1], atoms[cut]
+        if before.text.isspace():
+            continue
+        sentence_end = _ends_sentence(atoms, cut) and after.text not in _SENTENCE_TAIL
+        if after.text.isspace():
+            run = cut
+            while run < len(atoms) and atoms[run].text.isspace():
+                run += 1
+            newlines = sum(atom.text.count("\n") for atom in atoms[cut:run])
+            kind = _PARAGRAPH if newlines >= 2 else _LINE if newlines == 1 else _CLAUSE
+            kinds[cut] = max(kind, _SENTENCE) if sentence_end else kind
+        elif sentence_end:
+            kinds[cut] = _SENTENCE
+        elif before.text in _CLAUSE_ENDS:
+            kinds[cut] = _CLAUSE
+        elif _is_ascii_word(before.text) and _is_ascii_word(after.text):
+            kinds[cut] = _INSIDE_WORD
+        else:
+            kinds[cut] = _BETWEEN_WORDS
+    return kinds
+
+
+def _ends_sentence(atoms: list[_Atom], cut: int) -> bool:
+    index = cut - 1
+    while index > 0 and atoms[index].text in _CLOSERS:
+        index -= 1
+    return atoms[index].text in _SENTENCE_ENDS
+
+
+def _is_ascii_word(text: str) -> bool:
+    return text.isascii() and text.isprintable() and not text.isspace()
+
+
+def _atoms(text: str, units: list[tuple[int, int, int]], max_weight: int) -> list[_Atom]:
+    """The text's counting units, with combining marks, variation selectors, ZWJ joins and
+    split surrogate pairs kept on the unit before them while the whole still fits in a part."""
+    atoms: list[_Atom] = []
+    for start, end, weight in units:
+        previous = atoms[-1] if atoms else None
+        if previous and _clings(text[previous.end - 1], text[start]) and previous.weight + weight <= max_weight:
+            atoms.pop()
+            start, weight = previous.start, previous.weight + weight
+        atoms.append(_Atom(start, end, weight, text[start:end]))
+    return atoms
+
+
+def _clings(previous: str, char: str) -> bool:
+    return (
+        unicodedata.category(char) in ("Mn", "Mc", "Me")
+        or "\u200d" in (previous, char)
+        or ("\ud800" <= previous <= "\udbff" and "\udc00" <= char <= "\udfff")
+    )
+
+
+def _units(text: str) -> list[tuple[int, int, int]]:
+    """twitter-text's counting walk: ``(start, end, weight)`` for each URL, emoji and other
+    code point, in order. Whichever starts first wins where a URL and an emoji overlap."""
+    urls = {start: end for start, end, _ in extract_urls(text)}
+    emojis = _emoji_spans(text)
+    units = []
+    index = 0
+    while index < len(text):
+        if index in urls:
+            end, weight = urls[index], URL_WEIGHT
+        elif index in emojis:
+            end, weight = emojis[index], EMOJI_WEIGHT
+        else:
+            end, weight = index + 1, _char_weight(text[index])
+        units.append((index, end, weight))
+        index = end
+    return units
+
+
+def _emoji_spans(text: str) -> dict[int, int]:
+    import emoji
+
+    return {
+        found["match_start"]: found["match_end"]
+        for found in emoji.emoji_list(text)
+        if found["emoji"] not in _TEXT_UNLESS_FE0F
+    }
+
+
+def _char_weight(char: str) -> int:
+    code = ord(char)
+    return 1 if any(low <= code <= high for low, high in _LIGHT_RANGES) else 2
+
+
+def _utf16_len(text: str) -> int:
+    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+
+
+def _is_valid_domain(domain: str, patterns: _UrlPatterns) -> bool:
+    """twitter-text's IDNA check: every label, punycode-encoded, is 1–63 characters."""
+    if domain.startswith("xn--") and not patterns.ascii_domain.search(domain):
+        return False
+    for label in domain.split("."):
+        # punycode.js, which twitter-text uses, also splits labels at 。．｡
+        encoded = ".".join(
+            "xn--" + part.encode("punycode").decode("ascii") if re.search(r"[^\x00-\x7e]", part) else part
+            for part in re.split("[\u3002\uff0e\uff61]", label)
+        )
+        if not 1 <= len(encoded) <= 63:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class _UrlPatterns:
+    url: re.Pattern[str]
+    ascii_domain: re.Pattern[str]
+    invalid_short_domain: re.Pattern[str]
+    special_short_domain: re.Pattern[str]
+    tco: re.Pattern[str]
+    domain_run: re.Pattern[str]
+    tld_dot: re.Pattern[str]
+    protocol: re.Pattern[str]
+
+
+@cache
+def _url_patterns() -> _UrlPatterns:
+    """twitter-text's URL regular expressions, compiled on first use (import stays cheap)."""
+    invalid = "\ufffe\ufeff\uffff"
+    directional = "\u202a-\u202e\u061c\u200e\u200f\u2066-\u2069"
+    spaces = "\x09-\x0d\x20\x85\xa0\u1680\u180e\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    punct = r"!'#%&()*+,\\\-./:;<=>?@\[\]^_{|}~$"
+    punct_but_domain = r"!'#%&()*+,\\/:;<=>?@\[\]^{|}~$"  # less the - _ . that domains hold
+    latin = (
+        "\xc0-\xd6\xd8-\xf6\xf8-\xff\u0100-\u024f\u0253\u0254\u0256\u0257\u0259\u025b\u0263"
+        "\u0268\u026f\u0272\u0289\u028b\u02bb\u0300-\u036f\u1e00-\u1eff"
+    )
+    cyrillic = "\u0400-\u04ff"
+    tld_end = r"(?=[^0-9a-zA-Z@+-]|$)"
+    generic = "(?:(?:" + "|".join(sorted(_GENERIC_TLDS.split(), key=len, reverse=True)) + ")" + tld_end + ")"
+    country = "(?:(?:" + "|".join(sorted(_COUNTRY_TLDS.split(), key=len, reverse=True)) + ")" + tld_end + ")"
+    special_country = r"(?:(?:co|tv)(?=[^0-9a-zA-Z@]|$))"
+    punycode = r"(?:xn--[\-0-9a-z]+)"
+    domain_char = f"[^{punct}{spaces}{invalid}{directional}]"
+    subdomain = f"(?:(?:{domain_char}(?:[_-]|{domain_char})*)?{domain_char}\\.)"
+    domain_name = f"(?:(?:{domain_char}(?:-|{domain_char})*)?{domain_char}\\.)"
+    domain = f"(?:{subdomain}*{domain_name}(?:{generic}|{country}|{punycode}))"
+    path_char = f"[a-z{cyrillic}0-9!*';:=+,.$/%#\\[\\]\\-\u2013_~@|&{latin}]"
+    parens = f"\\((?:{path_char}+|(?:{path_char}*\\({path_char}+\\){path_char}*))\\)"
+    path_end = f"(?:[+\\-a-z{cyrillic}0-9=_#/{latin}]|(?:{parens}))"
+    path = f"(?:(?:{path_char}*(?:{parens}{path_char}*)*{path_end})|(?:@{path_char}+/))"
+    query_char = r"[a-z0-9!?*'@();:&=+$/%#\[\]\-_.,~|]"
+    query_end = r"[a-z0-9\-_&=#/]"
+    preceding = f"(?:[^A-Za-z0-9@＠$#＃{invalid}]|[{directional}]|^)"
+    url = (
+        f"(({preceding})((https?://)?({domain})(?::([0-9]+))?(/{path}*)?(\\?{query_char}*{query_end})?))"
+    )
+    ascii_domain = f"(?:(?:[\\-a-z0-9{latin}]+)\\.)+(?:{generic}|{country}|{punycode})"
+    return _UrlPatterns(
+        url=re.compile(url, re.IGNORECASE),
+        ascii_domain=re.compile(ascii_domain, re.IGNORECASE),
+        invalid_short_domain=re.compile(domain_name + country, re.IGNORECASE),
+        special_short_domain=re.compile(domain_name + special_country, re.IGNORECASE),
+        tco=re.compile(r"https?://t\.co/([a-z0-9]+)", re.IGNORECASE),
+        domain_run=re.compile(f"[^{punct_but_domain}{spaces}{invalid}{directional}]+"),
+        tld_dot=re.compile(f"\\.(?:{generic}|{country}|{punycode})", re.IGNORECASE),
+        protocol=re.compile("https?://", re.IGNORECASE),
+    )
+
+
+# Top-level domains twitter-text knows (its conformance/tld_lib.yml, Apache-2.0, as
+# shipped in twitter-text-parser 3.0.0). X recognises a URL only with one of these.
+_GENERIC_TLDS = """
+aaa aarp abarth abb abbott abbvie abc able abogado abudhabi academy accenture accountant
+accountants aco active actor adac ads adult aeg aero aetna afamilycompany afl africa agakhan
+agency aig aigo airbus airforce airtel akdn alfaromeo alibaba alipay allfinanz allstate ally
+alsace alstom americanexpress americanfamily amex amfam amica amsterdam analytics android
+anquan anz aol apartments app apple aquarelle arab aramco archi army arpa art arte asda asia
+associates athleta attorney auction audi audible audio auspost author auto autos avianca aws
+axa azure baby baidu banamex bananarepublic band bank bar barcelona barclaycard barclays
+barefoot bargains baseball basketball bauhaus bayern bbc bbt bbva bcg bcn beats beauty beer
+bentley berlin best bestbuy bet bharti bible bid bike bing bingo bio biz black blackfriday
+blanco blockbuster blog bloomberg blue bms bmw bnl bnpparibas boats boehringer bofa bom bond
+boo book booking boots bosch bostik boston bot boutique box bradesco bridgestone broadway
+broker brother brussels budapest bugatti build builders business buy buzz bzh cab cafe cal
+call calvinklein cam camera camp cancerresearch canon capetown capital capitalone car
+caravan cards care career careers cars cartier casa case caseih cash casino cat catering
+catholic cba cbn cbre cbs ceb center ceo cern cfa cfd chanel channel charity chase chat
+cheap chintai chloe christmas chrome chrysler church cipriani circle cisco citadel citi
+citic city cityeats claims cleaning click clinic clinique clothing cloud club clubmed coach
+codes coffee college cologne com comcast commbank community company compare computer comsec
+condos construction consulting contact contractors cooking cookingchannel cool coop corsica
+country coupon coupons courses cpa credit creditcard creditunion cricket crown crs cruise
+cruises csc cuisinella cymru cyou dabur dad dance data date dating datsun day dclk dds deal
+dealer deals degree delivery dell deloitte delta democrat dental dentist desi design dev dhl
+diamonds diet digital direct directory discount discover dish diy dnp docs doctor dodge dog
+doha domains doosan dot download drive dtv dubai duck dunlop duns dupont durban dvag dvr
+earth eat eco edeka edu education email emerck energy engineer engineering enterprises epost
+epson equipment ericsson erni esq estate esurance etisalat eurovision eus events everbank
+exchange expert exposed express extraspace fage fail fairwinds faith family fan fans farm
+farmers fashion fast fedex feedback ferrari ferrero fiat fidelity fido film final finance
+financial fire firestone firmdale fish fishing fit fitness flickr flights flir florist
+flowers flsmidth fly foo food foodnetwork football ford forex forsale forum foundation fox
+free fresenius frl frogans frontdoor frontier ftr fujitsu fujixerox fun fund furniture
+futbol fyi gal gallery gallo gallup game games gap garden gay gbiz gdn gea gent genting
+george ggee gift gifts gives giving glade glass gle global globo gmail gmbh gmo gmx godaddy
+gold goldpoint golf goo goodhands goodyear goog google gop got gov grainger graphics gratis
+green gripe grocery group guardian gucci guge guide guitars guru hair hamburg hangout haus
+hbo hdfc hdfcbank health healthcare help helsinki here hermes hgtv hiphop hisamitsu hitachi
+hiv hkt hockey holdings holiday homedepot homegoods homes homesense honda honeywell horse
+hospital host hosting hot hoteles hotels hotmail house how hsbc htc hughes hyatt hyundai ibm
+icbc ice icu ieee ifm iinet ikano imamat imdb immo immobilien inc industries infiniti info
+ing ink institute insurance insure int intel international intuit investments ipiranga irish
+iselect ismaili ist istanbul itau itv iveco iwc jaguar java jcb jcp jeep jetzt jewelry jio
+jlc jll jmp jnj jobs joburg jot joy jpmorgan jprs juegos juniper kaufen kddi kerryhotels
+kerrylogistics kerryproperties kfh kia kim kinder kindle kitchen kiwi koeln komatsu kosher
+kpmg kpn krd kred kuokgroup kyoto lacaixa ladbrokes lamborghini lamer lancaster lancia
+lancome land landrover lanxess lasalle lat latino latrobe law lawyer lds lease leclerc
+lefrak legal lego lexus lgbt liaison lidl life lifeinsurance lifestyle lighting like lilly
+limited limo lincoln linde link lipsy live living lixil llc llp loan loans locker locus loft
+lol london lotte lotto love lpl lplfinancial ltd ltda lundbeck lupin luxe luxury macys
+madrid maif maison makeup man management mango map market marketing markets marriott
+marshalls maserati mattel mba mcd mcdonalds mckinsey med media meet melbourne meme memorial
+men menu meo merckmsd metlife miami microsoft mil mini mint mit mitsubishi mlb mls mma mobi
+mobile mobily moda moe moi mom monash money monster montblanc mopar mormon mortgage moscow
+moto motorcycles mov movie movistar msd mtn mtpc mtr museum mutual mutuelle nab nadex nagoya
+name nationwide natura navy nba nec net netbank netflix network neustar new newholland news
+next nextdirect nexus nfl ngo nhk nico nike nikon ninja nissan nissay nokia
+northwesternmutual norton now nowruz nowtv nra nrw ntt nyc obi observer off office okinawa
+olayan olayangroup oldnavy ollo omega one ong onion onl online onyourside ooo open oracle
+orange org organic orientexpress origins osaka otsuka ott ovh page pamperedchef panasonic
+panerai paris pars partners parts party passagens pay pccw pet pfizer pharmacy phd philips
+phone photo photography photos physio piaget pics pictet pictures pid pin ping pink pioneer
+pizza place play playstation plumbing plus pnc pohl poker politie porn post pramerica praxi
+press prime pro prod productions prof progressive promo properties property protection pru
+prudential pub pwc qpon quebec quest qvc racing radio raid read realestate realtor realty
+recipes red redstone redumbrella rehab reise reisen reit reliance ren rent rentals repair
+report republican rest restaurant review reviews rexroth rich richardli ricoh rightathome
+ril rio rip rmit rocher rocks rodeo rogers room rsvp rugby ruhr run rwe ryukyu saarland safe
+safety sakura sale salon samsclub samsung sandvik sandvikcoromant sanofi sap sapo sarl sas
+save saxo sbi sbs sca scb schaeffler schmidt scholarships school schule schwarz science
+scjohnson scor scot search seat secure security seek select sener services ses seven sew sex
+sexy sfr shangrila sharp shaw shell shia shiksha shoes shop shopping shouji show showtime
+shriram silk sina singles site ski skin sky skype sling smart smile sncf soccer social
+softbank software sohu solar solutions song sony soy space spiegel sport spot spreadbetting
+srl srt stada staples star starhub statebank statefarm statoil stc stcgroup stockholm
+storage store stream studio study style sucks supplies supply support surf surgery suzuki
+swatch swiftcover swiss sydney symantec systems tab taipei talk taobao target tatamotors
+tatar tattoo tax taxi tci tdk team tech technology tel telecity telefonica temasek tennis
+teva thd theater theatre tiaa tickets tienda tiffany tips tires tirol tjmaxx tjx tkmaxx
+tmall today tokyo tools top toray toshiba total tours town toyota toys trade trading
+training travel travelchannel travelers travelersinsurance trust trv tube tui tunes tushu
+tvs ubank ubs uconnect unicom university uno uol ups vacations vana vanguard vegas ventures
+verisign vermögensberater vermögensberatung versicherung vet viajes video vig viking villas
+vin vip virgin visa vision vista vistaprint viva vivo vlaanderen vodka volkswagen volvo vote
+voting voto voyage vuelos wales walmart walter wang wanggou warman watch watches weather
+weatherchannel webcam weber website wed wedding weibo weir whoswho wien wiki williamhill win
+windows wine winners wme wolterskluwer woodside work works world wow wtc wtf xbox xerox
+xfinity xihuan xin xperia xxx xyz yachts yahoo yamaxun yandex yodobashi yoga yokohama you
+youtube yun zappos zara zero zip zippo zone zuerich дети католик ком москва онлайн орг рус
+сайт קום ابوظبي اتصالات ارامكو العليان بازار بيتك شبكة عرب كاثوليك كوم موبايلي موقع همراه
+कॉम नेट संगठन คอม みんな クラウド グーグル コム ストア セール ファッション ポイント 世界 中信 中文网 企业 佛山 信息 健康 八卦 公司 公益 商城 商店
+商标 嘉里 嘉里大酒店 在线 大众汽车 大拿 天主教 娱乐 家電 工行 广东 微博 慈善 我爱你 手机 手表 招聘 政务 政府 新闻 时尚 書籍 机构 淡马锡 游戏 点看 珠宝 移动
+组织机构 网址 网店 网站 网络 联通 诺基亚 谷歌 购物 通販 集团 電訊盈科 飞利浦 食品 餐厅 香格里拉 닷넷 닷컴 삼성
+"""
+
+_COUNTRY_TLDS = """
+ac ad ae af ag ai al am an ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bl bm bn bo
+bq br bs bt bv bw by bz ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw cx cy cz de dj dk dm
+do dz ec ee eg eh er es et eu fi fj fk fm fo fr ga gb gd ge gf gg gh gi gl gm gn gp gq gr gs
+gt gu gw gy hk hm hn hr ht hu id ie il im in io iq ir is it je jm jo jp ke kg kh ki km kn kp
+kr kw ky kz la lb lc li lk lr ls lt lu lv ly ma mc md me mf mg mh mk ml mm mn mo mp mq mr ms
+mt mu mv mw mx my mz na nc ne nf ng ni nl no np nr nu nz om pa pe pf pg ph pk pl pm pn pr ps
+pt pw py qa re ro rs ru rw sa sb sc sd se sg sh si sj sk sl sm sn so sr ss st su sv sx sy sz
+tc td tf tg th tj tk tl tm tn to tp tr tt tv tw tz ua ug uk um us uy uz va vc ve vg vi vn vu
+wf ws ye yt za zm zw ελ ευ бг бел ею мкд мон рф срб укр қаз հայ الاردن البحرين الجزائر
+السعودية المغرب امارات ایران بارت بھارت تونس سودان سورية عراق عمان فلسطين قطر مصر مليسيا
+موريتانيا پاکستان ڀارت भारत भारतम् भारोत বাংলা ভারত ভাৰত ਭਾਰਤ ભારત ଭାରତ இந்தியா இலங்கை
+சிங்கப்பூர் భారత్ ಭಾರತ ഭാരതം ලංකා ไทย ລາວ გე 中国 中國 台湾 台灣 新加坡 澳門 香港 한국
+"""
