@@ -1,0 +1,523 @@
+"""Post templates (投稿テンプレート, SPEC §7): TOML files with typed fields and a body.
+
+One template per file, ``templates/<id>.toml``. A template in the site directory
+(config ``[templates] site_dir``) replaces the bundled template with the same id.
+
+File format::
+
+    id = "evac-l4"                  # the file name without .toml
+    title = "警戒レベル4 避難指示 発令"
+    category = "避難情報"
+    emergency = true                # carries life-safety information (緊急情報)
+    threads = false                 # may be split into a thread (スレッド) when too long
+    order = 30                      # optional: position within the category
+    description = "…"               # one line
+    body = \"\"\"…{area}…\"\"\"         # {name} placeholders, one per field
+    hashtags = ["#阿見町"]
+    link = "https://…"              # optional
+
+    [[fields]]
+    name = "area"                   # a-z, 0-9, _
+    label = "対象地区"
+    kind = "area"                   # text | choice | datetime | area | facility | number
+    required = true                 # default true
+    default = "…"                   # optional; datetime fields default to the current time
+    choices = ["…", "…"]            # choice fields only
+    source = "areas"                # area/facility only: areas | shelters | facilities
+    example = "本郷地区"
+    help = "…"                      # optional
+
+A broken file is reported as a :class:`TemplateError` with its file and line; the other
+templates still load. The drill marker 【訓練】 is never part of a template: the caller
+adds it in drill mode (訓練).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from core.config import BUNDLED_TEMPLATES
+from core.errors import InputError
+
+if TYPE_CHECKING:
+    from core.config import Settings
+
+JST = ZoneInfo("Asia/Tokyo")
+
+FIELD_KINDS = ("text", "choice", "datetime", "area", "facility", "number")
+SOURCES = ("areas", "shelters", "facilities")
+DEFAULT_SOURCE = {"area": "areas", "facility": "shelters"}
+
+#: Categories in the order the home screen lists them; other categories follow, by name.
+CATEGORY_ORDER = (
+    "避難情報", "避難所", "気象", "地震", "本部", "ライフライン", "交通", "生活", "訂正・お詫び", "運用",
+)
+DEFAULT_ORDER = 1000
+
+_TOP_KEYS = ("id", "title", "category", "emergency", "threads", "order", "description",
+             "body", "hashtags", "link", "fields")
+_REQUIRED_TOP_KEYS = ("id", "title", "category", "emergency", "description", "body")
+_FIELD_KEYS = ("name", "label", "kind", "required", "default", "choices", "source", "example", "help")
+_REQUIRED_FIELD_KEYS = ("name", "label", "kind", "example")
+
+_PLACEHOLDER = re.compile(r"\{([^{}\n]*)\}")
+_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
+_FIELD_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)*")
+_HEADER = re.compile(r"^\s*\[")
+_TOML_LINE = re.compile(r"at line (\d+)")
+
+
+@dataclass(frozen=True)
+class TemplateField:
+    """One typed input of a template (入力項目). ``source`` is set for area/facility kinds."""
+
+    name: str
+    label: str
+    kind: str
+    required: bool = True
+    default: str | None = None
+    choices: tuple[str, ...] = ()
+    source: str | None = None
+    example: str = ""
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Template:
+    """A post pattern (投稿テンプレート). ``emergency``: carries life-safety information."""
+
+    id: str
+    title: str
+    category: str
+    emergency: bool
+    threads: bool
+    description: str
+    fields: tuple[TemplateField, ...]
+    body: str
+    hashtags: tuple[str, ...]
+    link: str | None
+    path: Path
+    order: int = DEFAULT_ORDER
+
+    @property
+    def examples(self) -> dict[str, str]:
+        """Example value of every field, by field name."""
+        return {f.name: f.example for f in self.fields}
+
+    def field(self, name: str) -> TemplateField | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+@dataclass(frozen=True)
+class TemplateError:
+    """A broken template file: where, and what to write instead (Japanese)."""
+
+    path: Path
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class TemplateSet:
+    """The loaded templates, in display order, and the files that could not be loaded."""
+
+    templates: list[Template]
+    errors: list[TemplateError]
+
+    def get(self, template_id: str) -> Template | None:
+        return next((t for t in self.templates if t.id == template_id), None)
+
+
+class MissingFieldsError(InputError):
+    """Required fields (必須項目) left empty; names every one of them."""
+
+    def __init__(self, template: Template, missing: Sequence[TemplateField]) -> None:
+        self.missing = tuple(missing)
+        listed = "、".join(f"{f.name} ({f.label})" for f in self.missing)
+        first = self.missing[0]
+        example = first.example or "…"
+        super().__init__(
+            f"テンプレート {template.id} の必須の項目が空です: {listed}",
+            hint=f"--set {first.name}={example} のように、項目名=値 で指定してください。",
+        )
+
+
+# -- loading -------------------------------------------------------------------
+
+
+def bundled_dirs(settings: Settings) -> list[Path]:
+    """The bundled template directory, then the site directory if configured."""
+    dirs = [BUNDLED_TEMPLATES]
+    if settings.templates.site_dir is not None:
+        dirs.append(settings.templates.site_dir)
+    return dirs
+
+
+def load_templates(dirs: Sequence[Path]) -> TemplateSet:
+    """Load ``*.toml`` from each directory; a later directory overrides an earlier one by id."""
+    by_id: dict[str, Template] = {}
+    errors: list[TemplateError] = []
+    for directory in dirs:
+        if not directory.is_dir():
+            errors.append(TemplateError(
+                directory, None,
+                "テンプレートのフォルダが見つかりません。設定 [templates] site_dir の場所を確かめてください。",
+            ))
+            continue
+        for path in sorted(directory.glob("*.toml")):
+            result = _FileParser(path).parse()
+            if isinstance(result, Template):
+                by_id[result.id] = result
+            else:
+                errors.extend(result)
+    return TemplateSet(sorted(by_id.values(), key=_display_key), errors)
+
+
+def _display_key(template: Template) -> tuple:
+    try:
+        rank = CATEGORY_ORDER.index(template.category)
+    except ValueError:
+        rank = len(CATEGORY_ORDER)
+    return (rank, template.category, template.order, template.id)
+
+
+class _FileParser:
+    """Reads one template file and collects every problem in it, each with its line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.errors: list[TemplateError] = []
+        self.text = ""
+        self.lines: list[str] = []
+
+    def parse(self) -> Template | list[TemplateError]:
+        try:
+            self.text = self.path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            return [TemplateError(self.path, None, f"ファイルを UTF-8 の文字として読めません ({exc})。")]
+        self.lines = self.text.splitlines()
+        try:
+            data = tomllib.loads(self.text)
+        except tomllib.TOMLDecodeError as exc:
+            m = _TOML_LINE.search(str(exc))
+            line = int(m[1]) if m else len(self.lines) or None
+            return [TemplateError(
+                self.path, line,
+                f"TOML の書き方に誤りがあります ({exc})。文字列は \"…\"、複数行の本文は \"\"\"…\"\"\" で囲み、"
+                "キーは 名前 = 値 の形で書いてください。",
+            )]
+        template = self._template(data)
+        return self.errors if template is None else template
+
+    # -- reporting -------------------------------------------------------------
+
+    def error(
+        self, message: str, key: str | None = None, field_index: int | None = None, *, line: int | None = None
+    ) -> None:
+        self.errors.append(TemplateError(self.path, line or self.line_of(key, field_index), message))
+
+    def line_of(self, key: str | None, field_index: int | None = None) -> int | None:
+        """Line of ``key =`` at the top level, or inside the ``field_index``-th [[fields]]."""
+        start, stop = 0, len(self.lines)
+        if field_index is not None:
+            headers = [i for i, line in enumerate(self.lines) if line.strip() == "[[fields]]"]
+            if field_index >= len(headers):
+                return self.line_of("fields")
+            start = headers[field_index] + 1
+            stop = next((i for i in range(start, len(self.lines)) if _HEADER.match(self.lines[i])), stop)
+        else:
+            stop = next((i for i, line in enumerate(self.lines) if _HEADER.match(line)), stop)
+        if key is not None:
+            key_re = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+            for i in range(start, stop):
+                if key_re.match(self.lines[i]):
+                    return i + 1
+        return start if field_index is not None else None
+
+    def line_containing(self, snippet: str) -> int | None:
+        return next((i + 1 for i, line in enumerate(self.lines) if snippet in line), None)
+
+    # -- the template -----------------------------------------------------------
+
+    def _template(self, data: dict[str, Any]) -> Template | None:
+        for key in data:
+            if key not in _TOP_KEYS:
+                self.error(
+                    f"キー {key!r} は使えません。綴りを確かめてください。使えるキー: {', '.join(_TOP_KEYS)}",
+                    key,
+                )
+        for key in _REQUIRED_TOP_KEYS:
+            if key not in data:
+                self.error(f"キー {key!r} がありません。{key} = … を書いてください。")
+        template_id = self._string(data, "id")
+        if template_id is not None:
+            if not _ID.fullmatch(template_id):
+                self.error("id は英小文字・数字・- だけで書いてください (例: \"evac-l4\")。", "id")
+            elif template_id != self.path.stem:
+                self.error(f"id はファイル名と同じにしてください: id = \"{self.path.stem}\" "
+                           f"(またはファイル名を {template_id}.toml に)。", "id")
+        title = self._string(data, "title")
+        category = self._string(data, "category")
+        description = self._string(data, "description")
+        if description is not None and "\n" in description:
+            self.error("description は1行で書いてください。", "description")
+        body = self._string(data, "body")
+        emergency = self._bool(data, "emergency", False)
+        threads = self._bool(data, "threads", False)
+        order = data.get("order", DEFAULT_ORDER)
+        if not isinstance(order, int) or isinstance(order, bool):
+            self.error("order は整数で書いてください (例: order = 10)。", "order")
+        hashtags = data.get("hashtags", [])
+        if not isinstance(hashtags, list) or not all(
+            isinstance(h, str) and re.fullmatch(r"#[^\s#]+", h) for h in hashtags
+        ):
+            self.error("hashtags は # で始まる文字列の配列で書いてください (例: [\"#阿見町\"])。", "hashtags")
+        link = data.get("link")
+        if link is not None and not (isinstance(link, str) and re.fullmatch(r"https?://\S+", link)):
+            self.error("link は https:// で始まる URL を1つ書いてください。", "link")
+        raw_fields = data.get("fields", [])
+        fields = self._fields(raw_fields)
+        if body is not None and fields is not None:
+            # Names of broken fields count as declared: their own error says what is wrong.
+            declared = {name for item in raw_fields if isinstance(name := item.get("name"), str)}
+            self._check_placeholders(body, declared, fields)
+        if self.errors:
+            return None
+        return Template(
+            id=template_id, title=title, category=category, emergency=emergency, threads=threads,
+            description=description, fields=fields, body=body.strip("\n"), hashtags=tuple(hashtags),
+            link=link, path=self.path, order=order,
+        )
+
+    def _string(self, data: dict[str, Any], key: str, field_index: int | None = None) -> str | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.error(f"{key} は空でない文字列 (\"…\") で書いてください。", key, field_index)
+            return None
+        return value
+
+    def _bool(self, data: dict[str, Any], key: str, default: bool, field_index: int | None = None) -> bool:
+        value = data.get(key, default)
+        if not isinstance(value, bool):
+            self.error(f"{key} は true か false で書いてください。", key, field_index)
+            return default
+        return value
+
+    def _fields(self, raw: Any) -> tuple[TemplateField, ...] | None:
+        if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+            self.error("項目は [[fields]] の表で書いてください。", "fields")
+            return None
+        fields: list[TemplateField] = []
+        seen: set[str] = set()
+        for index, item in enumerate(raw):
+            parsed = self._field(item, index)
+            if parsed is None:
+                continue
+            if parsed.name in seen:
+                self.error(f"項目名 {parsed.name!r} が重複しています。別の name にしてください。", "name", index)
+                continue
+            seen.add(parsed.name)
+            fields.append(parsed)
+        return tuple(fields)
+
+    def _field(self, item: dict[str, Any], index: int) -> TemplateField | None:
+        before = len(self.errors)
+        for key in item:
+            if key not in _FIELD_KEYS:
+                self.error(
+                    f"[[fields]] のキー {key!r} は使えません。使えるキー: {', '.join(_FIELD_KEYS)}", key, index
+                )
+        for key in _REQUIRED_FIELD_KEYS:
+            if key not in item:
+                self.error(f"[[fields]] に {key} がありません。{key} = … を書いてください。", None, index)
+        name = self._string(item, "name", index)
+        if name is not None and not _FIELD_NAME.fullmatch(name):
+            self.error("項目の name は英小文字で始まる英小文字・数字・_ で書いてください (例: \"area\")。",
+                       "name", index)
+        label = self._string(item, "label", index)
+        kind = item.get("kind")
+        if "kind" in item and kind not in FIELD_KINDS:
+            self.error(f"kind {kind!r} は使えません。次のどれかにしてください: {', '.join(FIELD_KINDS)}",
+                       "kind", index)
+        required = self._bool(item, "required", True, index)
+        for key in ("default", "example", "help"):
+            if key in item and not isinstance(item[key], str):
+                self.error(f"{key} は文字列 (\"…\") で書いてください。", key, index)
+        example = item.get("example", "")
+        if required and isinstance(example, str) and not example.strip():
+            self.error("必須の項目には example (記入例) を書いてください。", "example", index)
+        choices = self._choices(item, kind, index)
+        source = item.get("source", DEFAULT_SOURCE.get(kind))
+        if "source" in item and kind not in DEFAULT_SOURCE:
+            self.error("source は kind = \"area\" か \"facility\" の項目にだけ書けます。", "source", index)
+        elif source is not None and source not in SOURCES:
+            self.error(f"source {source!r} は使えません。次のどれかにしてください: {', '.join(SOURCES)}",
+                       "source", index)
+        if len(self.errors) > before:
+            return None
+        for key in ("default", "example"):
+            value = item.get(key)
+            if not value:
+                continue
+            problem = _value_problem(kind, choices, value)
+            if problem:
+                self.error(f"{key} が正しくありません: {problem}", key, index)
+        if len(self.errors) > before:
+            return None
+        return TemplateField(
+            name=name, label=label, kind=kind, required=required, default=item.get("default"),
+            choices=choices, source=source, example=example, help=item.get("help", ""),
+        )
+
+    def _choices(self, item: dict[str, Any], kind: Any, index: int) -> tuple[str, ...]:
+        if kind != "choice":
+            if "choices" in item:
+                self.error("choices は kind = \"choice\" の項目にだけ書けます。", "choices", index)
+            return ()
+        choices = item.get("choices")
+        if (
+            not isinstance(choices, list)
+            or not choices
+            or not all(isinstance(c, str) and c.strip() for c in choices)
+        ):
+            self.error("kind = \"choice\" の項目には choices = [\"…\", \"…\"] (空でない文字列の配列) を書いてください。",
+                       "choices" if "choices" in item else "kind", index)
+            return ()
+        duplicates = sorted({c for c in choices if choices.count(c) > 1})
+        if duplicates:
+            self.error(f"choices に同じ値が重複しています: {', '.join(duplicates)}", "choices", index)
+        return tuple(choices)
+
+    def _check_placeholders(self, body: str, declared: set[Any], fields: tuple[TemplateField, ...]) -> None:
+        used = set(_PLACEHOLDER.findall(body))
+        for name in sorted(used - declared):
+            self.error(
+                f"本文の {{{name}}} に対応する項目がありません。[[fields]] に name = \"{name}\" の項目を足すか、"
+                "本文から消してください。",
+                line=self.line_containing(f"{{{name}}}"),
+            )
+        for index, f in enumerate(fields):
+            if f.name not in used:
+                self.error(f"項目 {f.name} は本文で使われていません。本文に {{{f.name}}} を書くか、項目を消してください。",
+                           "name", index)
+
+
+# -- filling in ------------------------------------------------------------------
+
+
+def format_jst_time(moment: datetime) -> str:
+    """「3時20分」: the hour and minute in JST (a naive datetime is taken as JST)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(JST)
+    return f"{moment.hour}時{moment.minute:02d}分"
+
+
+def format_jst_datetime(moment: datetime) -> str:
+    """「9月1日 3時20分」: month, day, hour and minute in JST (naive is taken as JST).
+
+    The form a correction (訂正) uses for 元の投稿日時."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(JST)
+    return f"{moment.month}月{moment.day}日 {format_jst_time(moment)}"
+
+
+def default_value(field: TemplateField, now: datetime) -> str:
+    """The field's ``default``; a datetime field without one defaults to ``now`` (「3時20分」)."""
+    if field.default is not None:
+        return field.default
+    if field.kind == "datetime":
+        return format_jst_time(now)
+    return ""
+
+
+def field_choices(field: TemplateField, settings: Settings) -> list[str]:
+    """What the operator picks from: the field's choices, or the names in its config list."""
+    if field.kind == "choice":
+        return list(field.choices)
+    if field.source == "areas":
+        return list(settings.lists.areas)
+    if field.source in ("shelters", "facilities"):
+        return [facility.name for facility in getattr(settings.lists, field.source)]
+    return []
+
+
+def render(template: Template, values: Mapping[str, str], *, now: datetime | None = None) -> str:
+    """Fill the body, then add the link and the hashtags (the last line).
+
+    Empty fields take :func:`default_value`. A line whose placeholders are all empty
+    optional fields is left out. Raises :class:`MissingFieldsError` for empty required
+    fields and :class:`InputError` for unknown names or invalid values.
+    """
+    names = [f.name for f in template.fields]
+    unknown = [name for name in values if name not in names]
+    if unknown:
+        raise InputError(
+            f"テンプレート {template.id} にない項目です: {', '.join(unknown)}",
+            hint="使える項目: " + ("、".join(f"{f.name} ({f.label})" for f in template.fields) or "なし"),
+        )
+    now = now or datetime.now(JST)
+    filled: dict[str, str] = {}
+    missing: list[TemplateField] = []
+    problems: list[str] = []
+    for f in template.fields:
+        value = (values.get(f.name) or default_value(f, now)).strip()
+        if not value and f.required:
+            missing.append(f)
+        elif value:
+            problem = _value_problem(f.kind, f.choices, value)
+            if problem:
+                problems.append(f"{f.name} ({f.label}): {problem}")
+        filled[f.name] = value
+    if missing:
+        raise MissingFieldsError(template, missing)
+    if problems:
+        raise InputError("項目の値が正しくありません。\n" + "\n".join(problems))
+    lines = []
+    for line in template.body.splitlines():
+        used = _PLACEHOLDER.findall(line)
+        if used and not any(filled[name] for name in used):
+            continue
+        lines.append(_PLACEHOLDER.sub(lambda m: filled[m[1]], line))
+    text = "\n".join(lines).strip()
+    if template.link:
+        text += "\n" + template.link
+    if template.hashtags:
+        text += "\n" + " ".join(template.hashtags)
+    return text
+
+
+def _value_problem(kind: str, choices: Sequence[str], value: str) -> str | None:
+    if kind == "number" and not _NUMBER.fullmatch(unicodedata.normalize("NFKC", value)):
+        return f"「{value}」は数ではありません。数字で書いてください (例: 1200)。"
+    if kind == "choice" and value not in choices:
+        return f"「{value}」は選べません。次のどれかにしてください: {'、'.join(choices)}"
+    return None
+
+
+def describe(template: Template) -> dict:
+    """The ``templates list --json`` shape (SPEC §10)."""
+    return {
+        "id": template.id,
+        "title": template.title,
+        "category": template.category,
+        "emergency": template.emergency,
+        "fields": [
+            {"name": f.name, "label": f.label, "kind": f.kind, "required": f.required, "example": f.example}
+            for f in template.fields
+        ],
+    }
