@@ -1,0 +1,690 @@
+"""The gate (投稿前チェック): every publish passes it (SPEC §3, §4).
+
+Three checks decide whether a post may go out now:
+
+1. hours (勤務時間, R1): :func:`hours_status`;
+2. approval (承認 (決裁), R2): :func:`check_approval`;
+3. content (本文, R5, R12, §4): :func:`check_content`.
+
+Out of hours or without a valid approval, the only way on is the emergency override
+(緊急オーバーライド): it lifts the hours and approval checks for one post and never a
+blocking content finding. Warnings need an acknowledgement (確認) that the caller records.
+:func:`evaluate` puts the three together into a :class:`GateDecision`.
+
+Rule ids (``Finding.rule``), their severity and where each comes from
+(seed file in ../shared/seeds/, article; or the SPEC):
+
+=================  =====  ===========================================================
+rule               sev.   source
+=================  =====  ===========================================================
+empty              block  SPEC §4
+length             block  SPEC §4 (X weighted length); info when it goes out as a thread
+placeholder        block  001 4(2)ア (正確に記述)
+control            block  SPEC §4; 001 4(2)ア
+drill-marker       block  SPEC §2 (訓練/本番)
+obsolete-term      warn   SPEC R12 (内閣府 避難情報に関するガイドライン 2021); 001 4(2)ア
+personal-phone     warn   002 第3条6, 第3条7(2); 001 4(3); 003 基本原則3
+personal-email     warn   002 第3条7(2); 001 4(3)
+personal-address   warn   002 第3条7(2); 001 4(3)
+personal-number    warn   002 第3条7(2); 001 4(3)
+personal-name      warn   002 第3条6, 第3条7(2); 001 4(3)
+rumour             warn   002 第3条7(4), 7(10); 004 3(6)④
+link-domain        warn   001 4(2)ウ, 4(2)エ; 004 3(6)⑤
+mention            warn   000 第9条; 003 その他の機能 (リプライは使用しない) — R4
+political          warn   002 第3条7(8), 7(9)
+religious          warn   002 第3条7(8)
+discriminatory     warn   001 4(2)エ; 002 第3条7(6); 004 3(6)②⑤
+no-time            warn   SPEC R12 (「○時○分現在」)
+duplicate          warn   SPEC §5 (X refuses duplicate text)
+cost               info   SPEC §5 (pay-per-use price)
+hours              block  000 第6条; 001 4(1) — lifted by an override
+approval           block  000 第3条(3), 第7条(2), 別表第1 — lifted by an override
+=================  =====  ===========================================================
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
+from functools import lru_cache
+from typing import Iterable, Iterator
+from urllib.parse import urlsplit
+
+from core.config import WEEKDAYS, GateConfig, HoursConfig, ListsConfig, Operator, Settings
+from core.errors import InputError
+from core.length import LengthResult, extract_urls, parse, split_thread
+from core.models import Finding
+
+RULES: dict[str, str] = {
+    "empty": "本文が空",
+    "length": "文字数",
+    "placeholder": "未記入の差し込み欄",
+    "control": "制御文字",
+    "drill-marker": "訓練の印",
+    "obsolete-term": "廃止された避難情報の用語",
+    "personal-phone": "個人の電話番号",
+    "personal-email": "個人のメールアドレス",
+    "personal-address": "個人の住所",
+    "personal-number": "12桁の番号 (マイナンバー等)",
+    "personal-name": "個人名",
+    "rumour": "不確かな情報・うわさ",
+    "link-domain": "許可されていないリンク先",
+    "mention": "@メンション (返信)",
+    "political": "政治・選挙",
+    "religious": "宗教",
+    "discriminatory": "差別・わいせつ",
+    "no-time": "時点 (○時○分現在) がない",
+    "duplicate": "同じ本文の再投稿",
+    "cost": "投稿の費用",
+    "hours": "勤務時間",
+    "approval": "承認",
+}
+
+APPROVAL_METHODS = {"in-app": "アプリ内承認", "phone": "電話", "in-person": "対面"}
+
+_SEVERITY_ORDER = {"block": 0, "warn": 1, "info": 2}
+
+
+# -- hours (勤務時間, R1) ------------------------------------------------------
+
+_WEEKDAY_NAMES = ("月曜日", "火曜日", "水曜日", "木曜日", "金曜日", "土曜日", "日曜日")
+_YEAR_END_DAYS = frozenset({"12-29", "12-30", "12-31", "01-01", "01-02", "01-03"})
+
+
+@dataclass(frozen=True)
+class HoursStatus:
+    """Whether ``now`` is within regular working hours (正規の勤務時間), and why (Japanese)."""
+
+    in_hours: bool
+    reason: str
+
+
+@lru_cache(maxsize=None)
+def _national_holidays(year: int):
+    import holidays
+
+    return holidays.country_holidays("JP", years=year, language="ja")
+
+
+def hours_status(now: datetime, hours: HoursConfig) -> HoursStatus:
+    """In hours iff a configured weekday, not a national holiday (国民の祝日), not a closed
+    day (閉庁日) and ``start <= time <= end`` to the minute (17:15:59 is still in)."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("hours_status needs a timezone-aware datetime")
+    from zoneinfo import ZoneInfo
+
+    local = now.astimezone(ZoneInfo(hours.timezone))
+    day = local.date()
+    if WEEKDAYS[day.weekday()] not in hours.weekdays:
+        return HoursStatus(False, _WEEKDAY_NAMES[day.weekday()])
+    if hours.national_holidays:
+        name = _national_holidays(day.year).get(day)
+        if name:
+            return HoursStatus(False, f"国民の祝日 ({name})")
+    month_day = f"{day.month:02d}-{day.day:02d}"
+    if month_day in hours.closed_days:
+        if month_day in _YEAR_END_DAYS:
+            return HoursStatus(False, "年末年始の閉庁日 (12/29〜1/3)")
+        return HoursStatus(False, f"閉庁日 ({day.month}/{day.day})")
+    if day in hours.closed_dates:
+        return HoursStatus(False, f"閉庁日 ({day.year}/{day.month}/{day.day})")
+    minute = time(local.hour, local.minute)
+    start = time(hours.start.hour, hours.start.minute)
+    end = time(hours.end.hour, hours.end.minute)
+    if minute < start:
+        return HoursStatus(False, f"勤務時間外 ({start:%H:%M} から)")
+    if minute > end:
+        return HoursStatus(False, f"勤務時間外 ({end:%H:%M} で終了)")
+    return HoursStatus(True, f"勤務時間内 ({end:%H:%M} まで)")
+
+
+# -- content (本文, R5, R12, §4) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContentContext:
+    """What the content checks need to know besides the text itself."""
+
+    gate: GateConfig
+    lists: ListsConfig
+    drill: bool
+    drill_marker: str
+    emergency: bool
+    max_weighted_length: int
+    threads_allowed: bool
+    recent_texts: tuple[tuple[str, datetime], ...] = ()
+    now: datetime | None = None
+    price_post_usd: float = 0.015
+    price_post_with_url_usd: float = 0.20
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        drill: bool,
+        emergency: bool,
+        threads_allowed: bool = False,
+        recent_texts: Iterable[tuple[str, datetime]] = (),
+        now: datetime | None = None,
+    ) -> "ContentContext":
+        return cls(
+            gate=settings.gate,
+            lists=settings.lists,
+            drill=drill,
+            drill_marker=settings.drill.marker,
+            emergency=emergency,
+            max_weighted_length=settings.x.max_weighted_length,
+            threads_allowed=threads_allowed,
+            recent_texts=tuple(recent_texts),
+            now=now,
+            price_post_usd=settings.x.price_post_usd,
+            price_post_with_url_usd=settings.x.price_post_with_url_usd,
+        )
+
+
+Span = tuple[int, int]
+
+_DIGIT = "[0-9０-９]"
+_HYPHEN = "[-‐‑‒–—―−－ー]"
+_SEP = f"(?:{_HYPHEN}|[ 　])?"
+_KANJI = "\u3400-\u4dbf\u4e00-\u9fff々〆ヶ"
+_KATAKANA = "\u30a1-\u30fa\u30fc"
+
+_PLACEHOLDER = re.compile(r"\{\{[^{}\n]*\}\}|\{[^{}\n]*\}|\{\{|｛[^｛｝\n]*｝|○{2,}|●{2,}|×{2,}|＿{2,}")
+_ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-_])?")
+_EMOJI_TAG_SEQUENCE = re.compile("\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f")
+_BIDI = frozenset(chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+_ALLOWED_FORMAT = frozenset({"\n", "\u200d"})  # newline; ZWJ, which emoji sequences need
+_NONCHARACTERS = frozenset("\ufffe\uffff")  # X refuses these (and U+FEFF, which is Cf)
+
+_OBSOLETE_TERMS = re.compile(r"避難準備[・･]?高齢者等避難開始|避難準備|避難勧告|避難指示[（(]緊急[）)]|災害発生情報")
+_TERM_2021 = (
+    ("避難準備", "警戒レベル3 高齢者等避難"),
+    ("避難勧告", "警戒レベル4 避難指示"),
+    ("避難指示", "警戒レベル4 避難指示"),
+    ("災害発生情報", "警戒レベル5 緊急安全確保"),
+)
+
+_PHONE = re.compile(
+    rf"(?<![0-9０-９])(?:[+＋]81{_SEP}[(（]?|[(（]?[0０])"
+    rf"{_DIGIT}{{1,4}}[)）]?{_SEP}{_DIGIT}{{1,4}}[)）]?{_SEP}{_DIGIT}{{3,4}}(?![0-9０-９])"
+)
+_TWELVE_DIGITS = re.compile(
+    rf"(?<![0-9０-９]){_DIGIT}{{4}}(?P<sep>{_HYPHEN}|[ 　]|){_DIGIT}{{4}}(?P=sep){_DIGIT}{{4}}(?![0-9０-９])"
+)
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+[@＠][A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+_MENTION = re.compile(r"(?<![A-Za-z0-9_!#$%&*@＠])[@＠][A-Za-z0-9_]+")
+
+_NUMBER = f"(?:{_DIGIT}+|[一二三四五六七八九十]+)"
+_ADDRESS = re.compile(
+    rf"(?P<place>[{_KANJI}]{{1,12}})?(?P<number>"
+    rf"{_NUMBER}丁目{_DIGIT}+番地?(?:{_DIGIT}+号?)?"
+    rf"|{_NUMBER}丁目{_DIGIT}+{_HYPHEN}{_DIGIT}+"
+    rf"|{_DIGIT}+番地(?:の?{_DIGIT}+)?"
+    rf"|{_DIGIT}+番{_DIGIT}+号"
+    rf"|(?<=[{_KANJI}]){_DIGIT}+{_HYPHEN}{_DIGIT}+{_HYPHEN}{_DIGIT}+(?![0-9０-９]))"
+)
+
+_HONORIFIC = r"(?:様(?![式子相々態])|さま(?!ざま)|さん|氏(?![名族]))"
+_PERSONAL_NAME = re.compile(
+    rf"(?<![{_KANJI}])(?P<kanji>[{_KANJI}]{{1,4}}[ 　][{_KANJI}]{{1,4}}|[{_KANJI}]{{2,6}})[ 　]?{_HONORIFIC}"
+    rf"|(?<![{_KATAKANA}])(?P<katakana>[{_KATAKANA}]{{2,6}})[ 　]?{_HONORIFIC}"
+)
+# Words before 様/さん/氏 that name a role or a group, not a person.
+_NOT_A_NAME_ENDINGS = (
+    "皆", "客", "者", "民", "員", "族", "長", "師", "士", "官", "手", "位", "方", "神", "仏",
+    "本人", "個人", "住人", "隣人", "人々", "外国人", "大家", "息子", "苦労", "世話", "馳走",
+    "御中", "会社", "企業", "法人", "団体", "店", "地域", "世帯",
+)
+_NOT_A_NAME_KATAKANA = (
+    "ボランティア", "ユーザー", "スタッフ", "メンバー", "ゲスト", "オーナー", "ドライバー",
+    "パートナー", "ファン", "サポーター", "ドクター", "ママ", "パパ",
+)
+
+_RUMOUR = re.compile(
+    r"噂|うわさ|ウワサ|(?<!晴)(?<!ば)(?<!愛)(?<!めず)(?<!あた)らしい|とのこと|との事|未確認|かもしれない|かも知れない"
+)
+_TIME_STAMP = re.compile(
+    rf"(?:{_DIGIT}{{1,2}}|[〇一二三四五六七八九十]+)時(?:{_DIGIT}{{1,2}}分|[〇一二三四五六七八九十]+分|半)?[ 　]?現在"
+    rf"|{_DIGIT}{{1,2}}[:：]{_DIGIT}{{2}}[ 　]?現在"
+)
+_WHITESPACE = re.compile(r"\s+")
+
+
+def check_content(text: str, ctx: ContentContext) -> list[Finding]:
+    """All content findings for ``text``, sorted by severity (block, warn, info), then position."""
+    if not text.strip():
+        return [Finding("empty", "block", "本文が空です。投稿する内容を書いてください。", 0, len(text))]
+    links = extract_urls(text)
+    urls = [(start, end) for start, end, _ in links]
+    emails = [m.span() for m in _EMAIL.finditer(text)]
+    length = parse(text, ctx.max_weighted_length)
+    too_long = length.weighted_length > ctx.max_weighted_length
+    parts = split_thread(text, ctx.max_weighted_length) if ctx.threads_allowed and too_long else [text]
+    findings: list[Finding] = []
+    findings += _length(text, ctx, length, parts)
+    findings += _placeholders(text)
+    findings += _control_characters(text)
+    findings += _drill_marker(text, ctx)
+    findings += _obsolete_terms(text)
+    findings += _phones(text, ctx.gate, urls)
+    findings += _emails(text, ctx.gate, emails)
+    findings += _addresses(text, ctx.lists, urls)
+    findings += _twelve_digit_numbers(text, urls)
+    findings += _personal_names(text)
+    findings += _rumours(text)
+    findings += _link_domains(links, ctx.gate, emails)
+    findings += _mentions(text, urls + emails)
+    findings += _configured_terms(text, "political", ctx.gate.political_terms,
+                                  "政治・選挙に関わる語「{}」があります。中立性を疑われない内容か確かめてください。")
+    findings += _configured_terms(text, "religious", ctx.gate.religious_terms,
+                                  "宗教に関わる語「{}」があります。宗教活動と受け取られない内容か確かめてください。")
+    findings += _configured_terms(text, "discriminatory", [*ctx.gate.discriminatory_terms, *ctx.gate.obscene_terms],
+                                  "差別的・わいせつな語「{}」があります。公序良俗に反しない表現に直してください。")
+    findings += _time_stamp(text, ctx)
+    findings += _duplicates(text, ctx)
+    findings += _cost(ctx, parts)
+    return sorted(findings, key=lambda f: (_SEVERITY_ORDER[f.severity], f.start))
+
+
+def _overlaps(span: Span, others: Iterable[Span]) -> bool:
+    return any(span[0] < end and start < span[1] for start, end in others)
+
+
+def _quote(snippet: str, limit: int = 20) -> str:
+    """``snippet`` for a message: shortened, with anything unprintable (an ESC…) shown as ?."""
+    shown = "".join(c if c.isprintable() else "?" for c in snippet)
+    return shown if len(shown) <= limit else shown[:limit] + "…"
+
+
+def _length(text: str, ctx: ContentContext, result: LengthResult, parts: list[str]) -> Iterator[Finding]:
+    if result.weighted_length <= ctx.max_weighted_length:
+        return
+    if len(parts) > 1:
+        yield Finding("length", "info", f"上限 ({ctx.max_weighted_length}) を超えるので、{len(parts)} 件のスレッドに分けて投稿します。")
+        return
+    over = result.weighted_length - ctx.max_weighted_length
+    yield Finding(
+        "length", "block",
+        f"長すぎます (重み付き {result.weighted_length} / 上限 {ctx.max_weighted_length})。"
+        f"日本語ならあと約 {(over + 1) // 2} 字削ってください。",
+        _first_code_point_after(text, result.valid_range[1]), len(text),
+    )
+
+
+def _first_code_point_after(text: str, last_utf16_unit: int) -> int:
+    """The code-point offset of the first character past UTF-16 offset ``last_utf16_unit``."""
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > last_utf16_unit + 1:
+            return index
+    return len(text)
+
+
+def _placeholders(text: str) -> Iterator[Finding]:
+    for m in _PLACEHOLDER.finditer(text):
+        yield Finding("placeholder", "block", f"未記入の差し込み欄「{_quote(m.group())}」があります。内容を書き入れてください。", *m.span())
+
+
+def _control_characters(text: str) -> Iterator[Finding]:
+    covered: list[Span] = [m.span() for m in _EMOJI_TAG_SEQUENCE.finditer(text)]
+    for m in _ESCAPE_SEQUENCE.finditer(text):
+        covered.append(m.span())
+        yield Finding("control", "block", "端末の制御シーケンス (ESC) が含まれています。貼り付け元から本文だけを入れ直してください。", *m.span())
+    run_start = None
+    for i, ch in enumerate([*text, "\n"]):
+        bad = (ch not in _ALLOWED_FORMAT
+               and (unicodedata.category(ch) in ("Cc", "Cf", "Cs") or ch in _NONCHARACTERS)
+               and not _overlaps((i, i + 1), covered))
+        if bad and run_start is None:
+            run_start = i
+        elif not bad and run_start is not None:
+            run = text[run_start:i]
+            codes = ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(run))
+            kind = "文字の向きを変える制御文字" if any(c in _BIDI for c in run) else "見えない制御文字"
+            yield Finding("control", "block", f"{kind} ({_quote(codes, 40)}) が含まれています。削除してください。", run_start, i)
+            run_start = None
+
+
+def _drill_marker(text: str, ctx: ContentContext) -> Iterator[Finding]:
+    marker = ctx.drill_marker
+    if ctx.drill and marker not in text:
+        yield Finding("drill-marker", "block", f"訓練の投稿なのに {marker} がありません。本文の先頭に {marker} を付けてください。")
+    elif not ctx.drill:
+        for m in re.finditer(re.escape(marker), text):
+            yield Finding("drill-marker", "block",
+                          f"本番の投稿に {marker} が入っています。訓練なら訓練モードで投稿し、本番なら {marker} を消してください。",
+                          *m.span())
+
+
+def _obsolete_terms(text: str) -> Iterator[Finding]:
+    for m in _OBSOLETE_TERMS.finditer(text):
+        new = next(new for old, new in _TERM_2021 if m.group().startswith(old))
+        yield Finding("obsolete-term", "warn",
+                      f"「{m.group()}」は 2021年5月20日に廃止された避難情報の用語です。「{new}」を使ってください。", *m.span())
+
+
+def _digits(snippet: str) -> str:
+    return "".join(str(unicodedata.digit(c)) for c in snippet if unicodedata.digit(c, None) is not None)
+
+
+def _phone_key(number: str) -> str:
+    """Digits of a Japanese phone number, with +81 written as the leading 0."""
+    digits = _digits(number)
+    if number.lstrip().startswith(("+", "＋")) and digits.startswith("81"):
+        digits = "0" + digits[2:]
+    return digits
+
+
+def _phones(text: str, gate: GateConfig, urls: list[Span]) -> Iterator[Finding]:
+    allowed = {_phone_key(p) for p in gate.allow_phones}
+    for m in _PHONE.finditer(text):
+        key = _phone_key(m.group())
+        if len(key) not in (10, 11) or key in allowed or _overlaps(m.span(), urls):
+            continue
+        yield Finding("personal-phone", "warn",
+                      f"電話番号「{_quote(m.group())}」は載せてよい番号 (allow_phones) にありません。"
+                      "個人の番号なら消して、役場の代表・担当の番号にしてください。", *m.span())
+
+
+def _emails(text: str, gate: GateConfig, emails: list[Span]) -> Iterator[Finding]:
+    allowed = {e.lower() for e in gate.allow_emails}
+    for start, end in emails:
+        address = text[start:end].replace("＠", "@").lower()
+        if address not in allowed:
+            yield Finding("personal-email", "warn",
+                          f"メールアドレス「{_quote(text[start:end], 40)}」は載せてよいアドレス (allow_emails) にありません。"
+                          "個人のアドレスなら消してください。", start, end)
+
+
+def _address_key(address: str) -> str:
+    key = unicodedata.normalize("NFKC", address)
+    key = re.sub(r"丁目|番地の?|番|号", "-", key)
+    key = re.sub(_HYPHEN, "-", key)
+    return re.sub(r"\s+", "", key).strip("-")
+
+
+def _addresses(text: str, lists: ListsConfig, urls: list[Span]) -> Iterator[Finding]:
+    known = [_address_key(f.address) for f in [*lists.facilities, *lists.shelters] if f.address]
+    for m in _ADDRESS.finditer(text):
+        if _overlaps(m.span(), urls):
+            continue
+        # A configured address must contain the number and the two characters before it.
+        key = _address_key(m.group())
+        need = min(len(key), len(_address_key(m.group("number"))) + 2)
+        if any(key[-need:] in k for k in known):
+            continue
+        yield Finding("personal-address", "warn",
+                      f"番地までの住所「{_quote(m.group())}」があります。登録された施設・避難所の住所ではありません。"
+                      "個人の住所なら地区名までにしてください。", *m.span())
+
+
+def _twelve_digit_numbers(text: str, urls: list[Span]) -> Iterator[Finding]:
+    for m in _TWELVE_DIGITS.finditer(text):
+        if not _overlaps(m.span(), urls):
+            yield Finding("personal-number", "warn",
+                          f"12桁の番号「{_quote(m.group())}」があります。マイナンバーなど個人の番号なら消してください。", *m.span())
+
+
+def _personal_names(text: str) -> Iterator[Finding]:
+    for m in _PERSONAL_NAME.finditer(text):
+        if m.group("kanji"):
+            if m.group("kanji").endswith(_NOT_A_NAME_ENDINGS):
+                continue
+        elif m.group("katakana") in _NOT_A_NAME_KATAKANA:
+            continue
+        yield Finding("personal-name", "warn",
+                      f"個人名らしい「{_quote(m.group())}」があります。本人の了解がなければ名前を消してください。", *m.span())
+
+
+def _rumours(text: str) -> Iterator[Finding]:
+    for m in _RUMOUR.finditer(text):
+        yield Finding("rumour", "warn",
+                      f"不確かな情報・うわさを思わせる言葉「{_quote(m.group())}」があります。確認できた事実だけを書いてください。",
+                      *m.span())
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url if "://" in url else "http://" + url).hostname or "").rstrip(".")
+    except ValueError:
+        return ""
+
+
+def _link_domains(links: list[tuple[int, int, str]], gate: GateConfig, emails: list[Span]) -> Iterator[Finding]:
+    allowed = [d.lower().lstrip("*.").rstrip(".") for d in gate.allow_domains]
+    for start, end, url in links:
+        host = _host(url)
+        if _overlaps((start, end), emails) or (host and any(host == d or host.endswith("." + d) for d in allowed)):
+            continue
+        yield Finding("link-domain", "warn",
+                      f"リンク先「{_quote(host or url, 40)}」は許可されたドメイン (allow_domains) にありません。"
+                      "信頼できる公的なページか確かめてください。", start, end)
+
+
+def _mentions(text: str, excluded: list[Span]) -> Iterator[Finding]:
+    for m in _MENTION.finditer(text):
+        if not _overlaps(m.span(), excluded):
+            yield Finding("mention", "warn",
+                          f"「{_quote(m.group())}」への @メンションがあります。公式アカウントは他の利用者に返信しません。"
+                          "@ を消すか、お問い合わせはホームページへ案内してください。", *m.span())
+
+
+def _configured_terms(text: str, rule: str, terms: Iterable[str], message: str) -> Iterator[Finding]:
+    for term in dict.fromkeys(t for t in terms if t.strip()):
+        for m in re.finditer(re.escape(term), text, re.IGNORECASE):
+            yield Finding(rule, "warn", message.format(_quote(m.group())), *m.span())
+
+
+def _time_stamp(text: str, ctx: ContentContext) -> Iterator[Finding]:
+    if not ctx.emergency or _TIME_STAMP.search(text):
+        return
+    at = text.find("現在")
+    if at < 0:
+        yield Finding("no-time", "warn", "いつの時点の情報かが書かれていません。「14時30分現在」のように時刻を入れてください。")
+    else:
+        yield Finding("no-time", "warn", "「現在」の前に時刻がありません。「14時30分現在」の形にしてください。", at, at + 2)
+
+
+def _duplicates(text: str, ctx: ContentContext) -> Iterator[Finding]:
+    now = ctx.now or datetime.now(timezone.utc)
+    window = timedelta(hours=ctx.gate.duplicate_window_hours)
+    key = _WHITESPACE.sub("", text)
+    for previous, at in ctx.recent_texts:
+        if abs(now - at) <= window and _WHITESPACE.sub("", previous) == key:
+            minutes = int(abs(now - at).total_seconds() // 60)
+            yield Finding("duplicate", "warn",
+                          f"同じ本文を {minutes // 60}時間{minutes % 60}分前に投稿しています。"
+                          "X は同じ本文の投稿を受け付けません。時刻や内容を書き換えてください。")
+            return
+
+
+def _price(usd: float) -> str:
+    shown = f"{usd:.3f}"
+    return "$" + (shown[:-1] if shown.endswith("0") else shown)
+
+
+def _cost(ctx: ContentContext, parts: list[str]) -> Iterator[Finding]:
+    with_url = [bool(extract_urls(p)) for p in parts]
+    total = sum(ctx.price_post_with_url_usd if u else ctx.price_post_usd for u in with_url)
+    notes = ([f"{len(parts)} 件のスレッド"] if len(parts) > 1 else []) + (["URL を含むため"] if any(with_url) else [])
+    yield Finding("cost", "info", f"この投稿の費用: {_price(total)}" + (f" ({'、'.join(notes)})" if notes else ""))
+
+
+# -- approval (承認 (決裁), R2) and override (緊急オーバーライド, §3) ------------------
+
+
+@dataclass(frozen=True)
+class Approval:
+    """An approval (承認 (決裁)) of one post by an approver (承認者) of the poster's department."""
+
+    approver_id: str
+    method: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Override:
+    """An emergency override (緊急オーバーライド): lifts hours and approval for one post.
+
+    ``reason`` is the justification (理由).
+    """
+
+    category: str
+    reason: str
+    operator_id: str
+    at: datetime
+
+
+def _approver_title(settings: Settings, department: str) -> str:
+    row = settings.department(department)
+    return row.approver_title if row else "所属長"
+
+
+def check_approval(settings: Settings, poster: Operator, approval: Approval | None) -> str | None:
+    """None when ``approval`` is valid for a post by ``poster``; else the problem in Japanese.
+
+    R2 (別表第1): the approver has the approver role and the poster's department.
+    """
+    title = _approver_title(settings, poster.department)
+    if approval is None:
+        return f"承認が記録されていません。{poster.department} の投稿には {title} の承認が必要です。"
+    if approval.method not in APPROVAL_METHODS:
+        methods = ", ".join(f"{k} ({v})" for k, v in APPROVAL_METHODS.items())
+        return f"承認の方法「{approval.method}」は使えません。次のいずれかです: {methods}。"
+    approver = settings.operator(approval.approver_id)
+    if approver is None:
+        return f"承認者「{approval.approver_id}」は職員の一覧にありません。{title} の職員IDを指定してください。"
+    if "approver" not in approver.roles:
+        return f"{approver.name} ({approver.id}) には承認者の役割がありません。{title} の承認が必要です。"
+    if approver.department != poster.department:
+        return (f"{approver.name} ({approver.id}) は {approver.department} の職員です。"
+                f"{poster.department} の投稿は {title} が承認します (別表第1)。")
+    return None
+
+
+def validate_override(settings: Settings, category: str, reason: str) -> None:
+    """Raise :class:`InputError` for an unknown category or a too-short justification (理由)."""
+    categories = settings.gate.override_categories
+    if category not in categories:
+        listed = "、".join(f"「{c}」" for c in categories)
+        raise InputError(f"緊急オーバーライドの区分「{category}」はありません。次のいずれかを指定してください: {listed}")
+    needed = settings.gate.min_justification_chars
+    length = len(reason.strip())
+    if length < needed:
+        raise InputError(
+            f"緊急オーバーライドの理由が短すぎます ({length} 文字)。何が緊急なのかを {needed} 文字以上で書いてください"
+            f" (あと {needed - length} 文字)。"
+        )
+
+
+# -- the decision -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """The gate's verdict on one post (投稿前チェックの結果)."""
+
+    hours: HoursStatus
+    approval_problem: str | None
+    findings: tuple[Finding, ...]
+    lifted: tuple[str, ...]
+    blocking: tuple[Finding, ...]
+    unacknowledged: tuple[Finding, ...]
+    override_categories: tuple[str, ...] = ()
+    min_justification_chars: int = 10
+
+    @property
+    def allowed(self) -> bool:
+        return not self.blocking and not self.unacknowledged
+
+    @property
+    def needs_override(self) -> bool:
+        hours_fail = not self.hours.in_hours and "hours" not in self.lifted
+        approval_fail = self.approval_problem is not None and "approval" not in self.lifted
+        return hours_fail or approval_fail
+
+    def explain(self, for_cli: bool = True) -> str:
+        """A plain Japanese summary: what stopped the post and how to proceed.
+
+        ``for_cli`` adds command-line flags to the hints; the TUI passes False.
+        """
+        lines = ["投稿前チェックを通りました。" if self.allowed else "投稿前チェックで止まっています。"]
+        for f in self.blocking:
+            lines.append(f"・{RULES.get(f.rule, f.rule)}: {f.message}")
+        for f in self.unacknowledged:
+            lines.append(f"・要確認 ({RULES.get(f.rule, f.rule)}): {f.message}")
+        if self.lifted:
+            names = "・".join(RULES[c] for c in self.lifted)
+            lines.append(f"緊急オーバーライドで {names} の確認を外しています。承認者の事後承認が必要です。")
+        blocked = {f.rule for f in self.blocking}
+        if blocked - {"hours", "approval"}:
+            lines.append("本文を直してください。本文の問題は緊急オーバーライドでは外せません。")
+        n = self.min_justification_chars
+        if "hours" in blocked:
+            if for_cli:
+                categories = " / ".join(f"\"{c}\"" for c in self.override_categories)
+                lines.append(f"時間外です。緊急情報なら --override 区分 --reason 理由 ({n}文字以上) で緊急オーバーライドしてください。"
+                             + (f" 区分: {categories}" if categories else ""))
+            else:
+                lines.append(f"時間外です。緊急情報なら緊急オーバーライドを使ってください (区分を選び、理由を{n}文字以上で書きます)。")
+        if "approval" in blocked:
+            if for_cli:
+                lines.append("--approver ID --approval-method phone|in-person で承認を記録してください"
+                             " (承認者に連絡がつかない緊急時は --override 区分 --reason 理由)。")
+            else:
+                lines.append("承認を記録するか、緊急オーバーライドを使ってください。")
+        if self.unacknowledged:
+            if for_cli:
+                flags = " ".join(f"--ack {rule}" for rule in dict.fromkeys(f.rule for f in self.unacknowledged))
+                lines.append(f"内容を確かめたら {flags} を付けてください。")
+            else:
+                lines.append("内容を確かめて、確認済みにしてください。")
+        return "\n".join(lines)
+
+
+def evaluate(
+    *,
+    text: str,
+    settings: Settings,
+    poster: Operator,
+    now: datetime,
+    drill: bool,
+    emergency: bool,
+    approval: Approval | None,
+    override: Override | None,
+    acks: Iterable[str],
+    threads_allowed: bool = False,
+    recent_texts: Iterable[tuple[str, datetime]] = (),
+) -> GateDecision:
+    """Run hours, approval and content checks; an override lifts hours and approval only."""
+    if override is not None:
+        validate_override(settings, override.category, override.reason)
+    hours = hours_status(now, settings.hours)
+    approval_problem = check_approval(settings, poster, approval)
+    ctx = ContentContext.from_settings(settings, drill=drill, emergency=emergency, threads_allowed=threads_allowed,
+                                       recent_texts=recent_texts, now=now)
+    findings = tuple(check_content(text, ctx))
+    failing = (("hours",) if not hours.in_hours else ()) + (("approval",) if approval_problem else ())
+    lifted = failing if override is not None else ()
+    blocking: list[Finding] = []
+    if "hours" in failing and not lifted:
+        blocking.append(Finding("hours", "block", f"勤務時間外です ({hours.reason})。"))
+    if "approval" in failing and not lifted:
+        blocking.append(Finding("approval", "block", approval_problem or ""))
+    blocking += [f for f in findings if f.severity == "block"]
+    acknowledged = set(acks)
+    return GateDecision(
+        hours=hours,
+        approval_problem=approval_problem,
+        findings=findings,
+        lifted=lifted,
+        blocking=tuple(blocking),
+        unacknowledged=tuple(f for f in findings if f.severity == "warn" and f.rule not in acknowledged),
+        override_categories=tuple(settings.gate.override_categories),
+        min_justification_chars=settings.gate.min_justification_chars,
+    )
