@@ -1,0 +1,40 @@
+"""Fixtures for the practice server (練習用サーバー): the real server on 127.0.0.1.
+
+- ``practice_server``: a fresh :class:`PracticeServer` on a free port, stopped afterwards;
+  it accepts ``DEMO_CREDENTIALS``.
+- ``x_client``: an :class:`XClient` on that server with the demo credentials.
+- ``closed_port_url``: the URL of a port nobody listens on (connection refused).
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from core.practice_server import DEMO_CREDENTIALS, PracticeServer
+from core.xapi import XClient
+
+
+@pytest.fixture
+def practice_server() -> Iterator[PracticeServer]:
+    server = PracticeServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def x_client(practice_server: PracticeServer) -> Iterator[XClient]:
+    client = XClient(practice_server.url, DEMO_CREDENTIALS, timeout=5)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
