@@ -37,6 +37,7 @@ class DutyContext:
     config_path: Path | None = None
     clock: Callable[[], datetime] = utc_now
     demo: bool = False
+    notices: list[str] = field(default_factory=list)  # said once at start-up (e.g. a non-UTF-8 locale)
     _client: "XClient | None" = field(default=None, init=False, repr=False)
     _client_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 

@@ -1,0 +1,339 @@
+"""The publish path (投稿): compose → gate → ledger → X, used by the CLI and the TUI alike.
+
+Guarantees (SPEC §6):
+- the intent is written to the ledger (``queued``, then ``sending``) before a request leaves;
+- a timeout or dropped connection after the request left is ``unknown`` and is never
+  retried here: :func:`reconcile` looks for the text on the account's timeline first, and
+  only a post that is not there may be sent again (:func:`resend`);
+- 5xx, 429 and refused connections are ``failed``, kept in the outbox, retryable by the
+  operator; 401/403 carry a Japanese explanation of what to do.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Iterable, Mapping
+
+from core.context import DutyContext
+from core.errors import GateBlocked, InputError, OutcomeUnknown, PublishFailed
+from core.gate import Approval, GateDecision, Override, evaluate, validate_override
+from core.length import extract_urls, split_thread, weighted_length
+from core.models import Finding
+from core.templates import Template, render
+
+SAME_TEMPLATE_RULE = "same-template"
+
+
+@dataclass(frozen=True)
+class Composition:
+    """A post ready for the gate: its final text and, when long, its thread parts."""
+
+    text: str
+    parts: tuple[str, ...]
+    template_id: str | None
+    emergency: bool
+    threads_allowed: bool
+    values: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def weighted_length(self) -> int:
+        return weighted_length(self.text)
+
+
+def compose(ctx: DutyContext, template: Template, values: Mapping[str, str], *, now: datetime | None = None) -> Composition:
+    """Render ``template`` and mark it 【訓練】 in drill mode."""
+    text = render(template, values, now=now or ctx.now())
+    return compose_text(ctx, text, template_id=template.id, emergency=template.emergency,
+                        threads_allowed=template.threads, values=values)
+
+
+def compose_text(ctx: DutyContext, text: str, *, template_id: str | None, emergency: bool,
+                 threads_allowed: bool, values: Mapping[str, str] | None = None) -> Composition:
+    marker = ctx.settings.drill.marker
+    if ctx.drill and marker not in text:
+        text = marker + text
+    limit = ctx.settings.x.max_weighted_length
+    parts = split_thread(text, limit) if threads_allowed else [text]
+    return Composition(text=text, parts=tuple(parts), template_id=template_id, emergency=emergency,
+                       threads_allowed=threads_allowed, values=dict(values or {}))
+
+
+@dataclass(frozen=True)
+class Review:
+    """The gate's decision plus what only the ledger knows (another operator's recent post)."""
+
+    decision: GateDecision
+    same_template: Finding | None
+    acks: frozenset[str]
+
+    @property
+    def unacknowledged(self) -> tuple[Finding, ...]:
+        extra = (self.same_template,) if self.same_template and SAME_TEMPLATE_RULE not in self.acks else ()
+        return self.decision.unacknowledged + extra
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        found = tuple(f for f in self.decision.findings if f.severity == "warn")
+        return found + ((self.same_template,) if self.same_template else ())
+
+    @property
+    def allowed(self) -> bool:
+        return not self.decision.blocking and not self.unacknowledged
+
+    def explain(self, *, for_cli: bool = True) -> str:
+        text = self.decision.explain(for_cli=for_cli)
+        if self.same_template and SAME_TEMPLATE_RULE not in self.acks:
+            how = f"確認したら --ack {SAME_TEMPLATE_RULE} を付けてください。" if for_cli else "確認してから進んでください。"
+            text = f"{text}\n{self.same_template.message} {how}".strip()
+        return text
+
+
+def review(
+    ctx: DutyContext,
+    composition: Composition,
+    *,
+    approval: Approval | None = None,
+    override: Override | None = None,
+    acks: Iterable[str] = (),
+    now: datetime | None = None,
+) -> Review:
+    now = now or ctx.now()
+    gate = ctx.settings.gate
+    recent = ctx.ledger.recent_sent_texts(now - timedelta(hours=gate.duplicate_window_hours), ctx.drill)
+    acks = frozenset(acks)
+    decision = evaluate(
+        text=composition.text,
+        settings=ctx.settings,
+        poster=ctx.operator,
+        now=now,
+        drill=ctx.drill,
+        emergency=composition.emergency,
+        approval=approval,
+        override=override,
+        acks=acks,
+        threads_allowed=composition.threads_allowed,
+        recent_texts=tuple(recent),
+    )
+    return Review(decision=decision, same_template=_same_template_warning(ctx, composition, now), acks=acks)
+
+
+def _same_template_warning(ctx: DutyContext, composition: Composition, now: datetime) -> Finding | None:
+    minutes = ctx.settings.gate.same_template_warn_minutes
+    if not composition.template_id or minutes <= 0:
+        return None
+    last = ctx.ledger.last_post_of_template(composition.template_id, now - timedelta(minutes=minutes), ctx.drill)
+    if last is None or last.operator == ctx.operator.id:
+        return None
+    who = ctx.settings.operator(last.operator)
+    name = who.name if who else last.operator
+    from core.templates import format_jst_time
+
+    return Finding(
+        SAME_TEMPLATE_RULE,
+        "warn",
+        f"{name} さんが {format_jst_time(last.created_at)} に同じテンプレートで投稿しています"
+        f" (状態: {last.state})。重複していないか確かめてください。",
+    )
+
+
+def make_override(ctx: DutyContext, category: str, reason: str, *, now: datetime | None = None) -> Override:
+    validate_override(ctx.settings, category, reason)
+    return Override(category=category, reason=reason.strip(), operator_id=ctx.operator.id, at=now or ctx.now())
+
+
+def make_approval(ctx: DutyContext, approver_id: str, method: str, *, now: datetime | None = None) -> Approval:
+    return Approval(approver_id=approver_id, method=method, at=now or ctx.now())
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    post_id: int
+    url: str | None
+    x_post_ids: tuple[str, ...]
+    reply_fallback: bool = False
+
+
+def publish(
+    ctx: DutyContext,
+    composition: Composition,
+    *,
+    approval: Approval | None = None,
+    override: Override | None = None,
+    acks: Iterable[str] = (),
+    kind: str = "post",
+    reply_to_post_id: int | None = None,
+    fallback_text: str | None = None,
+    draft_id: str | None = None,
+    now: datetime | None = None,
+) -> PublishResult:
+    """Pass the gate, record the intent, then send. Raises GateBlocked/PublishFailed/OutcomeUnknown.
+
+    With ``reply_to_post_id`` (a correction), the first part is sent as a reply to that
+    post; if X refuses the reply (SPEC §5), ``fallback_text`` goes out as a standalone post.
+    """
+    now = now or ctx.now()
+    result = review(ctx, composition, approval=approval, override=override, acks=acks, now=now)
+    if not result.allowed:
+        raise GateBlocked("投稿前チェックで止まりました。", hint=result.explain(for_cli=True))
+    ledger = ctx.ledger
+    ctx.x_client()  # credentials are checked before anything is recorded
+    post_id = ledger.create_post(
+        operator=ctx.operator.id,
+        department=ctx.operator.department,
+        template_id=composition.template_id,
+        text=composition.text,
+        parts=list(composition.parts),
+        drill=ctx.drill,
+        kind=kind,
+        reply_to_post_id=reply_to_post_id,
+        draft_id=draft_id,
+        acks=sorted(result.acks),
+        findings=[f.as_json() for f in result.decision.findings],
+    )
+    if approval is not None and result.decision.approval_problem is None:
+        ledger.record_approval(post_id, approver=approval.approver_id, method=approval.method,
+                               at=approval.at, recorded_by=ctx.operator.id)
+    if override is not None and result.decision.lifted:
+        ledger.record_override(post_id, operator=ctx.operator.id, category=override.category,
+                               reason=override.reason, lifted=list(result.decision.lifted))
+    reply_x_id = None
+    if reply_to_post_id is not None:
+        original = ledger.get_post(reply_to_post_id)
+        if original is None or not original.x_post_ids:
+            raise InputError(f"訂正の元になる投稿 #{reply_to_post_id} が送信済みではありません。")
+        reply_x_id = original.x_post_ids[0]
+    if draft_id:
+        ledger.close_draft(draft_id, "published")
+    return _send(ctx, post_id, list(composition.parts), sent=[], reply_to=reply_x_id, fallback_text=fallback_text)
+
+
+def _send(ctx: DutyContext, post_id: int, parts: list[str], *, sent: list[str],
+          reply_to: str | None, fallback_text: str | None = None) -> PublishResult:
+    """Send the unsent parts of ``post_id``, each replying to the previous one."""
+    from core.xapi import XApiError, XReplyNotAllowed
+
+    ledger = ctx.ledger
+    client = ctx.x_client()
+    ledger.set_state(post_id, "sending", operator=ctx.operator.id)
+    ids = list(sent)
+    url = None
+    fallback_used = False
+    try:
+        for index in range(len(ids), len(parts)):
+            text = parts[index]
+            parent = ids[-1] if ids else reply_to
+            try:
+                created = client.create_post(text, reply_to=parent)
+            except XReplyNotAllowed:
+                if index != 0 or not fallback_text:
+                    raise
+                # X refused the reply: the correction goes out standalone, naming the original.
+                ledger.append_event(operator=ctx.operator.id, kind="post.reply_refused", post_id=post_id,
+                                    payload={"fallback_text": fallback_text})
+                created = client.create_post(fallback_text)
+                fallback_used = True
+            ids.append(created.id)
+            url = url or created.url
+    except XApiError as exc:
+        state = "unknown" if exc.outcome == "unknown" else "failed"
+        ledger.set_state(post_id, state, x_post_ids=ids, error=exc.message, operator=ctx.operator.id)
+        if state == "unknown":
+            raise OutcomeUnknown(
+                f"投稿 #{post_id} が X に届いたかどうか分かりません: {exc.message}",
+                hint=f"再送はしないでください。dutypost outbox resolve {post_id} でタイムラインを確かめます。",
+            ) from None
+        raise PublishFailed(
+            f"投稿 #{post_id} は送信できませんでした: {exc.message}",
+            hint=f"投稿は送信待ち (outbox) に残っています。状況が直ったら dutypost outbox resend {post_id} で再送できます。",
+        ) from None
+    post = ledger.get_post(post_id)
+    if url is None and post and post.url:
+        url = post.url
+    ledger.set_state(post_id, "sent", x_post_ids=ids, url=url, operator=ctx.operator.id)
+    return PublishResult(post_id=post_id, url=url, x_post_ids=tuple(ids), reply_fallback=fallback_used)
+
+
+def _normalise(text: str) -> str:
+    text = unicodedata.normalize("NFC", text)
+    spans = extract_urls(text)
+    for start, end, _ in reversed(spans):
+        text = text[:start] + "<URL>" + text[end:]
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    post_id: int
+    found: bool
+    x_post_ids: tuple[str, ...]
+    message: str
+
+
+def reconcile(ctx: DutyContext, post_id: int) -> Reconciliation:
+    """Look for an uncertain post on the account's timeline (SPEC §6) — never resend here."""
+    ledger = ctx.ledger
+    post = ledger.get_post(post_id)
+    if post is None:
+        raise InputError(f"投稿 #{post_id} は記録にありません。", hint="dutypost outbox で番号を確かめてください。")
+    if post.state not in ("unknown", "sending"):
+        raise InputError(
+            f"投稿 #{post_id} は確認の必要がありません (状態: {post.state})。",
+            hint="確認が必要なのは状態が unknown (不明) か sending (送信中) の投稿です。",
+        )
+    if post.state == "sending" and post.updated_at > ctx.now() - timedelta(seconds=2 * ctx.settings.x.timeout_seconds):
+        raise InputError(
+            f"投稿 #{post_id} はいま送信中です。",
+            hint=f"{int(2 * ctx.settings.x.timeout_seconds)} 秒ほど待ってから、もう一度確かめてください。",
+        )
+    client = ctx.x_client()
+    me = ctx.account_user()
+    try:
+        timeline = client.user_posts(me["id"], start_time=post.created_at - timedelta(minutes=5))
+    except Exception as exc:  # XApiError: reconciliation itself could not reach X
+        from core.xapi import XApiError
+
+        if isinstance(exc, XApiError):
+            raise PublishFailed(f"タイムラインを確かめられませんでした: {exc.message}",
+                                hint=f"状態は不明のままです。後でもう一度 dutypost outbox resolve {post_id} を実行してください。") from None
+        raise
+    ids = list(post.x_post_ids)
+    by_text: dict[str, list[str]] = {}
+    for item in reversed(timeline):  # oldest first, so a thread's parts line up
+        by_text.setdefault(_normalise(item["text"]), []).append(item["id"])
+    for part in post.parts[len(ids):]:
+        matches = [i for i in by_text.get(_normalise(part), []) if i not in ids]
+        if not matches:
+            break
+        ids.append(matches[0])
+    if len(ids) == len(post.parts):
+        url = post.url or f"{ctx.settings.account.web_base_url.rstrip('/')}/i/web/status/{ids[0]}"
+        ledger.set_state(post_id, "sent", x_post_ids=ids, url=url, operator=ctx.operator.id)
+        return Reconciliation(post_id, True, tuple(ids), f"投稿 #{post_id} はタイムラインにありました。送信済みにしました: {url}")
+    ledger.set_state(post_id, "failed", x_post_ids=ids,
+                     error="タイムラインに見つかりませんでした (X に届いていません)。", operator=ctx.operator.id)
+    return Reconciliation(
+        post_id, False, tuple(ids),
+        f"投稿 #{post_id} はタイムラインにありませんでした。届いていないので、再送できます: dutypost outbox resend {post_id}",
+    )
+
+
+def resend(ctx: DutyContext, post_id: int) -> PublishResult:
+    """Send a ``failed`` post again (only failed: an ``unknown`` one must be reconciled first)."""
+    post = ctx.ledger.get_post(post_id)
+    if post is None:
+        raise InputError(f"投稿 #{post_id} は記録にありません。", hint="dutypost outbox で番号を確かめてください。")
+    if post.state in ("unknown", "sending"):
+        raise InputError(
+            f"投稿 #{post_id} は X に届いたかどうか分かりません。再送すると二重投稿になるおそれがあります。",
+            hint=f"先に dutypost outbox resolve {post_id} でタイムラインを確かめてください。",
+        )
+    if post.state != "failed":
+        raise InputError(f"投稿 #{post_id} は再送できません (状態: {post.state})。")
+    reply_to = None
+    if post.reply_to_post_id is not None and not post.x_post_ids:
+        original = ctx.ledger.get_post(post.reply_to_post_id)
+        reply_to = original.x_post_ids[0] if original and original.x_post_ids else None
+    return _send(ctx, post_id, list(post.parts), sent=list(post.x_post_ids), reply_to=reply_to)
