@@ -542,6 +542,7 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # answer in one round trip, as X does, not after a delayed ACK
     server_version = "dutypost-practice"
     server: _HTTPServer
 

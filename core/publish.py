@@ -177,7 +177,8 @@ def publish(
     now = now or ctx.now()
     result = review(ctx, composition, approval=approval, override=override, acks=acks, now=now)
     if not result.allowed:
-        raise GateBlocked("投稿前チェックで止まりました。", hint=result.explain(for_cli=True))
+        headline, _, details = result.explain(for_cli=True).partition("\n")
+        raise GateBlocked(headline, hint=details)
     ledger = ctx.ledger
     ctx.x_client()  # credentials are checked before anything is recorded
     post_id = ledger.create_post(
