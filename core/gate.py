@@ -39,6 +39,7 @@ duplicate          warn   SPEC §5 (X refuses duplicate text)
 cost               info   SPEC §5 (pay-per-use price)
 hours              block  000 第6条; 001 4(1) — lifted by an override
 approval           block  000 第3条(3), 第7条(2), 別表第1 — lifted by an override
+role               block  000 第3条(3); 003 (投稿者) — the operator lacks the poster role; never lifted
 =================  =====  ===========================================================
 """
 
@@ -80,6 +81,7 @@ RULES: dict[str, str] = {
     "cost": "投稿の費用",
     "hours": "勤務時間",
     "approval": "承認",
+    "role": "投稿者の役割",
 }
 
 APPROVAL_METHODS = {"in-app": "アプリ内承認", "phone": "電話", "in-person": "対面"}
@@ -622,7 +624,7 @@ class GateDecision:
             names = "・".join(RULES[c] for c in self.lifted)
             lines.append(f"緊急オーバーライドで {names} の確認を外しています。承認者の事後承認が必要です。")
         blocked = {f.rule for f in self.blocking}
-        if blocked - {"hours", "approval"}:
+        if blocked - {"hours", "approval", "role"}:
             lines.append("本文を直してください。本文の問題は緊急オーバーライドでは外せません。")
         n = self.min_justification_chars
         if "hours" in blocked:
@@ -676,6 +678,10 @@ def evaluate(
         blocking.append(Finding("hours", "block", f"勤務時間外です ({hours.reason})。"))
     if "approval" in failing and not lifted:
         blocking.append(Finding("approval", "block", approval_problem or ""))
+    if "poster" not in poster.roles:
+        # R11 / 000 第3条(3): only operators who post for a department may post; no override lifts this.
+        blocking.append(Finding("role", "block", f"{poster.name} さんには投稿者 (poster) の役割がありません。"
+                                "投稿できる職員に代わってもらうか、運用管理者に役割の追加を頼んでください。"))
     blocking += [f for f in findings if f.severity == "block"]
     acknowledged = set(acks)
     return GateDecision(

@@ -105,7 +105,7 @@ def test_every_rule_has_a_japanese_title():
     assert {"empty", "length", "placeholder", "control", "drill-marker", "obsolete-term", "personal-phone",
             "personal-email", "personal-address", "personal-number", "personal-name", "rumour", "link-domain",
             "mention", "political", "religious", "discriminatory", "no-time", "duplicate", "cost",
-            "hours", "approval"} == set(RULES)
+            "hours", "approval", "role"} == set(RULES)
 
 
 def test_empty_text_is_blocked(settings):
@@ -576,3 +576,13 @@ def test_warnings_need_acknowledgement(settings):
 def test_duplicate_through_evaluate(settings):
     decision = _evaluate(settings, recent_texts=[(CLEAN, TUESDAY_NOON - timedelta(hours=1))])
     assert [f.rule for f in decision.unacknowledged] == ["duplicate"]
+
+
+def test_only_posters_may_post_and_no_override_lifts_it(settings):
+    security = settings.operator("takahashi")
+    assert "poster" not in security.roles
+    decision = evaluate(text=CLEAN, settings=settings, poster=security, now=SATURDAY_NOON, drill=False,
+                        emergency=True, approval=None, override=_override(settings), acks=())
+    assert [f.rule for f in decision.blocking] == ["role"]
+    assert not decision.allowed
+    assert "本文を直して" not in decision.explain()
