@@ -426,8 +426,6 @@ def cmd_practice_server(args) -> int:
 
 
 def cmd_tui(args) -> int:
-    from core.config import load_settings, resolve_config_path
-
     if args.demo:
         from core.demo import demo_context
 

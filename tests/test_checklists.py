@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from clock import START, Clock
 
 from core import checklists
 from core.checklists import ITEMS, TITLES
@@ -17,23 +18,10 @@ from core.practice_server import DEMO_CREDENTIALS
 from core.templates import load_templates, render
 from core.xapi import XApiError, XClient
 
-START = datetime(2026, 9, 1, 3, 0, tzinfo=timezone.utc)  # 12:00 JST
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.at = START
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, **delta: float) -> None:
-        self.at += timedelta(**delta)
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

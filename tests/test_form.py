@@ -7,6 +7,7 @@ import io
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from clock import Clock
 
 from core import checklists
 from core.config import BUNDLED_TEMPLATES, load_settings
@@ -15,27 +16,14 @@ from core.form import APPROVAL_COLUMNS, form_data, post_subject, render, town_do
 from core.ledger import Ledger
 from core.templates import load_templates
 
-START = datetime(2026, 9, 1, 3, 0, tzinfo=timezone.utc)  # 2026-09-01 12:00 JST
 SHELTER_TEXT = (
     "【避難所開設】\n12時00分現在、町は次の避難所を開設しています。\n中央公民館\n"
     "https://www.town.ami.lg.jp/bousai/hinanjo.html\n#阿見町 #避難所"
 )
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.at = START
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, **delta: float) -> None:
-        self.at += timedelta(**delta)
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

@@ -6,34 +6,20 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from clock import START, Clock
 
 from core.errors import InputError
 from core.ledger import GENESIS_HASH, POST_STATES, SCHEMA_VERSION, Ledger, event_hash
 
 REPO = Path(__file__).resolve().parent.parent
-START = datetime(2026, 9, 1, 3, 0, tzinfo=timezone.utc)
 
 
-class Clock:
-    """An injectable clock the tests move by hand."""
-
-    def __init__(self, at: datetime = START) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, **delta: float) -> None:
-        self.at += timedelta(**delta)
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
