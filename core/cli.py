@@ -426,6 +426,12 @@ def cmd_practice_server(args) -> int:
 
 
 def cmd_tui(args) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise InputError(
+            "画面を表示する端末がありません。",
+            hint="端末から起動してください。SSH では ssh -t で接続します (~/.ssh/config なら RequestTTY yes)。\n"
+                 "(admin) No terminal on stdin/stdout; connect with ssh -t.",
+        )
     if args.demo:
         from core.demo import demo_context
 

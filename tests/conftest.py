@@ -13,7 +13,7 @@ from clock import Clock
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = REPO / "config.example.toml"
 
-pytest_plugins = ["fixtures_practice"]
+pytest_plugins = ["fixtures_practice", "sshd_harness"]
 
 
 @pytest.fixture(autouse=True)
