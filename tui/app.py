@@ -1,0 +1,274 @@
+"""The dutypost app (当直用の投稿画面): built by :func:`make_app`, run by :func:`run`.
+
+The CLI (``dutypost``, ``dutypost --demo``), the tests and the benchmarks all build the
+app with :func:`make_app`. The app holds what every screen's status bar shows, refreshed
+by thread workers that never touch widgets (they post messages; handlers change state):
+
+- the X connection, opened ahead of the first publish (接続済み / 未接続);
+- the ledger's recent posts, outbox and 事後承認待ち, every 2 seconds (a cheap query);
+- the clock and the working-hours status, once a minute.
+
+Idle, the app writes nothing to the terminal: no blinking cursor, no redraw unless
+something changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+import time
+from typing import TYPE_CHECKING, Iterable
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.command import CommandInput, CommandPalette
+from textual.binding import Binding
+from textual.message import Message
+from textual.reactive import var
+from textual.screen import Screen
+from textual.scrollbar import ScrollBar, ScrollBarRender
+
+from core.context import DutyContext
+from tui.keys import DECLARED_KEYS, bind, display_keys
+
+if TYPE_CHECKING:
+    from core.gate import HoursStatus
+
+LEDGER_POLL_SECONDS = 2.0
+RECENT_POSTS = 8
+SLOW_LINK_THEME = "ansi-dark"
+
+
+class CellSafeScrollBarRender(ScrollBarRender):
+    """Scrollbars drawn with spaces only: the eighth-block glyphs are ambiguous-width."""
+
+    VERTICAL_BARS = [" "] * 8
+    HORIZONTAL_BARS = [" "] * 8
+
+
+ScrollBar.renderer = CellSafeScrollBarRender
+
+
+class DutyCommandPalette(CommandPalette):
+    """Textual's palette, in Japanese and without a blinking cursor (bytes over SSH)."""
+
+    def on_mount(self) -> None:
+        self.query_one(CommandInput).cursor_blink = False
+
+
+class DutypostApp(App[int]):
+    CSS_PATH = "dutypost.tcss"
+    TITLE = "dutypost"
+    INHERIT_BINDINGS = False
+    BINDINGS = [
+        bind("f1,ctrl+g", "help", "ヘルプ", "help"),
+        bind("ctrl+p", "command_palette", "コマンド", "command-palette", show=False, priority=True),
+        bind("ctrl+q", "quit", "終了", "quit", show=False, priority=True),
+        Binding("ctrl+c", "ctrl_c", show=False, system=True),
+    ]
+
+    # Shared state the screens watch. ``var``, not ``reactive``: a change must redraw only
+    # the widgets that show it, never the whole screen (that is kilobytes over SSH).
+    minute: var[int] = var(0)
+    hours: var["HoursStatus | None"] = var(None)
+    x_connected: var[bool | None] = var(None)
+    outbox_count: var[int] = var(0)
+    post_hoc_count: var[int] = var(0)
+    recent_posts: var[tuple] = var(())
+    outbox_posts: var[tuple] = var(())
+
+    class LedgerPolled(Message):
+        def __init__(self, recent: tuple, outbox: tuple, post_hoc: int) -> None:
+            super().__init__()
+            self.recent = recent
+            self.outbox = outbox
+            self.post_hoc = post_hoc
+
+    class XChecked(Message):
+        def __init__(self, connected: bool) -> None:
+            super().__init__()
+            self.connected = connected
+
+    class HoursChecked(Message):
+        def __init__(self, status: "HoursStatus") -> None:
+            super().__init__()
+            self.status = status
+
+    def __init__(self, ctx: DutyContext, *, slow_link: bool = False) -> None:
+        # ANSI colours go out as ANSI codes, so the mode bands are the terminal's own red and
+        # yellow (in 16 colours too), not a theme's orange rounded to red.
+        super().__init__(ansi_color=True)
+        self.ctx = ctx
+        self.slow_link = slow_link
+        #: Held by a worker while a request that publishes is in flight; :func:`run` waits
+        #: for it before the context (ledger, X client) is closed.
+        self.sending = threading.Lock()
+        if slow_link:
+            self.theme = SLOW_LINK_THEME
+        self.set_keymap(ctx.settings.tui.keymap)
+
+    # -- start-up ------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from tui.home import HomeScreen
+
+        self.push_screen(HomeScreen())
+        self.call_after_refresh(self._start_background_work)
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
+        except (NotImplementedError, RuntimeError, AttributeError):
+            pass  # no SIGHUP on this platform, or not the main thread
+
+    def _start_background_work(self) -> None:
+        """After the first frame: the workers' imports and I/O would only delay it."""
+        self._warm_x()
+        self._check_hours()
+        self._poll_ledger()
+        self.set_interval(LEDGER_POLL_SECONDS, self._poll_ledger)
+        self._schedule_tick()
+
+    def on_unmount(self) -> None:
+        try:
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+        except (NotImplementedError, RuntimeError, AttributeError):
+            pass
+
+    def _hang_up(self) -> None:
+        """The SSH session dropped: leave cleanly. A publish in flight runs to its end
+        (:func:`run` waits for it), so it is sent or left 結果不明 for the next session to
+        reconcile; the draft being typed is saved as the screens unmount."""
+        self.exit(return_code=129)
+
+    # -- shared state, from thread workers -------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="x")
+    def _warm_x(self) -> None:
+        from core.errors import DutypostError
+
+        try:
+            connected = self.ctx.x_client().warm()
+        except DutypostError:
+            connected = False  # no credentials: said again, in words, at publish time
+        self.post_message(self.XChecked(connected))
+
+    @on(XChecked)
+    def _x_checked(self, message: XChecked) -> None:
+        self.x_connected = message.connected
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="ledger-poll")
+    def _poll_ledger(self) -> None:
+        ledger = self.ctx.ledger
+        recent = tuple(ledger.list_posts(limit=RECENT_POSTS))
+        outbox = tuple(ledger.outbox())
+        post_hoc = len(ledger.awaiting_post_hoc_approval())
+        self.post_message(self.LedgerPolled(recent, outbox, post_hoc))
+
+    @on(LedgerPolled)
+    def _ledger_polled(self, message: LedgerPolled) -> None:
+        self.recent_posts = message.recent
+        self.outbox_posts = message.outbox
+        self.outbox_count = len(message.outbox)
+        self.post_hoc_count = message.post_hoc
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="hours")
+    def _check_hours(self) -> None:
+        from core.gate import hours_status  # off the start-up path: it is not needed for the first frame
+
+        self.post_message(self.HoursChecked(hours_status(self.ctx.now(), self.ctx.settings.hours)))
+
+    @on(HoursChecked)
+    def _hours_checked(self, message: HoursChecked) -> None:
+        self.hours = message.status
+
+    def _schedule_tick(self) -> None:
+        self.set_timer(60 - time.time() % 60 + 0.05, self._tick)
+
+    def _tick(self) -> None:
+        self.minute += 1
+        self._check_hours()
+        self._warm_x()  # X drops an idle connection after two minutes; keep it open
+        self._schedule_tick()
+
+    # -- keys, help and commands -----------------------------------------------------------
+
+    def get_key_display(self, binding: Binding) -> str:
+        keys = self._keymap.get(binding.id or "") or DECLARED_KEYS.get(binding.id or "")
+        return display_keys(keys) if keys else super().get_key_display(binding)
+
+    def action_help(self) -> None:
+        from tui.help import HelpModal
+
+        if not isinstance(self.screen, HelpModal):
+            self.push_screen(HelpModal(self.screen))
+
+    def action_command_palette(self) -> None:
+        if not CommandPalette.is_open(self):
+            self.push_screen(DutyCommandPalette(id="--command-palette",
+                                                placeholder="コマンドを検索 (例: 送信待ち、下書き、ヘルプ)"))
+
+    def action_ctrl_c(self) -> None:
+        self.notify("終了は Ctrl+Q です。", title="Ctrl+C", markup=False)
+
+    def action_outbox(self) -> None:
+        from tui.outbox import OutboxScreen
+
+        self.push_screen(OutboxScreen())
+
+    def action_drafts(self) -> None:
+        from tui.home import HomeScreen
+
+        self.go_home()
+        home = self.screen
+        if isinstance(home, HomeScreen):
+            home.action_drafts()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield SystemCommand("ヘルプ (F1)", "この画面の説明とキーの一覧", self.action_help)
+        yield SystemCommand("ホームへ", "テンプレートの一覧に戻る (書きかけは下書きに残ります)", self.go_home)
+        yield SystemCommand("送信待ち (F3)", "失敗・結果不明の投稿の一覧", self.action_outbox)
+        yield SystemCommand("下書き (F4)", "書きかけの下書きを開く", self.action_drafts)
+        yield SystemCommand("テーマを変える", "画面の色を変える", self.action_change_theme)
+        yield SystemCommand("終了 (Ctrl+Q)", "dutypost を終了する", self.action_quit)
+
+    # -- navigation ------------------------------------------------------------------------
+
+    def go_home(self) -> None:
+        from tui.home import HomeScreen
+
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
+            self.pop_screen()
+
+    def show_outcome(self, outcome) -> None:
+        """After a publish: back to home, then the post's result screen on top of it."""
+        from tui.post import Notice, PostScreen
+
+        if outcome.state == "sent":
+            headline = "訓練投稿を練習サーバーに送りました。" if self.ctx.drill else "本番アカウントに投稿しました。"
+            notice = Notice(headline)
+        elif outcome.state == "unknown":
+            notice = Notice(outcome.message, "再送はしないでください。F5 (Ctrl+R) でタイムラインを照合します。",
+                            error=True)
+        else:
+            notice = Notice(outcome.message, outcome.hint, error=True)
+        self.go_home()
+        self.push_screen(PostScreen(outcome.post_id, notice))
+        self._poll_ledger()
+
+
+def make_app(ctx: DutyContext, *, slow_link: bool = False) -> DutypostApp:
+    """The one factory: the CLI, ``--demo``, the tests and the benchmarks all use it."""
+    return DutypostApp(ctx, slow_link=slow_link)
+
+
+def run(ctx: DutyContext, *, slow_link: bool = False) -> int:
+    """Run the TUI until the operator quits; returns the exit code.
+
+    A publish still in flight when the app exits (Ctrl+Q, a dropped SSH session) is waited
+    for, so the caller does not close the ledger or the X client under it.
+    """
+    app = make_app(ctx, slow_link=slow_link)
+    app.run(mouse=not slow_link)
+    if app.sending.acquire(timeout=2 * ctx.settings.x.timeout_seconds + 5):
+        app.sending.release()
+    return app.return_code or 0

@@ -1,0 +1,366 @@
+"""Compose (作成): fill a template's fields and watch the post take shape.
+
+The form is one compact line per field (no borders: a bordered input costs five times the
+bytes per keystroke over SSH). Choice fields are a Select; area and facility fields take
+free text with suggestions from the config lists (地区・避難所・施設), so several areas can
+be named. Datetime fields start at the current time (「3時20分」).
+
+The preview (text, weighted count, thread split, findings) comes from ``core.publish``
+in a thread worker, a moment after typing pauses — one redraw per burst of typing rather
+than one per character — and only its changed lines are redrawn (tui/preview.py). The draft (下書き) is saved to the ledger at most a second
+behind the typing, so a crash or a dropped SSH session loses nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.events import DescendantFocus, Key
+from textual.message import Message
+from textual.suggester import SuggestFromList
+from textual.widget import Widget
+from textual.widgets import Footer, Input, Select, Static
+
+from core.context import DutyContext
+from core.errors import InputError
+from core.length import weighted_length
+from core.models import Finding
+from core.publish import Composition, compose, review
+from core.templates import MissingFieldsError, Template, TemplateField, default_value, field_choices
+from tui.duty_screen import DutyScreen
+from tui.keys import bind, pass_on_if_moved
+from tui.labels import SEVERITY_LABELS
+from tui.preview import PreviewPane
+from tui.status import StatusBar
+
+GATE_ONLY_RULES = ("hours", "approval")
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the preview pane shows for one version of the values."""
+
+    version: int
+    composition: Composition | None
+    findings: tuple[Finding, ...]
+    error: str
+
+
+def preview_values(template: Template, values: dict[str, str], ctx: DutyContext) -> dict[str, str]:
+    """The values with every empty required field shown as 「{label}」 in the preview."""
+    now = ctx.now()
+    shown = dict(values)
+    for f in template.fields:
+        empty = not values.get(f.name, "").strip() and not default_value(f, now)
+        if f.required and empty and f.kind != "choice":
+            shown[f.name] = "{" + f.label + "}"
+    return shown
+
+
+def findings_text(findings: tuple[Finding, ...]) -> Text:
+    """One line per finding: severity word first, so colour is never the only signal."""
+    text = Text()
+    for f in findings:
+        style = {"block": "bold red", "warn": "yellow", "info": "dim"}[f.severity]
+        text.append(f"[{SEVERITY_LABELS[f.severity]}]", style=style)
+        text.append(f.message + "\n")
+    text.rstrip()
+    return text
+
+
+def count_text(composition: Composition, limit: int) -> str:
+    if len(composition.parts) <= 1:
+        return f"文字数 {composition.weighted_length}/{limit}"
+    counts = ", ".join(f"{weighted_length(part)}/{limit}" for part in composition.parts)
+    return f"スレッド {len(composition.parts)} 件に分けて投稿 ({counts})"
+
+
+def composition_text(composition: Composition) -> str:
+    if len(composition.parts) <= 1:
+        return composition.text
+    total = len(composition.parts)
+    return "\n\n".join(f"({i}/{total})\n{part}" for i, part in enumerate(composition.parts, 1))
+
+
+class FieldInput(Input):
+    """A field: Enter moves on to the next field.
+
+    Textual queues keys on the widget that had the focus when they arrived, and runs
+    bindings only once a key has bubbled up to the app; keys typed right after Enter (fast
+    typing, an IME commit) would land in this field. So Enter is handled here, at once,
+    and keys that arrive after the focus moved on are passed to the field that has it.
+    """
+
+    def watch_value(self, value: str) -> None:
+        """Tell the screen at once, not through a queued message: if the session drops
+        right now, the draft saved on the way out has this keystroke in it."""
+        if self.is_mounted and isinstance(self.screen, ComposeScreen):
+            self.screen.note_value(self.id.removeprefix("field-"), value)
+
+    async def _on_key(self, event: Key) -> None:
+        if pass_on_if_moved(self, event):
+            return
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            self.screen.next_field(self)
+        else:
+            await super()._on_key(event)
+
+
+class ComposeScreen(DutyScreen):
+    HELP = (
+        "作成画面です。テンプレートの項目を入力すると、右のプレビューに投稿の本文、文字数 (X の重み付き)、"
+        "チェックの結果が出ます。\n"
+        "・Tab / Shift+Tab か Enter で次の項目へ。最後の項目で Enter を押すと確認画面へ進みます。\n"
+        "・F2 (Ctrl+N) でいつでも確認画面へ進みます。\n"
+        "・地区・避難所の項目は候補が薄く表示されます。右矢印キーで候補を確定します。\n"
+        "・選択肢の項目は Enter で一覧を開き、上下の矢印キーと Enter で選びます。\n"
+        "・入力は下書きとして自動で保存されます。Esc でホームに戻っても、F4 (Ctrl+T) で続きを開けます。"
+    )
+
+    BINDINGS = [
+        bind("f2,ctrl+n", "review", "確認へ", "compose.review"),
+        bind("escape", "back", "戻る", "back"),
+    ]
+
+    #: Seconds after the last keystroke before the preview is redrawn (bytes over SSH).
+    PREVIEW_DELAY = 0.3
+    SLOW_LINK_PREVIEW_DELAY = 1.0
+    #: The draft is saved at most this many seconds behind the typing.
+    DRAFT_SAVE_DELAY = 1.0
+
+    class PreviewReady(Message):
+        def __init__(self, preview: Preview) -> None:
+            super().__init__()
+            self.preview = preview
+
+    def __init__(self, template: Template, *, values: dict[str, str] | None = None,
+                 draft_id: str | None = None) -> None:
+        super().__init__()
+        self.template = template
+        self.draft_id = draft_id or uuid.uuid4().hex
+        self._initial = values
+        self._version = 0
+        self._shown_version = -1
+        self._seen_values: dict[str, str] | None = None
+        self._preview_timer = None
+        self._draft_timer = None
+        self._last_values: dict[str, str] = {}   # what the fields hold now
+        self._saved_values: dict[str, str] = {}  # what the ledger's draft holds
+
+    # -- layout -----------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        t = self.template
+        mark = "【訓練】" if self.ctx.drill else "本番"
+        title = f" {mark} 作成: {t.title}" + ("  [緊急]" if t.emergency else "")
+        yield Static(title, id="screen-title", markup=False)
+        with Horizontal(id="compose-body"):
+            with Vertical(id="form-pane"):
+                with VerticalScroll(id="form"):
+                    for f in t.fields:
+                        with Horizontal(classes="field-row"):
+                            yield Static(f.label + ("*" if f.required else ""), classes="field-label",
+                                         id=f"label-{f.name}", markup=False)
+                            yield self._field_widget(f)
+                yield Static("", id="field-help", markup=False)
+            yield PreviewPane(id="preview")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def _field_widget(self, f: TemplateField) -> Widget:
+        value = (self._initial or {}).get(f.name)
+        if value is None:
+            value = default_value(f, self.ctx.now())
+        choices = field_choices(f, self.ctx.settings)
+        if f.kind == "choice":
+            options = [(c, c) for c in choices]
+            return Select(options, value=value if value in choices else Select.NULL, allow_blank=True,
+                          prompt="(選ぶ)", compact=True, id=f"field-{f.name}")
+        suggester = SuggestFromList(choices) if choices else None
+        placeholder = f"例:{f.example}" if f.example else ""
+        widget = FieldInput(value, placeholder=placeholder, suggester=suggester, compact=True,
+                            select_on_focus=False, id=f"field-{f.name}")
+        widget.cursor_blink = False
+        return widget
+
+    def on_mount(self) -> None:
+        values = self.values()
+        self._seen_values = dict(values)
+        self._last_values = dict(values)
+        # A restored draft is in the ledger already; a fresh form is not worth saving yet.
+        self._saved_values = dict(values)
+        first_empty = next((f for f in self.template.fields if f.required and not values[f.name].strip()), None)
+        target = first_empty or (self.template.fields[0] if self.template.fields else None)
+        if target is not None:
+            self.query_one(f"#field-{target.name}").focus()
+        self._run_preview()
+
+    # -- values -------------------------------------------------------------------
+
+    def values(self) -> dict[str, str]:
+        out = {}
+        for f in self.template.fields:
+            widget = self.query_one(f"#field-{f.name}")
+            value = widget.value
+            out[f.name] = "" if value is Select.NULL or value is None else str(value)
+        return out
+
+    def note_value(self, name: str, value: str) -> None:
+        self._last_values[name] = value
+
+    @property
+    def _draft_dirty(self) -> bool:
+        return self._last_values != self._saved_values
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _changed(self) -> None:
+        values = self.values()
+        if values == self._seen_values:
+            return  # the fields' own start-up events, or a change already handled
+        self._seen_values = values
+        self._last_values = dict(values)
+        self._version += 1
+        if self._draft_timer is None:
+            self._draft_timer = self.set_timer(self.DRAFT_SAVE_DELAY, self._save_draft_now)
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+        delay = self.SLOW_LINK_PREVIEW_DELAY if self.app.slow_link else self.PREVIEW_DELAY
+        if delay <= 0:
+            self._run_preview()
+        else:
+            self._preview_timer = self.set_timer(delay, self._run_preview)
+
+    def next_field(self, widget: Widget) -> None:
+        """Enter in a field: the next field, or the review screen after the last one."""
+        last = self.template.fields[-1]
+        if widget.id == f"field-{last.name}":
+            self.action_review()
+        else:
+            self.focus_next()
+
+    @on(DescendantFocus)
+    def _show_field_help(self, event: DescendantFocus) -> None:
+        name = (event.widget.id or "").removeprefix("field-")
+        f = self.template.field(name)
+        if f is None:
+            return
+        for label in self.query(".field-label"):
+            label.set_class(label.id == f"label-{name}", "-current")
+        parts = [f.help] if f.help else []
+        if f.example:
+            parts.append(f"例: {f.example}")
+        choices = field_choices(f, self.ctx.settings)
+        if choices and f.kind != "choice":
+            parts.append("候補: " + "、".join(choices))
+        if not f.required:
+            parts.append("(空欄なら、その行を省きます)")
+        self.query_one("#field-help", Static).update(" ".join(parts))
+
+    # -- preview ---------------------------------------------------------------------
+
+    def _run_preview(self) -> None:
+        self._preview_timer = None
+        self._preview(self._version, self.values())
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
+    def _preview(self, version: int, values: dict[str, str]) -> None:
+        ctx = self.ctx
+        try:
+            composition = compose(ctx, self.template, preview_values(self.template, values, ctx))
+        except InputError as exc:
+            self.post_message(self.PreviewReady(Preview(version, None, (), exc.message)))
+            return
+        result = review(ctx, composition)
+        findings = tuple(f for f in result.decision.findings if f.rule not in GATE_ONLY_RULES)
+        if result.same_template is not None:
+            findings += (result.same_template,)
+        self.post_message(self.PreviewReady(Preview(version, composition, findings, "")))
+
+    @on(PreviewReady)
+    def _show_preview(self, message: PreviewReady) -> None:
+        preview = message.preview
+        if preview.version < self._shown_version:
+            return
+        self._shown_version = preview.version
+        pane = self.query_one("#preview", PreviewPane)
+        if preview.composition is None:
+            pane.show([Text("プレビュー", style="bold reverse"), Text(preview.error, style="bold red")])
+            return
+        limit = self.ctx.settings.x.max_weighted_length
+        findings = preview.findings
+        pane.show([
+            Text(f"プレビュー  {count_text(preview.composition, limit)}", style="bold reverse"),
+            Text(composition_text(preview.composition)),
+            Text(""),
+            findings_text(findings) if findings else Text("チェック: 本文の問題は見つかりません。"),
+        ])
+
+    # -- drafts ----------------------------------------------------------------------
+
+    def _save_draft_now(self) -> None:
+        self._draft_timer = None
+        if self._draft_dirty:
+            self._saved_values = dict(self._last_values)
+            self._save_draft(self._saved_values)
+
+    @work(thread=True, exit_on_error=False, group="draft")
+    def _save_draft(self, values: dict[str, str]) -> None:
+        self._store_draft(values)
+
+    def _store_draft(self, values: dict[str, str]) -> None:
+        ctx = self.ctx
+        try:
+            text = compose(ctx, self.template, values).text
+        except InputError:
+            text = ""
+        try:
+            ctx.ledger.save_draft(operator=ctx.operator.id, template_id=self.template.id, values=values,
+                                  text=text, drill=ctx.drill, draft_id=self.draft_id)
+        except ValueError:
+            pass  # the draft was closed meanwhile (published or discarded): nothing to keep
+
+    def on_unmount(self) -> None:
+        """Quitting (Ctrl+Q, SIGHUP) while typing: keep what was typed since the last save."""
+        if self._draft_dirty:
+            self._saved_values = dict(self._last_values)
+            self._store_draft(self._saved_values)
+
+    def flush_draft(self) -> None:
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        self._save_draft_now()
+
+    # -- actions -----------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        if self._draft_dirty:
+            self.flush_draft()
+            self.notify("下書きを保存しました。F4 (Ctrl+T) で続きを開けます。", title="下書き", markup=False)
+        self.app.pop_screen()
+
+    def action_review(self) -> None:
+        from tui.review import ReviewScreen
+
+        values = self.values()
+        try:
+            composition = compose(self.ctx, self.template, values)
+        except MissingFieldsError as exc:
+            labels = "、".join(f.label for f in exc.missing)
+            self.notify(f"必須の項目が空です: {labels}", title="未入力の項目", severity="error", markup=False)
+            self.query_one(f"#field-{exc.missing[0].name}").focus()
+            return
+        except InputError as exc:
+            self.notify(exc.message, title="入力の誤り", severity="error", markup=False)
+            return
+        self._last_values = dict(values)
+        self._saved_values = {}  # the publish needs the draft in the ledger: save it now
+        self.flush_draft()
+        self.app.push_screen(ReviewScreen(self.template, composition, draft_id=self.draft_id))

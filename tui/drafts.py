@@ -1,0 +1,84 @@
+"""Open drafts (下書き): restore one after a crash or a dropped session, or discard it.
+
+Offered at start-up when this operator has open drafts in this mode, and from the home
+screen with F4 (Ctrl+T).
+"""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.duty_screen import DutyModal
+from tui.keys import bind
+from tui.labels import first_line, short_time
+
+
+class DraftsModal(DutyModal):
+    HELP = (
+        "書きかけの下書きです (前回の終了時や、接続が切れたときに残ったもの)。\n"
+        "上下の矢印キーで選び、Enter で復元して作成画面で続きを書きます。Del か d で破棄します。\n"
+        "Esc で閉じます (下書きは残ります)。"
+    )
+
+    BINDINGS = [
+        bind("enter", "restore", "復元する", "drafts.restore"),
+        bind("delete,d", "discard", "破棄する", "drafts.discard"),
+        bind("escape", "cancel", "あとで", "back"),
+    ]
+
+    def __init__(self, drafts: list) -> None:
+        super().__init__()
+        self.drafts = {d.id: d for d in drafts}
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static("下書きがあります", classes="dialog-title", markup=False)
+            yield Static("前回の続きを書けます。Enter: 復元する   Del/d: 破棄する   Esc: あとで", markup=False)
+            yield OptionList(*(self._option(d) for d in self.drafts.values()), id="drafts", markup=False)
+        yield Footer(compact=True, show_command_palette=False)
+
+    def _option(self, draft) -> Option:
+        template = self.ctx.templates.get(draft.template_id)
+        title = template.title if template else draft.template_id
+        when = short_time(draft.updated_at, self.ctx.now())
+        return Option(f"{when}  {title}\n      {first_line(draft.text, 60) or '(本文なし)'}", id=draft.id)
+
+    def on_mount(self) -> None:
+        listing = self.query_one("#drafts", OptionList)
+        listing.highlighted = 0
+        listing.focus()
+
+    def _highlighted(self):
+        option = self.query_one("#drafts", OptionList).highlighted_option
+        return self.drafts.get(option.id) if option is not None else None
+
+    @on(OptionList.OptionSelected, "#drafts")
+    def action_restore(self) -> None:
+        draft = self._highlighted()
+        if draft is not None:
+            self.dismiss(draft)
+
+    def action_discard(self) -> None:
+        draft = self._highlighted()
+        if draft is None:
+            return
+        self._close(draft.id)
+        del self.drafts[draft.id]
+        if not self.drafts:
+            self.notify("下書きを破棄しました。", title="下書き", markup=False)
+            self.dismiss(None)
+            return
+        listing = self.query_one("#drafts", OptionList)
+        listing.set_options(self._option(d) for d in self.drafts.values())
+        listing.highlighted = 0
+
+    @work(thread=True, exit_on_error=False, group="drafts")
+    def _close(self, draft_id: str) -> None:
+        self.ctx.ledger.close_draft(draft_id, "discarded")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

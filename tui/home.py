@@ -1,0 +1,222 @@
+"""Home (ホーム): pick a template, see what everyone posted, reach the outbox and drafts.
+
+Templates are listed by category, each with a two-digit quick number (番号). The search
+box has the focus from the start: type a number (``12``, also full-width ``１２`` from an
+IME) to open that template at once, or type words to filter (タイトル・分類・id); ↑↓ move,
+Enter opens. Recent posts by every operator refresh from the ledger every 2 seconds.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.events import Key
+from textual.message import Message
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from core.templates import Template
+from tui.duty_screen import DutyScreen
+from tui.keys import bind
+from tui.labels import POST_STATE_LABELS, first_line, short_time
+from tui.status import StatusBar
+
+RECENT_ROWS = 5
+
+
+def quick_number(index: int) -> str:
+    """The two-digit number shown beside the ``index``-th template (0-based)."""
+    return f"{index + 1:02d}"
+
+
+class TemplateList(OptionList):
+    """Templates with their quick numbers; ``o`` opens the outbox while the list has focus."""
+
+    BINDINGS = [bind("o", "app.outbox", "送信待ち", "home.outbox-letter", show=False),
+                bind("slash", "screen.search", "検索", "home.search")]
+
+
+class HomeScreen(DutyScreen):
+    HELP = (
+        "ホーム画面です。投稿に使うテンプレートを選びます。\n"
+        "・テンプレートの番号 (2桁) を入力すると、そのテンプレートを開きます (例: 02)。"
+        "1桁なら番号のあとに Enter (例: 3 Enter で 03)。\n"
+        "・文字を入力すると一覧を絞り込みます (タイトル・分類・id)。上下の矢印キーで選び、Enter で開きます。\n"
+        "・Esc で検索の文字を消します。一覧にいるときは / で検索欄に戻ります。\n"
+        "・下の「最近の投稿」には、全職員の投稿が2秒ごとに表示されます。\n"
+        "・送信待ち (失敗・結果不明の投稿) は F3 (Ctrl+O)、書きかけの下書きは F4 (Ctrl+T) で開きます。"
+    )
+
+    BINDINGS = [
+        bind("f3,ctrl+o", "app.outbox", "送信待ち", "home.outbox"),
+        bind("f4,ctrl+t", "drafts", "下書き", "home.drafts"),
+        bind("escape", "clear_search", "検索を消す", "back", show=False),
+    ]
+
+    class DraftsFound(Message):
+        def __init__(self, drafts: list) -> None:
+            super().__init__()
+            self.drafts = drafts
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        with Horizontal(id="search-row"):
+            yield Static("検索/番号:", id="search-label", markup=False)
+            yield Input(placeholder="番号2桁か言葉 (例: 02, 避難指示)", id="search", compact=True)
+        yield TemplateList(id="templates", markup=False)
+        with Vertical(id="recent"):
+            yield Static("最近の投稿 (全職員)", id="recent-title", markup=False)
+            yield Static("", id="recent-list", markup=False)
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        search = self.query_one("#search", Input)
+        search.cursor_blink = False
+        self._show_templates("")
+        self.watch_shared("recent_posts", self._show_recent)
+        search.focus()
+        self.call_after_refresh(self.check_drafts)
+        errors = self.ctx.templates.errors
+        if errors:
+            self.notify(f"{errors[0]}" + (f" ほか {len(errors) - 1} 件" if len(errors) > 1 else ""),
+                        title="読み込めないテンプレートがあります (運用管理者へ: dutypost templates check)",
+                        severity="warning", timeout=30, markup=False)
+
+    # -- templates ------------------------------------------------------------
+
+    @property
+    def templates(self) -> list[Template]:
+        return self.ctx.templates.templates
+
+    def _show_templates(self, query: str) -> None:
+        words = unicodedata.normalize("NFKC", query).lower().split()
+        options: list[Option] = []
+        category = None
+        for index, template in enumerate(self.templates):
+            number = quick_number(index)
+            haystack = f"{number} {template.title} {template.category} {template.id}".lower()
+            if not all(word in haystack for word in words):
+                continue
+            if template.category != category:
+                category = template.category
+                options.append(Option(Text(f"-- {category} --", style="bold"), disabled=True))
+            label = Text.assemble((number, "bold"), " ", template.title)
+            if template.emergency:
+                label.append("  [緊急]")
+            options.append(Option(label, id=template.id))
+        if not options:
+            options.append(Option("該当するテンプレートはありません。Esc で検索を消します。", disabled=True))
+        listing = self.query_one("#templates", TemplateList)
+        listing.set_options(options)
+        listing.highlighted = next((i for i, o in enumerate(options) if not o.disabled), None)
+
+    def _numbered(self, query: str) -> Template | None:
+        """The template whose quick number is ``query`` (``12``, ``１２``, or ``3`` for 03)."""
+        number = unicodedata.normalize("NFKC", query).strip()
+        if number.isdigit() and 1 <= int(number) <= len(self.templates):
+            return self.templates[int(number) - 1]
+        return None
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        template = self._numbered(event.value)
+        if template is not None and len(unicodedata.normalize("NFKC", event.value).strip()) == 2:
+            event.input.value = ""
+            self.open_template(template)
+            return
+        self._show_templates(event.value)
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        template = self._numbered(event.value)
+        if template is not None:
+            event.input.value = ""
+            self.open_template(template)
+        else:
+            self._open_highlighted()
+
+    @on(OptionList.OptionSelected, "#templates")
+    def _template_selected(self) -> None:
+        self._open_highlighted()
+
+    def on_key(self, event: Key) -> None:
+        """↑↓ in the search box move the highlight in the list below it."""
+        if self.focused is not self.query_one("#search"):
+            return
+        listing = self.query_one("#templates", TemplateList)
+        moves = {"up": listing.action_cursor_up, "down": listing.action_cursor_down,
+                 "pageup": listing.action_page_up, "pagedown": listing.action_page_down}
+        if event.key in moves:
+            moves[event.key]()
+            event.stop()
+
+    def _open_highlighted(self) -> None:
+        option = self.query_one("#templates", TemplateList).highlighted_option
+        if option is not None and option.id:
+            self.open_template(self.ctx.templates.get(option.id))
+
+    def open_template(self, template: Template, values: dict[str, str] | None = None,
+                      draft_id: str | None = None) -> None:
+        from tui.compose import ComposeScreen
+
+        self.app.push_screen(ComposeScreen(template, values=values, draft_id=draft_id))
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_clear_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.value = ""
+        search.focus()
+
+    # -- outbox and drafts ----------------------------------------------------
+
+    def action_drafts(self) -> None:
+        self.check_drafts(always=True)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="drafts")
+    def check_drafts(self, always: bool = False) -> None:
+        drafts = [d for d in self.ctx.ledger.open_drafts(self.ctx.operator.id) if d.drill == self.ctx.drill]
+        if drafts or always:
+            self.post_message(self.DraftsFound(drafts))
+
+    @on(DraftsFound)
+    def _offer_drafts(self, message: DraftsFound) -> None:
+        from tui.drafts import DraftsModal
+
+        if not message.drafts:
+            self.notify("開いている下書きはありません。", title="下書き", markup=False)
+            return
+
+        def restore(draft) -> None:
+            template = self.ctx.templates.get(draft.template_id) if draft else None
+            if draft is not None and template is None:
+                self.notify(f"下書きのテンプレート {draft.template_id} が見つかりません。", severity="error", markup=False)
+            elif draft is not None:
+                self.open_template(template, values=draft.values, draft_id=draft.id)
+
+        self.app.push_screen(DraftsModal(message.drafts), restore)
+
+    # -- recent posts -----------------------------------------------------------
+
+    def _show_recent(self, posts: tuple) -> None:
+        if not posts:
+            self.query_one("#recent-list", Static).update("まだ投稿はありません。")
+            return
+        now = self.ctx.now()
+        lines = Text()
+        for post in posts[:RECENT_ROWS]:
+            who = self.ctx.settings.operator(post.operator)
+            name = who.name.split()[0] if who else post.operator
+            state = POST_STATE_LABELS.get(post.state, post.state)
+            head = f"{short_time(post.created_at, now):>10} {state}{' ' * (8 - cell_len(state))} {name} "
+            lines.append(head)
+            lines.append(first_line(post.text, 78 - cell_len(head)))
+            lines.append("\n")
+        lines.rstrip()
+        self.query_one("#recent-list", Static).update(lines)

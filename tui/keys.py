@@ -1,0 +1,86 @@
+"""Keys (キー操作): every binding has a stable id, so ``[tui] keymap`` can remap it.
+
+Rules (STYLE.md, SPEC §8):
+- every action has a key any terminal can send: letters, digits, Enter, Tab, arrows and
+  F1–F10, each F-key with a Ctrl-letter twin for terminals (vt100, some SSH clients,
+  GNOME Terminal's F10 menu) that do not pass it;
+- no Ctrl+Enter; no Ctrl+S/Ctrl+Q flow-control letters for our own actions (Ctrl+Q is
+  Textual's quit), no Ctrl+A/Ctrl+B (screen and tmux prefixes), no Ctrl+C/H/I/J/M;
+- Esc only ever means "back" (戻る): tmux holds a lone Esc and slow links split escape
+  sequences, so nothing irreversible hangs on it.
+
+The table (id: keys — where):
+
+=================  ==============  ====================================
+id                 keys            what
+=================  ==============  ====================================
+help               F1, Ctrl+G      help for this screen (ヘルプ)
+command-palette    Ctrl+P          command palette (コマンド) — Textual's
+quit               Ctrl+Q          quit (終了) — Textual's
+back               Esc             back (戻る)
+home.search        /               focus the search box (検索)
+home.outbox        F3, Ctrl+O, o   outbox (送信待ち)
+home.drafts        F4, Ctrl+T      open drafts (下書き)
+compose.review     F2, Ctrl+N      to the review screen (確認へ)
+review.ack         Space, Enter    acknowledge a warning (確認済みにする)
+review.approval    F7, Ctrl+K      record a verbal approval (承認を記録)
+review.override    F8, Ctrl+E      emergency override (緊急オーバーライド)
+review.publish     F10, Ctrl+X     publish (投稿)
+override.confirm   F10, Ctrl+X     override and publish (オーバーライドして投稿)
+post.reconcile     F5, Ctrl+R      look for the post on the timeline (照合)
+post.resend        F6, Ctrl+Y      send a failed post again (再送)
+post.copy-text     c               copy the text to the clipboard (本文をコピー)
+post.copy-url      u               copy the URL (URL をコピー)
+drafts.restore     Enter           restore a draft (復元する)
+drafts.discard     Delete, d       discard a draft (破棄する)
+=================  ==============  ====================================
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.events import Key
+from textual.widget import Widget
+
+#: The keys each binding id was declared with; the display falls back to these.
+DECLARED_KEYS: dict[str, str] = {}
+
+
+def bind(keys: str, action: str, description: str, id: str, *, show: bool = True,
+         priority: bool = False) -> Binding:
+    """A Binding with a stable id, registered so the footer can show all of its keys."""
+    DECLARED_KEYS[id] = keys
+    return Binding(keys, action, description, show=show, priority=priority, id=id)
+
+
+_NAMES = {"escape": "Esc", "enter": "Enter", "space": "Space", "delete": "Del", "slash": "/", "tab": "Tab"}
+
+
+def display_keys(keys: str) -> str:
+    """``"f10,ctrl+x"`` → ``"F10/^X"``: what the footer and the help screen show."""
+    shown = []
+    for key in keys.split(","):
+        key = key.strip()
+        if key.startswith("ctrl+"):
+            shown.append("^" + key.removeprefix("ctrl+").upper())
+        elif key.startswith("f") and key[1:].isdigit():
+            shown.append(key.upper())
+        else:
+            shown.append(_NAMES.get(key, key))
+    return "/".join(shown)
+
+
+def pass_on_if_moved(widget: Widget, event: Key) -> bool:
+    """Hand a queued key to the widget that has the focus now; True if it was handed on.
+
+    Textual queues keys on the widget that had the focus when they arrived. After Enter
+    moves the focus, keys typed right behind it (fast typing, an IME commit) are still
+    queued here; without this they would land in the previous field.
+    """
+    focused = widget.app.focused
+    if focused is None or focused is widget:
+        return False
+    event.stop()
+    event.prevent_default()
+    focused.post_message(Key(event.key, event.character))
+    return True

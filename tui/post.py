@@ -1,0 +1,219 @@
+"""One post and what can be done with it (投稿の結果): the result screen after a publish,
+and the detail of an outbox entry.
+
+Every state says what happened and what to do next:
+
+- 送信済み: the URL; keys copy the text or the URL to the officer's own clipboard
+  (OSC 52 through the terminal, which works over SSH);
+- 失敗: why (X's words: 429 with the wait, 5xx, unreachable), 再送 when the officer
+  judges it right, and the text to copy for posting from a phone if X cannot be reached;
+- 結果不明: never a blind resend — 照合 looks for the text on the timeline first; only
+  when it is not there does the post become 失敗 and 再送 is offered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Footer, Static
+
+from core.errors import DutypostError, OutcomeUnknown, PublishFailed
+from core.ledger import Post
+from core.publish import reconcile, resend
+from tui.duty_screen import DutyScreen
+from tui.keys import bind
+from tui.labels import POST_STATE_LABELS
+from tui.review import failure_hint
+from tui.status import StatusBar
+
+PHONE_HINT = "X に接続できないときは c で本文をコピーし、スマートフォンなどから公式アカウントに投稿できます。"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message about the post: what just happened (headline) and what to do (detail)."""
+
+    headline: str
+    detail: str = ""
+    error: bool = False
+
+
+def next_steps(post: Post) -> str:
+    """What the officer can do about a post in its current state."""
+    if post.state == "sent":
+        return "c: 本文をコピー   u: URL をコピー   Esc: 戻る"
+    if post.state == "failed":
+        return f"F6 (Ctrl+Y) で再送できます。{PHONE_HINT}"
+    if post.state in ("unknown", "sending"):
+        return ("X に届いたかどうか分かりません。再送すると二重投稿になるおそれがあります。"
+                "F5 (Ctrl+R) でタイムラインを照合してください。")
+    if post.state == "queued":
+        return f"送信を始める前に止まった投稿です。{PHONE_HINT}"
+    return ""
+
+
+class PostScreen(DutyScreen):
+    HELP = (
+        "投稿の結果です。\n"
+        "・送信済み: c で本文、u で URL を自分のクリップボードにコピーします (端末経由、SSH でも使えます)。\n"
+        "・失敗: 理由と待ち時間を確かめ、F6 (Ctrl+Y) で再送します。X に接続できないときは c で本文を"
+        "コピーして、スマートフォンなどから投稿できます。\n"
+        "・結果不明: 再送はしないでください。F5 (Ctrl+R) でタイムラインを照合し、見つかれば送信済みに、"
+        "見つからなければ失敗になり、再送できるようになります。\n"
+        "・Esc で戻ります。"
+    )
+
+    BINDINGS = [
+        bind("f5,ctrl+r", "reconcile", "照合", "post.reconcile"),
+        bind("f6,ctrl+y", "resend", "再送", "post.resend"),
+        bind("c", "copy_text", "本文コピー", "post.copy-text"),
+        bind("u", "copy_url", "URLコピー", "post.copy-url"),
+        bind("escape", "back", "戻る", "back"),
+    ]
+
+    class Loaded(Message):
+        def __init__(self, post: Post | None, notice: Notice | None) -> None:
+            super().__init__()
+            self.post = post
+            self.notice = notice
+
+    def __init__(self, post_id: int, notice: Notice | None = None, *, start: str | None = None) -> None:
+        super().__init__()
+        self.post_id = post_id
+        self.notice = notice
+        self.post: Post | None = None
+        self.busy = False
+        self._start = start
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        yield Static(f" 投稿 #{self.post_id}", id="screen-title", markup=False)
+        with VerticalScroll(id="post-body"):
+            yield Static("", id="notice", markup=False)
+            yield Static("", id="post-state", markup=False)
+            yield Static("", id="post-text", markup=False)
+            yield Static("", id="post-url", markup=False)
+            yield Static("", id="next-steps", markup=False)
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#post-text", Static).border_title = "本文"
+        self.query_one("#post-body").focus()
+        self._load(self.notice)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="post")
+    def _load(self, notice: Notice | None) -> None:
+        self.post_message(self.Loaded(self.ctx.ledger.get_post(self.post_id), notice))
+
+    @on(Loaded)
+    def _show(self, message: Loaded) -> None:
+        self.busy = False
+        self.post = post = message.post
+        self.notice = message.notice
+        if post is None:
+            self.query_one("#notice", Static).update(Text(f"投稿 #{self.post_id} は記録にありません。", style="bold red"))
+            return
+        notice = message.notice
+        if notice is not None:
+            text = Text(notice.headline, style="bold red" if notice.error else "bold")
+            if notice.detail:
+                text.append("\n" + notice.detail)
+            self.query_one("#notice", Static).update(text)
+        state = POST_STATE_LABELS.get(post.state, post.state)
+        where = "練習サーバー (訓練)" if post.drill else "本番アカウント"
+        line = f"状態: {state}   投稿先: {where}"
+        if notice is None and post.state in ("failed", "unknown") and post.error:
+            line += f"\n理由: {post.error}"  # from the outbox: no fresh message says it
+        self.query_one("#post-state", Static).update(line)
+        self.query_one("#post-text", Static).update(Text(post.text))
+        self.query_one("#post-url", Static).update(f"URL: {post.url}" if post.url else "")
+        self.query_one("#next-steps", Static).update(next_steps(post))
+        self.refresh_bindings()
+        if self._start is not None:
+            start, self._start = self._start, None
+            self.call_later(self.run_action, start)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        post = self.post
+        if action == "reconcile":
+            return None if self.busy else bool(post and post.state in ("unknown", "sending"))
+        if action == "resend":
+            return None if self.busy else bool(post and post.state == "failed")
+        if action == "copy_url":
+            return bool(post and post.url)
+        if action == "copy_text":
+            return post is not None
+        return True
+
+    # -- actions ---------------------------------------------------------------------
+
+    def action_copy_text(self) -> None:
+        if self.post is not None:
+            self.app.copy_to_clipboard(self.post.text)
+            self.notify("本文をクリップボードにコピーしました (端末が対応している場合)。", title="コピー", markup=False)
+
+    def action_copy_url(self) -> None:
+        if self.post is not None and self.post.url:
+            self.app.copy_to_clipboard(self.post.url)
+            self.notify("URL をクリップボードにコピーしました (端末が対応している場合)。", title="コピー", markup=False)
+
+    def _begin(self, what: str) -> bool:
+        if self.check_action(what, ()) is not True:
+            self.app.bell()
+            return False
+        self.busy = True
+        self.refresh_bindings()
+        label = "タイムラインを照合しています..." if what == "reconcile" else "再送しています..."
+        self.query_one("#notice", Static).update(Text(label, style="bold"))
+        return True
+
+    def action_reconcile(self) -> None:
+        if self._begin("reconcile"):
+            self._reconcile()
+
+    def action_resend(self) -> None:
+        if self._begin("resend"):
+            self._resend()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="post")
+    def _reconcile(self) -> None:
+        try:
+            with self.app.sending:
+                result = reconcile(self.ctx, self.post_id)
+        except DutypostError as exc:
+            notice = Notice(exc.message, exc.hint, error=True)
+        except Exception as exc:  # never leave the screen waiting on a worker that died
+            notice = Notice(f"予期しないエラーで照合が止まりました ({type(exc).__name__})。",
+                            "しばらくしてからもう一度照合してください。", error=True)
+        else:
+            notice = Notice(result.message if result.found else
+                            f"投稿 #{self.post_id} はタイムラインにありませんでした。X に届いていません。",
+                            "" if result.found else "F6 (Ctrl+Y) で再送できます。", error=not result.found)
+        self.post_message(self.Loaded(self.ctx.ledger.get_post(self.post_id), notice))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="post")
+    def _resend(self) -> None:
+        try:
+            with self.app.sending:
+                result = resend(self.ctx, self.post_id)
+        except (PublishFailed, OutcomeUnknown) as exc:
+            notice = Notice(exc.message, failure_hint(exc), error=True)
+        except DutypostError as exc:
+            notice = Notice(exc.message, exc.hint, error=True)
+        except Exception as exc:
+            notice = Notice(f"予期しないエラーで再送が止まりました ({type(exc).__name__})。",
+                            "投稿の状態を確かめてから、もう一度操作してください。", error=True)
+        else:
+            notice = Notice("再送しました。", result.url or "")
+        self.post_message(self.Loaded(self.ctx.ledger.get_post(self.post_id), notice))
+
+    def action_back(self) -> None:
+        if self.busy:
+            self.notify("結果を待っています。結果が出てから戻れます。", title="処理中", markup=False)
+            return
+        self.app.pop_screen()

@@ -1,0 +1,354 @@
+"""Review (確認): the final text, the gate's verdict in plain Japanese, and the way on.
+
+Per check — 時間 (hours), 承認 (approval), 内容 (content) — the screen says OK, NG or
+外す (lifted by an override) in words. Warnings are acknowledged one by one (確認済み;
+the acknowledgement is the rule id, recorded with the post). A verbal approval (電話・
+対面) is recorded here; the emergency override (緊急オーバーライド) is offered only when
+the gate says one is needed. Every decision is ``core.publish``'s: this screen adds none.
+
+Publishing runs in a thread worker; its key is disabled until the outcome is known.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from core.errors import DutypostError, GateBlocked, OutcomeUnknown, PublishFailed
+from core.gate import RULES, Approval, Override
+from core.publish import Composition, Review, publish, review
+from core.templates import Template, format_jst_time
+from tui.compose import GATE_ONLY_RULES, composition_text, count_text
+from tui.duty_screen import DutyScreen
+from tui.keys import bind
+from tui.labels import APPROVAL_METHOD_LABELS, publish_confirmation
+from tui.status import StatusBar
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    """What a publish attempt came to. ``post_id`` is None when nothing was recorded."""
+
+    post_id: int | None
+    state: str  # sent | failed | unknown | blocked | error
+    message: str
+    hint: str = ""
+
+
+def failure_hint(exc: DutypostError) -> str:
+    """X's own advice for a failed publish (e.g. how long to wait after a 429).
+
+    ``core.publish`` re-raises X's error as PublishFailed/OutcomeUnknown with a hint for
+    the command line; X's hint is on the original exception. The screens add their own
+    next steps in keys, not commands.
+    """
+    original = exc.__cause__ or exc.__context__
+    return getattr(original, "hint", "") or ""
+
+
+class WarningList(OptionList):
+    """The warnings to acknowledge (要確認); Space or Enter toggles [x]."""
+
+    BINDINGS = [bind("space", "toggle", "確認済みにする", "review.ack")]
+
+    def action_toggle(self) -> None:
+        self.action_select()
+
+
+class ReviewScreen(DutyScreen):
+    HELP = (
+        "確認画面です。投稿する本文と、投稿前チェック (時間・承認・内容) の結果を確かめます。\n"
+        "・要確認の警告は、内容を確かめてから Space か Enter で確認済み [x] にします。\n"
+        "・承認者から電話・対面で承認を得たら F7 (Ctrl+K) で記録します。\n"
+        "・勤務時間外や承認がないときで、緊急の情報なら F8 (Ctrl+E) で緊急オーバーライドを使えます"
+        " (区分と理由を記録し、承認者の事後承認が必要になります)。\n"
+        "・すべて OK になると F10 (Ctrl+X) で投稿できます。投稿中は F10 は効きません。\n"
+        "・Esc で作成画面に戻って本文を直します。"
+    )
+
+    BINDINGS = [
+        bind("f10,ctrl+x", "publish", "投稿", "review.publish"),
+        bind("f7,ctrl+k", "approval", "承認を記録", "review.approval"),
+        bind("f8,ctrl+e", "override", "緊急オーバーライド", "review.override"),
+        bind("escape", "back", "戻る", "back"),
+    ]
+
+    class ReviewReady(Message):
+        def __init__(self, version: int, result: Review) -> None:
+            super().__init__()
+            self.version = version
+            self.result = result
+
+    class PublishDone(Message):
+        def __init__(self, outcome: PublishOutcome) -> None:
+            super().__init__()
+            self.outcome = outcome
+
+    def __init__(self, template: Template, composition: Composition, *, draft_id: str) -> None:
+        super().__init__()
+        self.template = template
+        self.composition = composition
+        self.draft_id = draft_id
+        self.approval: Approval | None = None
+        self.override: Override | None = None
+        self.acks: set[str] = set()
+        self.result: Review | None = None
+        self.publishing = False
+        self._version = 0
+        self._shown_version = -1
+        self._publish_when_allowed = False
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        mark = "【訓練】" if self.ctx.drill else "本番"
+        yield Static(f" {mark} 確認: {self.template.title}", id="screen-title", markup=False)
+        with VerticalScroll(id="review-body"):
+            yield Static(Text(composition_text(self.composition)), id="final-text", markup=False)
+            yield Static("投稿前チェック: 確認中...", id="checks", markup=False)
+            yield Static("要確認の警告 (内容を確かめて Space/Enter で [x] にする)", id="warnings-title", markup=False)
+            yield WarningList(id="warnings", markup=False)
+            yield Static("", id="explain", markup=False)
+            yield Static("", id="publish-error", markup=False)
+        yield Static("", id="publish-hint", markup=False)
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        limit = self.ctx.settings.x.max_weighted_length
+        self.query_one("#final-text", Static).border_title = f"投稿する本文 ({count_text(self.composition, limit)})"
+        self.query_one("#warnings-title").display = False
+        self.query_one("#warnings").display = False
+        self.query_one("#review-body").focus()
+        self._recheck()
+
+    # -- the gate ---------------------------------------------------------------------
+
+    def _recheck(self) -> None:
+        self._version += 1
+        self.refresh_bindings()
+        self._review(self._version, self.approval, self.override, frozenset(self.acks))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="review")
+    def _review(self, version: int, approval: Approval | None, override: Override | None,
+                acks: frozenset[str]) -> None:
+        result = review(self.ctx, self.composition, approval=approval, override=override, acks=acks)
+        self.post_message(self.ReviewReady(version, result))
+
+    @on(ReviewReady)
+    def _show_review(self, message: ReviewReady) -> None:
+        if message.version != self._version:
+            return
+        self.result = message.result
+        self._shown_version = message.version
+        self.query_one("#checks", Static).update(self._check_rows(message.result))
+        self._show_warnings(message.result)
+        explain = message.result.explain(for_cli=False)
+        self.query_one("#explain", Static).update(explain)
+        self._show_publish_hint()
+        self.refresh_bindings()
+        if self._publish_when_allowed:
+            self._publish_when_allowed = False
+            if message.result.allowed:
+                self.action_publish()
+
+    def _show_publish_hint(self) -> None:
+        """One line above the footer: what F10 will do now, or what is still in the way."""
+        result = self.result
+        if self.publishing:
+            hint = "投稿しています。結果が出るまでお待ちください。"
+        elif result is None:
+            hint = "投稿前チェックを確かめています..."
+        elif result.allowed:
+            hint = f"F10 (Ctrl+X): {publish_confirmation(self.ctx.drill)}"
+        elif any(f.rule not in GATE_ONLY_RULES for f in result.decision.blocking):
+            hint = "本文に止める問題があります。Esc で作成画面に戻って直してください。"
+        elif result.unacknowledged:
+            hint = "要確認の警告を確かめて、Space で [x] にしてください。"
+        elif not result.decision.hours.in_hours and "hours" not in result.decision.lifted:
+            hint = "勤務時間外です。緊急の情報なら F8 (Ctrl+E) で緊急オーバーライドを使います。"
+        else:
+            hint = "承認を F7 (Ctrl+K) で記録するか、緊急なら F8 (Ctrl+E) で緊急オーバーライドを使います。"
+        self.query_one("#publish-hint", Static).update(f" {hint}")
+
+    def _check_rows(self, result: Review) -> Text:
+        d = result.decision
+        rows = Text()
+
+        def row(verdict: str, check: str, detail: str) -> None:
+            style = {"OK": "green", "NG": "bold red", "外す": "yellow", "要確認": "yellow", "参考": "dim"}[verdict]
+            rows.append(f"[{verdict}]", style=style)
+            rows.append(f" {check}  {detail}\n")
+
+        if d.hours.in_hours:
+            row("OK", "時間", d.hours.reason)
+        elif "hours" in d.lifted:
+            row("外す", "時間", f"{d.hours.reason} (緊急オーバーライド)")
+        else:
+            row("NG", "時間", d.hours.reason)
+        if d.approval_problem is None and self.approval is not None:
+            approver = self.ctx.settings.operator(self.approval.approver_id)
+            method = APPROVAL_METHOD_LABELS.get(self.approval.method, self.approval.method)
+            row("OK", "承認", f"{approver.name if approver else self.approval.approver_id}"
+                              f" ({method}, {format_jst_time(self.approval.at)})")
+        elif d.approval_problem is None:
+            row("OK", "承認", "承認の問題はありません")
+        elif "approval" in d.lifted:
+            row("外す", "承認", "緊急オーバーライド (投稿後に事後承認待ちになります)")
+        else:
+            row("NG", "承認", d.approval_problem)
+        blocks = [f for f in d.blocking if f.rule not in GATE_ONLY_RULES]
+        warnings = result.warnings
+        if blocks:
+            row("NG", "内容", f"止める問題が {len(blocks)} 件あります (本文を直してください)")
+            for f in blocks:
+                rows.append(f"       {RULES.get(f.rule, f.rule)}: {f.message}\n")
+        elif result.unacknowledged:
+            row("要確認", "内容", f"警告 {len(warnings)} 件のうち {len(result.unacknowledged)} 件が未確認です")
+        else:
+            row("OK", "内容", f"問題なし (警告 {len(warnings)} 件は確認済み)" if warnings else "問題なし")
+        for f in d.findings:
+            if f.severity == "info":
+                row("参考", RULES.get(f.rule, f.rule), f.message)
+        if self.override is not None:
+            row("外す", "緊急", f"{self.override.category} / 理由: {self.override.reason}")
+        rows.rstrip()
+        return rows
+
+    def _show_warnings(self, result: Review) -> None:
+        warnings = result.warnings
+        listing = self.query_one("#warnings", WarningList)
+        self.query_one("#warnings-title").display = bool(warnings)
+        listing.display = bool(warnings)
+        if not warnings:
+            return
+        highlighted = listing.highlighted
+        listing.set_options(
+            Option(Text.assemble(
+                ("[x] " if f.rule in self.acks else "[ ] "),
+                (f"{RULES.get(f.rule, '同じテンプレート' if f.rule == 'same-template' else f.rule)}: ", "bold"),
+                f.message,
+            ), id=f.rule)
+            for f in warnings
+        )
+        listing.highlighted = highlighted if highlighted is not None and highlighted < len(warnings) else 0
+        if self.focused is self.query_one("#review-body"):
+            listing.focus()
+
+    @on(OptionList.OptionSelected, "#warnings")
+    def _toggle_ack(self, event: OptionList.OptionSelected) -> None:
+        rule = event.option.id
+        if rule in self.acks:
+            self.acks.discard(rule)
+        else:
+            self.acks.add(rule)
+        self._recheck()
+
+    # -- approval and override -------------------------------------------------------------
+
+    def action_approval(self) -> None:
+        from tui.approval import ApprovalModal
+
+        def recorded(approval: Approval | None) -> None:
+            if approval is not None:
+                self.approval = approval
+                self._recheck()
+
+        self.app.push_screen(ApprovalModal(), recorded)
+
+    def action_override(self) -> None:
+        from tui.override import OverrideModal
+
+        def confirmed(override: Override | None) -> None:
+            if override is not None:
+                self.override = override
+                self._publish_when_allowed = True
+                self._recheck()
+
+        self.app.push_screen(OverrideModal(), confirmed)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        result = self.result
+        current = result is not None and self._shown_version == self._version
+        if action == "publish":
+            return True if (current and result.allowed and not self.publishing) else None
+        if action == "override":
+            return bool(result is not None and result.decision.needs_override and not self.publishing)
+        if action == "approval":
+            return None if self.publishing else True
+        return True
+
+    # -- publish -------------------------------------------------------------------------
+
+    def action_publish(self) -> None:
+        if self.check_action("publish", ()) is not True:
+            self.app.bell()
+            return
+        self.publishing = True
+        self.refresh_bindings()
+        self._show_publish_hint()
+        self.query_one("#publish-error", Static).update("")
+        self.query_one("#explain", Static).update(Text("投稿しています... (結果が出るまで F10 は効きません)", style="bold"))
+        self._publish(self.approval, self.override, frozenset(self.acks))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="publish")
+    def _publish(self, approval: Approval | None, override: Override | None, acks: frozenset[str]) -> None:
+        ctx = self.ctx
+        draft_id: str | None = self.draft_id
+        try:
+            ctx.ledger.save_draft(operator=ctx.operator.id, template_id=self.template.id,
+                                  values=dict(self.composition.values), text=self.composition.text,
+                                  drill=ctx.drill, draft_id=draft_id)
+        except ValueError:
+            draft_id = None  # closed meanwhile; the post is recorded without it
+        try:
+            with self.app.sending:
+                result = publish(ctx, self.composition, approval=approval, override=override, acks=acks,
+                                 draft_id=draft_id)
+        except GateBlocked as exc:
+            outcome = PublishOutcome(None, "blocked", exc.message, exc.hint)
+        except (PublishFailed, OutcomeUnknown) as exc:
+            state = "unknown" if isinstance(exc, OutcomeUnknown) else "failed"
+            outcome = PublishOutcome(self._post_of_draft(draft_id), state, exc.message, failure_hint(exc))
+        except DutypostError as exc:
+            outcome = PublishOutcome(None, "error", exc.message, exc.hint)
+        except Exception as exc:  # never leave the officer waiting on a worker that died
+            outcome = PublishOutcome(self._post_of_draft(draft_id), "error",
+                                     f"予期しないエラーで投稿が止まりました ({type(exc).__name__})。",
+                                     "送信待ち (F3) で投稿の状態を確かめ、運用管理者に連絡してください。")
+        else:
+            outcome = PublishOutcome(result.post_id, "sent", "投稿しました。", result.url or "")
+        self.post_message(self.PublishDone(outcome))
+
+    def _post_of_draft(self, draft_id: str | None) -> int | None:
+        if draft_id is None:
+            return None
+        posts = self.ctx.ledger.list_posts(operator=self.ctx.operator.id, limit=20)
+        return next((p.id for p in posts if p.draft_id == draft_id), None)
+
+    @on(PublishDone)
+    def _published(self, message: PublishDone) -> None:
+        outcome = message.outcome
+        if outcome.post_id is None:
+            # Nothing was recorded: the gate stopped it (another session posted meanwhile)
+            # or the credentials are missing. Say why and show the gate afresh.
+            self.publishing = False
+            text = Text(outcome.message, style="bold red")
+            if outcome.state == "error" and outcome.hint:
+                text.append("\n" + outcome.hint)
+            self.query_one("#publish-error", Static).update(text)
+            self.notify(outcome.message, title="投稿できませんでした", severity="error", markup=False)
+            self._recheck()
+            return
+        self.app.show_outcome(outcome)
+
+    def action_back(self) -> None:
+        if self.publishing:
+            self.notify("投稿の結果を待っています。結果が出てから戻れます。", title="投稿中", markup=False)
+            return
+        self.app.pop_screen()
