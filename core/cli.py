@@ -81,11 +81,14 @@ def _parser() -> argparse.ArgumentParser:
 
     o = add("outbox", "送信待ち・失敗・不明の投稿")
     o.add_argument("--json", action="store_true")
-    osub = o.add_subparsers(dest="outbox_command", metavar="resolve|resend", parser_class=_Parser)
+    osub = o.add_subparsers(dest="outbox_command", metavar="resolve|resend|cancel", parser_class=_Parser)
     ores = osub.add_parser("resolve", parents=[common], help="結果が不明な投稿をタイムラインで確かめる")
     ores.add_argument("post_id", type=int)
     orsd = osub.add_parser("resend", parents=[common], help="失敗した投稿を再送する")
     orsd.add_argument("post_id", type=int)
+    ocan = osub.add_parser("cancel", parents=[common], help="失敗した投稿を送信待ちから外す (別の手段で投稿したときなど)")
+    ocan.add_argument("post_id", type=int)
+    ocan.add_argument("--reason", required=True, metavar="TEXT")
 
     a = add("audit", "監査記録の検証と書き出し")
     asub = a.add_subparsers(dest="audit_command", required=True, metavar="verify|export", parser_class=_Parser)
@@ -332,9 +335,13 @@ def cmd_history(args) -> int:
 
 
 def cmd_outbox(args) -> int:
-    from core.publish import reconcile, resend
+    from core.publish import cancel, reconcile, resend
 
     ctx = _context(args)
+    if args.outbox_command == "cancel":
+        cancel(ctx, args.post_id, args.reason)
+        print(f"投稿 #{args.post_id} を送信待ちから外しました (取消)。理由は記録に残りました。")
+        return 0
     if args.outbox_command == "resolve":
         result = reconcile(ctx, args.post_id)
         print(result.message)

@@ -33,13 +33,24 @@ class GateBlocked(DutypostError):
     exit_code = 3
 
 
-class PublishFailed(DutypostError):
+class _PostError(DutypostError):
+    """A publish that did not end ``sent``: ``post_id`` names the ledger entry, ``cause``
+    is the X client's error (e.g. ``XRateLimited`` with its ``wait_seconds``)."""
+
+    def __init__(self, message: str, *, hint: str = "", post_id: int | None = None,
+                 cause: Exception | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.post_id = post_id
+        self.cause = cause
+
+
+class PublishFailed(_PostError):
     """The publish failed and the post is kept in the outbox (exit 4)."""
 
     exit_code = 4
 
 
-class OutcomeUnknown(DutypostError):
+class OutcomeUnknown(_PostError):
     """The request may or may not have reached X (exit 5); see ``dutypost outbox``."""
 
     exit_code = 5

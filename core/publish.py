@@ -241,14 +241,18 @@ def _send(ctx: DutyContext, post_id: int, parts: list[str], *, sent: list[str],
     except XApiError as exc:
         state = "unknown" if exc.outcome == "unknown" else "failed"
         ledger.set_state(post_id, state, x_post_ids=ids, error=exc.message, operator=ctx.operator.id)
+        details = f"\n{exc.hint}" if exc.hint else ""
         if state == "unknown":
             raise OutcomeUnknown(
                 f"投稿 #{post_id} が X に届いたかどうか分かりません: {exc.message}",
-                hint=f"再送はしないでください。dutypost outbox resolve {post_id} でタイムラインを確かめます。",
+                hint=f"再送はしないでください。dutypost outbox resolve {post_id} でタイムラインを確かめます。{details}",
+                post_id=post_id, cause=exc,
             ) from None
         raise PublishFailed(
             f"投稿 #{post_id} は送信できませんでした: {exc.message}",
-            hint=f"投稿は送信待ち (outbox) に残っています。状況が直ったら dutypost outbox resend {post_id} で再送できます。",
+            hint=f"投稿は送信待ち (outbox) に残っています。状況が直ったら dutypost outbox resend {post_id} で再送できます。"
+                 f"スマートフォンなど別の手段で投稿したときは dutypost outbox cancel {post_id} --reason 理由 で取り消します。{details}",
+            post_id=post_id, cause=exc,
         ) from None
     post = ledger.get_post(post_id)
     if url is None and post and post.url:
@@ -298,7 +302,8 @@ def reconcile(ctx: DutyContext, post_id: int) -> Reconciliation:
 
         if isinstance(exc, XApiError):
             raise PublishFailed(f"タイムラインを確かめられませんでした: {exc.message}",
-                                hint=f"状態は不明のままです。後でもう一度 dutypost outbox resolve {post_id} を実行してください。") from None
+                                hint=f"状態は不明のままです。後でもう一度 dutypost outbox resolve {post_id} を実行してください。",
+                                post_id=post_id, cause=exc) from None
         raise
     ids = list(post.x_post_ids)
     by_text: dict[str, list[str]] = {}
@@ -338,3 +343,21 @@ def resend(ctx: DutyContext, post_id: int) -> PublishResult:
         original = ctx.ledger.get_post(post.reply_to_post_id)
         reply_to = original.x_post_ids[0] if original and original.x_post_ids else None
     return _send(ctx, post_id, list(post.parts), sent=list(post.x_post_ids), reply_to=reply_to)
+
+
+def cancel(ctx: DutyContext, post_id: int, reason: str) -> None:
+    """Take a ``failed`` or ``queued`` post out of the outbox (取消), e.g. after the officer
+    posted it from a phone while X could not be reached. The reason is recorded."""
+    post = ctx.ledger.get_post(post_id)
+    if post is None:
+        raise InputError(f"投稿 #{post_id} は記録にありません。", hint="dutypost outbox で番号を確かめてください。")
+    if post.state in ("unknown", "sending"):
+        raise InputError(
+            f"投稿 #{post_id} は X に届いたかどうか分かりません。取り消す前に確かめてください。",
+            hint=f"dutypost outbox resolve {post_id} でタイムラインを確かめてください。",
+        )
+    if post.state not in ("failed", "queued"):
+        raise InputError(f"投稿 #{post_id} は取り消せません (状態: {post.state})。")
+    if len(reason.strip()) < 4:
+        raise InputError("取り消す理由を書いてください (例: 「スマートフォンから投稿したため」)。")
+    ctx.ledger.set_state(post_id, "cancelled", error=f"取消: {reason.strip()}", operator=ctx.operator.id)

@@ -375,3 +375,18 @@ def test_four_processes_posting_at_once_keep_one_chain(live_config, practice_ser
     assert all("locked" not in err for _, err in results)
     assert len(practice_server.posts()) == 4
     assert dutypost("--config", str(cfg), "audit", "verify").returncode == 0
+
+
+def test_a_failed_post_sent_from_a_phone_is_cancelled_with_its_reason(live_config, practice_server):
+    cfg = live_config()
+    practice_server.inject({"kind": "status", "status": 503})
+    proc = dutypost("--config", str(cfg), "post", "evac-l4", *EVAC_VALUES, "--approver", "suzuki",
+                    "--approval-method", "phone", env=creds_env())
+    assert proc.returncode == 4 and "outbox cancel" in proc.stderr
+    post_id = json.loads(dutypost("--config", str(cfg), "outbox", "--json").stdout)[0]["id"]
+    proc = dutypost("--config", str(cfg), "outbox", "cancel", str(post_id), "--reason", "スマートフォンから投稿したため")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(dutypost("--config", str(cfg), "outbox", "--json").stdout) == []
+    audit = json.loads(dutypost("--config", str(cfg), "audit", "export", "--json").stdout)
+    assert any(e["kind"] == "post.cancelled" and "スマートフォン" in json.dumps(e["payload"], ensure_ascii=False)
+               for e in audit)
