@@ -13,6 +13,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core.cli import main
 from core.practice_server import DEMO_CREDENTIALS
@@ -390,3 +392,21 @@ def test_a_failed_post_sent_from_a_phone_is_cancelled_with_its_reason(live_confi
     audit = json.loads(dutypost("--config", str(cfg), "audit", "export", "--json").stdout)
     assert any(e["kind"] == "post.cancelled" and "スマートフォン" in json.dumps(e["payload"], ensure_ascii=False)
                for e in audit)
+
+
+COMMAND_PREFIXES = [["render", "evac-l4"], ["render"], ["count", "テスト"], ["templates", "list"], ["templates", "check"],
+                    ["config", "check"], ["history"], ["outbox", "resolve"], ["audit", "verify"], ["form"]]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(prefix=st.sampled_from(COMMAND_PREFIXES),
+       extra=st.lists(st.one_of(st.text(max_size=12), st.sampled_from(["--set", "--json", "--config", "=", "--drill"]),
+                                st.builds(lambda n, v: f"{n}={v}", st.sampled_from(["time", "area", "reason", "x"]),
+                                          st.text(max_size=20))), max_size=6))
+def test_no_traceback_for_any_arguments(prefix, extra, capsys):
+    argv = prefix + [a for a in extra if "\x00" not in a]
+    code = main(argv)
+    out = capsys.readouterr()
+    assert code in (0, 1, 2), (argv, out)
+    assert code != 1, (argv, out.err)  # 1 means an unexpected error: every bad input must be explained
+    assert "Traceback" not in out.err
