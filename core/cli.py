@@ -129,14 +129,15 @@ def _parse_values(pairs: Sequence[str]) -> dict[str, str]:
     return values
 
 
-def _settings_for_reading(args):
+def _settings_for_reading(args, *, quiet: bool = False):
     """Settings for commands that only read: fall back to the example town if none exists."""
     from core.config import EXAMPLE_CONFIG, load_settings, resolve_config_path
 
     explicit = getattr(args, "config", None) or os.environ.get("DUTYPOST_CONFIG")
     path = resolve_config_path(getattr(args, "config", None))
     if not explicit and not path.exists():
-        print(f"(設定ファイル {path} がないため、例の設定 {EXAMPLE_CONFIG.name} を使います)", file=sys.stderr)
+        if not quiet:
+            print(f"(設定ファイル {path} がないため、例の設定 {EXAMPLE_CONFIG.name} を使います)", file=sys.stderr)
         path = EXAMPLE_CONFIG
     return load_settings(path)
 
@@ -241,7 +242,7 @@ def cmd_count(args) -> int:
         text = text.removesuffix("\n")
     max_length = 280
     try:
-        max_length = _settings_for_reading(args).x.max_weighted_length
+        max_length = _settings_for_reading(args, quiet=True).x.max_weighted_length
     except InputError:
         pass
     result = parse(text, max_length)

@@ -19,6 +19,7 @@ import datetime as dt
 import os
 import re
 import stat
+import sys
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
@@ -35,9 +36,19 @@ from pydantic_settings import (
 from core.errors import InputError
 
 APP_NAME = "dutypost"
-REPO_ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_CONFIG = REPO_ROOT / "config.example.toml"
-BUNDLED_TEMPLATES = REPO_ROOT / "templates"
+
+
+def _shipped(name: str) -> Path:
+    """A file shipped beside the code: in the source tree (a checkout or an editable
+    install), else where a wheel's data files go (``<prefix>/share/dutypost``)."""
+    in_tree = Path(__file__).resolve().parent.parent / name
+    if in_tree.exists():
+        return in_tree
+    return Path(sys.prefix) / "share" / APP_NAME / name
+
+
+EXAMPLE_CONFIG = _shipped("config.example.toml")
+BUNDLED_TEMPLATES = _shipped("templates")
 
 Role = Literal["poster", "approver", "manager", "security"]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
