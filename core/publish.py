@@ -181,6 +181,7 @@ def publish(
         raise GateBlocked(headline, hint=details)
     ledger = ctx.ledger
     ctx.x_client()  # credentials are checked before anything is recorded
+    reply_x_id = _reply_target(ctx, reply_to_post_id)
     post_id = ledger.create_post(
         operator=ctx.operator.id,
         department=ctx.operator.department,
@@ -200,15 +201,20 @@ def publish(
     if override is not None and result.decision.lifted:
         ledger.record_override(post_id, operator=ctx.operator.id, category=override.category,
                                reason=override.reason, lifted=list(result.decision.lifted))
-    reply_x_id = None
-    if reply_to_post_id is not None:
-        original = ledger.get_post(reply_to_post_id)
-        if original is None or not original.x_post_ids:
-            raise InputError(f"訂正の元になる投稿 #{reply_to_post_id} が送信済みではありません。")
-        reply_x_id = original.x_post_ids[0]
     if draft_id:
         ledger.close_draft(draft_id, "published")
     return _send(ctx, post_id, list(composition.parts), sent=[], reply_to=reply_x_id, fallback_text=fallback_text)
+
+
+def _reply_target(ctx: DutyContext, reply_to_post_id: int | None) -> str | None:
+    """The X id a correction replies to: the first part of the original, which must be out."""
+    if reply_to_post_id is None:
+        return None
+    original = ctx.ledger.get_post(reply_to_post_id)
+    if original is None or not original.x_post_ids:
+        raise InputError(f"訂正の元になる投稿 #{reply_to_post_id} が送信済みではありません。",
+                         hint="履歴で元の投稿の状態を確かめてください。")
+    return original.x_post_ids[0]
 
 
 def _send(ctx: DutyContext, post_id: int, parts: list[str], *, sent: list[str],
@@ -338,11 +344,14 @@ def resend(ctx: DutyContext, post_id: int) -> PublishResult:
         )
     if post.state != "failed":
         raise InputError(f"投稿 #{post_id} は再送できません (状態: {post.state})。")
-    reply_to = None
+    reply_to = fallback_text = None
     if post.reply_to_post_id is not None and not post.x_post_ids:
-        original = ctx.ledger.get_post(post.reply_to_post_id)
-        reply_to = original.x_post_ids[0] if original and original.x_post_ids else None
-    return _send(ctx, post_id, list(post.parts), sent=list(post.x_post_ids), reply_to=reply_to)
+        from core.checklists import standalone_fallback_text
+
+        reply_to = _reply_target(ctx, post.reply_to_post_id)
+        fallback_text = standalone_fallback_text(ctx.ledger, post.reply_to_post_id, post.parts[0], templates=ctx.templates)
+    return _send(ctx, post_id, list(post.parts), sent=list(post.x_post_ids), reply_to=reply_to,
+                 fallback_text=fallback_text)
 
 
 def cancel(ctx: DutyContext, post_id: int, reason: str) -> None:

@@ -1,0 +1,60 @@
+"""The publish path itself (core/publish.py) for corrections: reply, fallback, resend."""
+
+from __future__ import annotations
+
+import getpass
+
+import pytest
+
+from clock import Clock
+from core.checklists import standalone_fallback_text
+from core.config import load_settings
+from core.context import DutyContext
+from core.errors import InputError, PublishFailed
+from core.publish import compose_text, make_override, publish, resend
+
+
+@pytest.fixture
+def ctx(config_file, practice_server):
+    path = config_file(replace={"drill": f'api_base_url = "{practice_server.url}"'})
+    settings = load_settings(path)
+    context = DutyContext(settings=settings, operator=settings.operator("tanaka"), drill=True, clock=Clock())
+    yield context
+    context.close()
+
+
+def _post(ctx, text, **kwargs):
+    composition = compose_text(ctx, text, template_id=None, emergency=False, threads_allowed=False)
+    override = make_override(ctx, "誤った投稿への対応", "避難所の名前を誤って投稿したため")
+    return publish(ctx, composition, override=override, acks=["cost"], **kwargs)
+
+
+def test_a_correction_replies_to_the_original(ctx, practice_server):
+    original = _post(ctx, "中央公民館を開設しました。")
+    correction = _post(ctx, "訂正: 開設したのは本郷小学校です。", kind="correction", reply_to_post_id=original.post_id,
+                       fallback_text="別の文")
+    stored = {p["id"]: p for p in practice_server.posts()}
+    assert stored[correction.x_post_ids[0]]["reply_to"] == original.x_post_ids[0]
+    assert not correction.reply_fallback
+
+
+def test_a_correction_of_an_unsent_post_is_refused_before_anything_is_recorded(ctx):
+    with pytest.raises(InputError):
+        _post(ctx, "訂正です。", kind="correction", reply_to_post_id=999)
+    assert ctx.ledger.list_posts() == []
+
+
+def test_a_resent_correction_still_falls_back_when_x_refuses_the_reply(ctx, practice_server):
+    original = _post(ctx, "中央公民館を開設しました。")
+    practice_server.inject({"kind": "status", "status": 503})
+    text = "【訓練】訂正: 開設したのは本郷小学校です。"
+    with pytest.raises(PublishFailed) as failed:
+        _post(ctx, text, kind="correction", reply_to_post_id=original.post_id,
+              fallback_text=standalone_fallback_text(ctx.ledger, original.post_id, text))
+    practice_server.set_refuse_replies(True)
+    result = resend(ctx, failed.value.post_id)
+    assert result.reply_fallback
+    sent = practice_server.posts()[0]
+    assert sent["reply_to"] is None
+    assert sent["text"] == standalone_fallback_text(ctx.ledger, original.post_id, text)
+    assert len(practice_server.posts()) == 2
