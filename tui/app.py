@@ -5,11 +5,16 @@ app with :func:`make_app`. The app holds what every screen's status bar shows, r
 by thread workers that never touch widgets (they post messages; handlers change state):
 
 - the X connection, opened ahead of the first publish (接続済み / 未接続);
-- the ledger's recent posts, outbox and 事後承認待ち, every 2 seconds (a cheap query);
+- the ledger's recent posts, outbox, 事後承認待ち and — for an approver (承認者) — the
+  department's pending approval requests (承認依頼), every second (cheap queries); a new
+  request is announced on whatever screen the approver is on;
 - the clock and the working-hours status, once a minute.
 
+Notices collected before the screen came up (``ctx.notices``, e.g. a non-UTF-8 locale)
+are shown as notifications that stay long enough to be read.
+
 Idle, the app writes nothing to the terminal: no blinking cursor, no redraw unless
-something changed.
+something changed (a poll that finds nothing new changes nothing).
 """
 
 from __future__ import annotations
@@ -35,8 +40,9 @@ from tui.keys import DECLARED_KEYS, bind, display_keys
 if TYPE_CHECKING:
     from core.gate import HoursStatus
 
-LEDGER_POLL_SECONDS = 2.0
+LEDGER_POLL_SECONDS = 1.0
 RECENT_POSTS = 8
+NOTICE_SECONDS = 30
 SLOW_LINK_THEME = "ansi-dark"
 
 
@@ -77,13 +83,18 @@ class DutypostApp(App[int]):
     post_hoc_count: var[int] = var(0)
     recent_posts: var[tuple] = var(())
     outbox_posts: var[tuple] = var(())
+    #: Overridden posts awaiting 事後承認 (all departments), oldest first.
+    post_hoc_posts: var[tuple] = var(())
+    #: Pending 承認依頼 of this approver's department (empty for non-approvers).
+    approval_requests: var[tuple] = var(())
 
     class LedgerPolled(Message):
-        def __init__(self, recent: tuple, outbox: tuple, post_hoc: int) -> None:
+        def __init__(self, recent: tuple, outbox: tuple, post_hoc: tuple, requests: tuple) -> None:
             super().__init__()
             self.recent = recent
             self.outbox = outbox
             self.post_hoc = post_hoc
+            self.requests = requests
 
     class XChecked(Message):
         def __init__(self, connected: bool) -> None:
@@ -104,6 +115,9 @@ class DutypostApp(App[int]):
         #: Held by a worker while a request that publishes is in flight; :func:`run` waits
         #: for it before the context (ledger, X client) is closed.
         self.sending = threading.Lock()
+        #: Posts being made for a checklist item, by draft id (see tui/checklist.py).
+        self.checklist_posts: dict = {}
+        self._announced_requests: set[int] = set()
         if slow_link:
             self.theme = SLOW_LINK_THEME
         self.set_keymap(ctx.settings.tui.keymap)
@@ -114,6 +128,8 @@ class DutypostApp(App[int]):
         from tui.home import HomeScreen
 
         self.push_screen(HomeScreen())
+        for notice in self.ctx.notices:
+            self.notify(notice, title="お知らせ", severity="warning", timeout=NOTICE_SECONDS, markup=False)
         self.call_after_refresh(self._start_background_work)
         try:
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
@@ -122,10 +138,10 @@ class DutypostApp(App[int]):
 
     def _start_background_work(self) -> None:
         """After the first frame: the workers' imports and I/O would only delay it."""
-        self._warm_x()
+        self.warm_x()
         self._check_hours()
-        self._poll_ledger()
-        self.set_interval(LEDGER_POLL_SECONDS, self._poll_ledger)
+        self.poll_ledger()
+        self.set_interval(LEDGER_POLL_SECONDS, self.poll_ledger)
         self._schedule_tick()
 
     def on_unmount(self) -> None:
@@ -142,8 +158,13 @@ class DutypostApp(App[int]):
 
     # -- shared state, from thread workers -------------------------------------------------
 
+    @property
+    def is_approver(self) -> bool:
+        return "approver" in self.ctx.operator.roles
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="x")
-    def _warm_x(self) -> None:
+    def warm_x(self) -> None:
+        """Open (or keep open) the connection to X, so a publish is one round trip."""
         from core.errors import DutypostError
 
         try:
@@ -157,19 +178,41 @@ class DutypostApp(App[int]):
         self.x_connected = message.connected
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="ledger-poll")
-    def _poll_ledger(self) -> None:
+    def poll_ledger(self) -> None:
         ledger = self.ctx.ledger
         recent = tuple(ledger.list_posts(limit=RECENT_POSTS))
         outbox = tuple(ledger.outbox())
-        post_hoc = len(ledger.awaiting_post_hoc_approval())
-        self.post_message(self.LedgerPolled(recent, outbox, post_hoc))
+        post_hoc = tuple(reversed(ledger.awaiting_post_hoc_approval()))
+        requests = tuple(ledger.pending_approval_requests(self.ctx.operator.department)) if self.is_approver else ()
+        self.post_message(self.LedgerPolled(recent, outbox, post_hoc, requests))
 
     @on(LedgerPolled)
     def _ledger_polled(self, message: LedgerPolled) -> None:
         self.recent_posts = message.recent
         self.outbox_posts = message.outbox
         self.outbox_count = len(message.outbox)
-        self.post_hoc_count = message.post_hoc
+        self.post_hoc_posts = message.post_hoc
+        self.post_hoc_count = len(message.post_hoc)
+        self.approval_requests = message.requests
+        self._announce_requests(message.requests)
+
+    def _announce_requests(self, requests: tuple) -> None:
+        """A request from someone else, seen for the first time: say so on any screen."""
+        new = [r for r in requests if r.id not in self._announced_requests and r.requested_by != self.ctx.operator.id]
+        if not new:
+            return
+        from tui.approvals import ApprovalsScreen
+
+        self._announced_requests.update(r.id for r in new)
+        if isinstance(self.screen, ApprovalsScreen):
+            return
+        names = "、".join(dict.fromkeys(self.operator_name(r.requested_by) for r in new))
+        self.notify(f"{names} さんから承認依頼が {len(new)} 件届きました。F7 (Ctrl+Y) で承認の画面を開きます (ホームから)。",
+                    title="承認依頼", timeout=NOTICE_SECONDS, markup=False)
+
+    def operator_name(self, operator_id: str) -> str:
+        operator = self.ctx.settings.operator(operator_id)
+        return operator.name if operator else operator_id
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="hours")
     def _check_hours(self) -> None:
@@ -187,7 +230,7 @@ class DutypostApp(App[int]):
     def _tick(self) -> None:
         self.minute += 1
         self._check_hours()
-        self._warm_x()  # X drops an idle connection after two minutes; keep it open
+        self.warm_x()  # X drops an idle connection after two minutes; keep it open
         self._schedule_tick()
 
     # -- keys, help and commands -----------------------------------------------------------
@@ -223,11 +266,36 @@ class DutypostApp(App[int]):
         if isinstance(home, HomeScreen):
             home.action_drafts()
 
+    def action_history(self) -> None:
+        from tui.history import HistoryScreen
+
+        if not isinstance(self.screen, HistoryScreen):
+            self.push_screen(HistoryScreen())
+
+    def action_checklists(self) -> None:
+        from tui.checklist import ChecklistMenuModal
+
+        if not isinstance(self.screen, ChecklistMenuModal):
+            self.push_screen(ChecklistMenuModal())
+
+    def action_approvals(self) -> None:
+        from tui.approvals import ApprovalsScreen
+
+        if not self.is_approver:
+            self.notify(f"{self.ctx.operator.name} さんには承認者の役割がありません。", title="承認",
+                        severity="warning", markup=False)
+        elif not isinstance(self.screen, ApprovalsScreen):
+            self.push_screen(ApprovalsScreen())
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield SystemCommand("ヘルプ (F1)", "この画面の説明とキーの一覧", self.action_help)
         yield SystemCommand("ホームへ", "テンプレートの一覧に戻る (書きかけは下書きに残ります)", self.go_home)
         yield SystemCommand("送信待ち (F3)", "失敗・結果不明の投稿の一覧", self.action_outbox)
         yield SystemCommand("下書き (F4)", "書きかけの下書きを開く", self.action_drafts)
+        yield SystemCommand("履歴 (F5)", "全職員の投稿の一覧。訂正・お詫び、様式第1号", self.action_history)
+        yield SystemCommand("チェックリスト (F6)", "訂正・お詫び、炎上、なりすまし、運用停止", self.action_checklists)
+        if self.is_approver:
+            yield SystemCommand("承認 (F7)", "承認依頼と事後承認待ちの一覧", self.action_approvals)
         yield SystemCommand("テーマを変える", "画面の色を変える", self.action_change_theme)
         yield SystemCommand("終了 (Ctrl+Q)", "dutypost を終了する", self.action_quit)
 
@@ -239,21 +307,30 @@ class DutypostApp(App[int]):
         while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
             self.pop_screen()
 
-    def show_outcome(self, outcome) -> None:
-        """After a publish: back to home, then the post's result screen on top of it."""
+    def go_back_to(self, screen: Screen | None) -> None:
+        """Pop screens until ``screen`` is on top; home when it is not in the stack."""
+        if screen is None or screen not in self.screen_stack:
+            self.go_home()
+            return
+        while self.screen is not screen:
+            self.pop_screen()
+
+    def show_outcome(self, outcome, *, back_to: Screen | None = None) -> None:
+        """After a publish: back to ``back_to`` (e.g. the checklist the post was made for)
+        or home, then the post's result screen on top of it."""
         from tui.post import Notice, PostScreen
 
         if outcome.state == "sent":
             headline = "訓練投稿を練習サーバーに送りました。" if self.ctx.drill else "本番アカウントに投稿しました。"
-            notice = Notice(headline)
+            notice = Notice(headline, outcome.detail)
         elif outcome.state == "unknown":
-            notice = Notice(outcome.message, "再送はしないでください。F5 (Ctrl+R) でタイムラインを照合します。",
-                            error=True)
+            detail = "再送はしないでください。F5 (Ctrl+R) でタイムラインを照合します。"
+            notice = Notice(outcome.message, "\n".join(filter(None, (detail, outcome.detail))), error=True)
         else:
-            notice = Notice(outcome.message, outcome.hint, error=True)
-        self.go_home()
+            notice = Notice(outcome.message, "\n".join(filter(None, (outcome.hint, outcome.detail))), error=True)
+        self.go_back_to(back_to)
         self.push_screen(PostScreen(outcome.post_id, notice))
-        self._poll_ledger()
+        self.poll_ledger()
 
 
 def make_app(ctx: DutyContext, *, slow_link: bool = False) -> DutypostApp:

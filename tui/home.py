@@ -1,9 +1,13 @@
-"""Home (ホーム): pick a template, see what everyone posted, reach the outbox and drafts.
+"""Home (ホーム): pick a template, see what everyone posted, reach everything else.
 
 Templates are listed by category, each with a two-digit quick number (番号). The search
 box has the focus from the start: type a number (``12``, also full-width ``１２`` from an
 IME) to open that template at once, or type words to filter (タイトル・分類・id); ↑↓ move,
-Enter opens. Recent posts by every operator refresh from the ledger every 2 seconds.
+Enter opens. Recent posts by every operator follow the ledger (polled every second).
+
+From here: the outbox (送信待ち), drafts (下書き), the history (履歴), the checklists
+(チェックリスト) and — for approvers — the approvals inbox (承認), whose counts of pending
+requests and 事後承認待ち of the department sit on the recent-posts title line.
 """
 
 from __future__ import annotations
@@ -49,12 +53,18 @@ class HomeScreen(DutyScreen):
         "・文字を入力すると一覧を絞り込みます (タイトル・分類・id)。上下の矢印キーで選び、Enter で開きます。\n"
         "・Esc で検索の文字を消します。一覧にいるときは / で検索欄に戻ります。\n"
         "・下の「最近の投稿」には、全職員の投稿が2秒ごとに表示されます。\n"
-        "・送信待ち (失敗・結果不明の投稿) は F3 (Ctrl+O)、書きかけの下書きは F4 (Ctrl+T) で開きます。"
+        "・送信待ち (失敗・結果不明の投稿) は F3 (Ctrl+O)、書きかけの下書きは F4 (Ctrl+T) で開きます。\n"
+        "・履歴 (全職員の投稿、訂正・お詫び、様式第1号) は F5 (Ctrl+L) で開きます。\n"
+        "・チェックリスト (訂正・お詫び、炎上、なりすまし、運用停止) は F6 (Ctrl+F) で開きます。\n"
+        "・承認者は F7 (Ctrl+Y) で承認依頼と事後承認待ちの一覧を開きます。"
     )
 
     BINDINGS = [
         bind("f3,ctrl+o", "app.outbox", "送信待ち", "home.outbox"),
         bind("f4,ctrl+t", "drafts", "下書き", "home.drafts"),
+        bind("f5,ctrl+l", "app.history", "履歴", "home.history"),
+        bind("f6,ctrl+f", "app.checklists", "チェック", "home.checklists"),
+        bind("f7,ctrl+y", "approvals", "承認", "home.approvals"),
         bind("escape", "clear_search", "検索を消す", "back", show=False),
     ]
 
@@ -79,6 +89,9 @@ class HomeScreen(DutyScreen):
         search.cursor_blink = False
         self._show_templates("")
         self.watch_shared("recent_posts", self._show_recent)
+        if self.app.is_approver:
+            self.watch_shared("approval_requests", self._show_approvals)
+            self.watch_shared("post_hoc_posts", self._show_approvals)
         search.focus()
         self.call_after_refresh(self.check_drafts)
         errors = self.ctx.templates.errors
@@ -201,6 +214,25 @@ class HomeScreen(DutyScreen):
                 self.open_template(template, values=draft.values, draft_id=draft.id)
 
         self.app.push_screen(DraftsModal(message.drafts), restore)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "approvals":
+            return self.app.is_approver  # not an approver: the key is not shown at all
+        return True
+
+    # -- approvals (承認者) ------------------------------------------------------
+
+    def action_approvals(self) -> None:
+        self.app.action_approvals()
+
+    def _show_approvals(self, _value: object = None) -> None:
+        department = self.ctx.operator.department
+        requests = len(self.app.approval_requests)
+        post_hoc = sum(1 for p in self.app.post_hoc_posts if p.department == department)
+        title = "最近の投稿 (全職員)"
+        if requests or post_hoc:
+            title += f"   承認依頼 {requests} 件・事後承認待ち {post_hoc} 件: F7 (Ctrl+Y)"
+        self.query_one("#recent-title", Static).update(title)
 
     # -- recent posts -----------------------------------------------------------
 

@@ -11,29 +11,44 @@ Rules (STYLE.md, SPEC §8):
 
 The table (id: keys — where):
 
-=================  ==============  ====================================
-id                 keys            what
-=================  ==============  ====================================
-help               F1, Ctrl+G      help for this screen (ヘルプ)
-command-palette    Ctrl+P          command palette (コマンド) — Textual's
-quit               Ctrl+Q          quit (終了) — Textual's
-back               Esc             back (戻る)
-home.search        /               focus the search box (検索)
-home.outbox        F3, Ctrl+O, o   outbox (送信待ち)
-home.drafts        F4, Ctrl+T      open drafts (下書き)
-compose.review     F2, Ctrl+N      to the review screen (確認へ)
-review.ack         Space, Enter    acknowledge a warning (確認済みにする)
-review.approval    F7, Ctrl+K      record a verbal approval (承認を記録)
-review.override    F8, Ctrl+E      emergency override (緊急オーバーライド)
-review.publish     F10, Ctrl+X     publish (投稿)
-override.confirm   F10, Ctrl+X     override and publish (オーバーライドして投稿)
-post.reconcile     F5, Ctrl+R      look for the post on the timeline (照合)
-post.resend        F6, Ctrl+Y      send a failed post again (再送)
-post.copy-text     c               copy the text to the clipboard (本文をコピー)
-post.copy-url      u               copy the URL (URL をコピー)
-drafts.restore     Enter           restore a draft (復元する)
-drafts.discard     Delete, d       discard a draft (破棄する)
-=================  ==============  ====================================
+=========================  =============  ============================================
+id                         keys           what
+=========================  =============  ============================================
+help                       F1, Ctrl+G     help for this screen (ヘルプ)
+command-palette            Ctrl+P         command palette (コマンド) — Textual's
+quit                       Ctrl+Q         quit (終了) — Textual's
+back                       Esc            back (戻る)
+home.search                /              focus the search box (検索)
+home.outbox                F3, Ctrl+O, o  outbox (送信待ち)
+home.drafts                F4, Ctrl+T     open drafts (下書き)
+home.history               F5, Ctrl+L     the history (履歴)
+home.checklists            F6, Ctrl+F     the checklists menu (チェックリスト)
+home.approvals             F7, Ctrl+Y     the approvals inbox (承認) — approvers only
+compose.review             F2, Ctrl+N     to the review screen (確認へ)
+review.ack                 Space, Enter   acknowledge a warning (確認済みにする)
+review.approval            F7, Ctrl+K     record a verbal approval (承認を記録)
+review.request-approval    F9, Ctrl+U     ask the department's approvers in-app (承認を依頼)
+review.override            F8, Ctrl+E     emergency override (緊急オーバーライド)
+review.publish             F10, Ctrl+X    publish (投稿)
+override.confirm           F10, Ctrl+X    override and publish (オーバーライドして投稿)
+post.reconcile             F5, Ctrl+R     look for the post on the timeline (照合)
+post.resend                F6, Ctrl+Y     send a failed post again (再送)
+post.copy-text             c              copy the text to the clipboard (本文をコピー)
+post.copy-url              u              copy the URL (URL をコピー)
+drafts.restore             Enter          restore a draft (復元する)
+drafts.discard             Delete, d      discard a draft (破棄する)
+history.correction         F6, Ctrl+F     訂正・お詫び: start or resume the checklist of a post
+history.form               F9, Ctrl+V     write 様式第1号 of a post to a file
+checklist.finish           F10, Ctrl+X    finish a checklist (完了)
+checklist.delete-original  F10, Ctrl+X    confirm deleting the original on X (削除する)
+checklist.keep-original    k              withdraw the deletion, keep the original (残す)
+approvals.approve          F10, Ctrl+O    approve a request (承認する)
+approvals.reject           F8, Ctrl+R     send a request back (差し戻す)
+approvals.sign-off         F10, Ctrl+O    post-hoc approval of an overridden post (事後承認する)
+=========================  =============  ============================================
+
+In dialogs with a text field, the Ctrl twins avoid the letters the field takes for
+editing (Ctrl+A/E/D/W/U/K/X/C/V): the approvals' note field is why approve is Ctrl+O.
 """
 
 from __future__ import annotations

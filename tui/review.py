@@ -6,12 +6,26 @@ the acknowledgement is the rule id, recorded with the post). A verbal approval (
 対面) is recorded here; the emergency override (緊急オーバーライド) is offered only when
 the gate says one is needed. Every decision is ``core.publish``'s: this screen adds none.
 
-Publishing runs in a thread worker; its key is disabled until the outcome is known.
+In-app approval (アプリ内承認): 「承認を依頼」 records an approval request (承認依頼) for
+exactly this text; the department's approvers see it in their own sessions. This screen
+asks the ledger about the request every second (a thread worker, no redraw until the
+answer comes) and, once approved, publishes with that in-app approval. An approval of
+another text does not count.
+
+A post made for a checklist item (訂正・お詫び, 炎上, なりすまし, 運用停止; see
+tui/checklist.py) goes out the same way; a correction or apology is sent as a reply to
+the original post, standalone with the original's date and subject if X refuses the
+reply, and is then recorded on its checklist. Out of hours, the override category for
+erroneous posts (誤った投稿への対応) is offered first for it.
+
+Entering this screen opens the connection to X (X drops it after two idle minutes), so
+the publish is one round trip. Publishing runs in a thread worker; its key is disabled
+until the outcome is known.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 from textual import on, work
@@ -23,7 +37,8 @@ from textual.widgets.option_list import Option
 
 from core.errors import DutypostError, GateBlocked, OutcomeUnknown, PublishFailed
 from core.gate import RULES, Approval, Override
-from core.publish import Composition, Review, publish, review
+from core.ledger import ApprovalRequest
+from core.publish import Composition, Review, make_approval, publish, review
 from core.templates import Template, format_jst_time
 from tui.compose import GATE_ONLY_RULES, composition_text, count_text
 from tui.duty_screen import DutyScreen
@@ -40,17 +55,23 @@ class PublishOutcome:
     state: str  # sent | failed | unknown | blocked | error
     message: str
     hint: str = ""
+    detail: str = ""  # what else happened: the reply fallback, the checklist record
+
+
+#: How often a pending approval request is looked up (seconds): the answer shows within 2 s.
+REQUEST_POLL_SECONDS = 1.0
+#: The override category offered first for a correction or apology (SPEC §3).
+CORRECTION_CATEGORY = "誤った投稿への対応"
 
 
 def failure_hint(exc: DutypostError) -> str:
     """X's own advice for a failed publish (e.g. how long to wait after a 429).
 
-    ``core.publish`` re-raises X's error as PublishFailed/OutcomeUnknown with a hint for
-    the command line; X's hint is on the original exception. The screens add their own
-    next steps in keys, not commands.
+    ``core.publish`` raises PublishFailed/OutcomeUnknown with a hint for the command line
+    and X's error as ``cause``; the screens show X's hint and add their own next steps in
+    keys, not commands.
     """
-    original = exc.__cause__ or exc.__context__
-    return getattr(original, "hint", "") or ""
+    return getattr(getattr(exc, "cause", None), "hint", "") or ""
 
 
 class WarningList(OptionList):
@@ -67,6 +88,8 @@ class ReviewScreen(DutyScreen):
         "確認画面です。投稿する本文と、投稿前チェック (時間・承認・内容) の結果を確かめます。\n"
         "・要確認の警告は、内容を確かめてから Space か Enter で確認済み [x] にします。\n"
         "・承認者から電話・対面で承認を得たら F7 (Ctrl+K) で記録します。\n"
+        "・F9 (Ctrl+U) で所属の承認者にアプリ内で承認を依頼します。承認者が自分の画面で承認すると、"
+        "この画面が自動で更新されます (この本文に対する承認です。本文を直したら依頼し直します)。\n"
         "・勤務時間外や承認がないときで、緊急の情報なら F8 (Ctrl+E) で緊急オーバーライドを使えます"
         " (区分と理由を記録し、承認者の事後承認が必要になります)。\n"
         "・すべて OK になると F10 (Ctrl+X) で投稿できます。投稿中は F10 は効きません。\n"
@@ -76,6 +99,7 @@ class ReviewScreen(DutyScreen):
     BINDINGS = [
         bind("f10,ctrl+x", "publish", "投稿", "review.publish"),
         bind("f7,ctrl+k", "approval", "承認を記録", "review.approval"),
+        bind("f9,ctrl+u", "request_approval", "承認を依頼", "review.request-approval"),
         bind("f8,ctrl+e", "override", "緊急オーバーライド", "review.override"),
         bind("escape", "back", "戻る", "back"),
     ]
@@ -91,6 +115,13 @@ class ReviewScreen(DutyScreen):
             super().__init__()
             self.outcome = outcome
 
+    class RequestChanged(Message):
+        """The approval request was made, or an approver decided it."""
+
+        def __init__(self, request: ApprovalRequest) -> None:
+            super().__init__()
+            self.request = request
+
     def __init__(self, template: Template, composition: Composition, *, draft_id: str) -> None:
         super().__init__()
         self.template = template
@@ -100,6 +131,8 @@ class ReviewScreen(DutyScreen):
         self.override: Override | None = None
         self.acks: set[str] = set()
         self.result: Review | None = None
+        self.request: ApprovalRequest | None = None
+        self._request_timer = None
         self.publishing = False
         self._version = 0
         self._shown_version = -1
@@ -108,7 +141,9 @@ class ReviewScreen(DutyScreen):
     def compose(self) -> ComposeResult:
         yield StatusBar()
         mark = "【訓練】" if self.ctx.drill else "本番"
-        yield Static(f" {mark} 確認: {self.template.title}", id="screen-title", markup=False)
+        purpose = self.purpose
+        about = f" (投稿 #{purpose.reply_to_post_id} への返信)" if purpose and purpose.reply_to_post_id else ""
+        yield Static(f" {mark} 確認: {self.template.title}{about}", id="screen-title", markup=False)
         with VerticalScroll(id="review-body"):
             yield Static(Text(composition_text(self.composition)), id="final-text", markup=False)
             yield Static("投稿前チェック: 確認中...", id="checks", markup=False)
@@ -125,7 +160,13 @@ class ReviewScreen(DutyScreen):
         self.query_one("#warnings-title").display = False
         self.query_one("#warnings").display = False
         self.query_one("#review-body").focus()
+        self.app.warm_x()
         self._recheck()
+
+    @property
+    def purpose(self):
+        """The checklist item this post is made for (a ``ChecklistPost``), if any."""
+        return self.app.checklist_posts.get(self.draft_id)
 
     # -- the gate ---------------------------------------------------------------------
 
@@ -172,8 +213,10 @@ class ReviewScreen(DutyScreen):
             hint = "要確認の警告を確かめて、Space で [x] にしてください。"
         elif not result.decision.hours.in_hours and "hours" not in result.decision.lifted:
             hint = "勤務時間外です。緊急の情報なら F8 (Ctrl+E) で緊急オーバーライドを使います。"
+        elif self.request is not None and self.request.status == "pending":
+            hint = "承認者の判断を待っています。承認されると、この画面が自動で更新されます。"
         else:
-            hint = "承認を F7 (Ctrl+K) で記録するか、緊急なら F8 (Ctrl+E) で緊急オーバーライドを使います。"
+            hint = "承認: F7 電話・対面を記録 / F9 アプリ内で依頼。緊急なら F8 オーバーライド。"
         self.query_one("#publish-hint", Static).update(f" {hint}")
 
     def _check_rows(self, result: Review) -> Text:
@@ -181,7 +224,8 @@ class ReviewScreen(DutyScreen):
         rows = Text()
 
         def row(verdict: str, check: str, detail: str) -> None:
-            style = {"OK": "green", "NG": "bold red", "外す": "yellow", "要確認": "yellow", "参考": "dim"}[verdict]
+            style = {"OK": "green", "NG": "bold red", "外す": "yellow", "要確認": "yellow", "待ち": "yellow",
+                     "参考": "dim"}[verdict]
             rows.append(f"[{verdict}]", style=style)
             rows.append(f" {check}  {detail}\n")
 
@@ -200,6 +244,11 @@ class ReviewScreen(DutyScreen):
             row("OK", "承認", "承認の問題はありません")
         elif "approval" in d.lifted:
             row("外す", "承認", "緊急オーバーライド (投稿後に事後承認待ちになります)")
+        elif self.request is not None and self.request.status == "pending":
+            row("待ち", "承認", f"アプリ内で依頼中 ({format_jst_time(self.request.requested_at)})。承認者の判断待ち")
+        elif self.request is not None and self.request.status == "rejected":
+            note = f": {self.request.note}" if self.request.note else ""
+            row("NG", "承認", f"{self.app.operator_name(self.request.decided_by or '')} さんが差し戻しました{note}")
         else:
             row("NG", "承認", d.approval_problem)
         blocks = [f for f in d.blocking if f.rule not in GATE_ONLY_RULES]
@@ -261,8 +310,59 @@ class ReviewScreen(DutyScreen):
 
         self.app.push_screen(ApprovalModal(), recorded)
 
-    def action_override(self) -> None:
-        from tui.override import OverrideModal
+    def action_request_approval(self) -> None:
+        if self.check_action("request_approval", ()) is not True:
+            self.app.bell()
+            return
+        if not self.ctx.settings.approvers_for(self.ctx.operator.department):
+            self.notify(f"{self.ctx.operator.department} に承認者が設定されていません。運用管理者に連絡してください。",
+                        title="承認を依頼", severity="error", markup=False)
+            return
+        self._request_approval()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="approval-request")
+    def _request_approval(self) -> None:
+        ctx = self.ctx
+        request_id = ctx.ledger.request_approval(draft_id=self.draft_id, post_id=None, requested_by=ctx.operator.id,
+                                                 department=ctx.operator.department, text=self.composition.text)
+        self.post_message(self.RequestChanged(ctx.ledger.get_approval_request(request_id)))
+
+    def _poll_request(self) -> None:
+        if self.request is not None:
+            self._fetch_request(self.request.id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="approval-request")
+    def _fetch_request(self, request_id: int) -> None:
+        """Ask the ledger; say something only when the approver has decided."""
+        request = self.ctx.ledger.get_approval_request(request_id)
+        if request is not None and request.status != "pending":
+            self.post_message(self.RequestChanged(request))
+
+    @on(RequestChanged)
+    def _request_changed(self, message: RequestChanged) -> None:
+        request = self.request = message.request
+        if request.status == "pending":
+            if self._request_timer is None:
+                self._request_timer = self.set_interval(REQUEST_POLL_SECONDS, self._poll_request)
+            self.notify("所属の承認者にアプリ内で承認を依頼しました。", title="承認を依頼", markup=False)
+        else:
+            if self._request_timer is not None:
+                self._request_timer.stop()
+                self._request_timer = None
+            who = self.app.operator_name(request.decided_by or "")
+            if request.status == "approved" and request.text == self.composition.text:
+                self.approval = make_approval(self.ctx, request.decided_by, "in-app", now=request.decided_at)
+                self.notify(f"{who} さんが承認しました。", title="承認", markup=False)
+            elif request.status == "approved":
+                self.notify("承認された本文がこの本文と違うため、承認として使えません。依頼し直してください。",
+                            title="承認", severity="error", markup=False)
+            else:
+                note = f" ({request.note})" if request.note else ""
+                self.notify(f"{who} さんが差し戻しました{note}。", title="承認", severity="warning", markup=False)
+        self._recheck()
+
+    async def action_override(self) -> None:
+        from tui.override import CategoryList, OverrideModal
 
         def confirmed(override: Override | None) -> None:
             if override is not None:
@@ -270,7 +370,12 @@ class ReviewScreen(DutyScreen):
                 self._publish_when_allowed = True
                 self._recheck()
 
-        self.app.push_screen(OverrideModal(), confirmed)
+        modal = OverrideModal()
+        await self.app.push_screen(modal, confirmed)
+        categories = list(self.ctx.settings.gate.override_categories)
+        purpose = self.purpose
+        if purpose is not None and purpose.reply_to_post_id is not None and CORRECTION_CATEGORY in categories:
+            modal.query_one(CategoryList).highlighted = categories.index(CORRECTION_CATEGORY)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         result = self.result
@@ -281,6 +386,9 @@ class ReviewScreen(DutyScreen):
             return bool(result is not None and result.decision.needs_override and not self.publishing)
         if action == "approval":
             return None if self.publishing else True
+        if action == "request_approval":
+            waiting = self.request is not None and self.request.status == "pending"
+            return None if (self.publishing or waiting or self.approval is not None) else True
         return True
 
     # -- publish -------------------------------------------------------------------------
@@ -298,8 +406,11 @@ class ReviewScreen(DutyScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="publish")
     def _publish(self, approval: Approval | None, override: Override | None, acks: frozenset[str]) -> None:
+        from tui.checklist import link_post, publish_options
+
         ctx = self.ctx
         draft_id: str | None = self.draft_id
+        purpose = self.purpose
         try:
             ctx.ledger.save_draft(operator=ctx.operator.id, template_id=self.template.id,
                                   values=dict(self.composition.values), text=self.composition.text,
@@ -307,14 +418,15 @@ class ReviewScreen(DutyScreen):
         except ValueError:
             draft_id = None  # closed meanwhile; the post is recorded without it
         try:
+            options = publish_options(ctx, purpose, self.composition) if purpose is not None else {}
             with self.app.sending:
                 result = publish(ctx, self.composition, approval=approval, override=override, acks=acks,
-                                 draft_id=draft_id)
+                                 draft_id=draft_id, **options)
         except GateBlocked as exc:
             outcome = PublishOutcome(None, "blocked", exc.message, exc.hint)
         except (PublishFailed, OutcomeUnknown) as exc:
             state = "unknown" if isinstance(exc, OutcomeUnknown) else "failed"
-            outcome = PublishOutcome(self._post_of_draft(draft_id), state, exc.message, failure_hint(exc))
+            outcome = PublishOutcome(exc.post_id, state, exc.message, failure_hint(exc))
         except DutypostError as exc:
             outcome = PublishOutcome(None, "error", exc.message, exc.hint)
         except Exception as exc:  # never leave the officer waiting on a worker that died
@@ -322,10 +434,16 @@ class ReviewScreen(DutyScreen):
                                      f"予期しないエラーで投稿が止まりました ({type(exc).__name__})。",
                                      "送信待ち (F3) で投稿の状態を確かめ、運用管理者に連絡してください。")
         else:
-            outcome = PublishOutcome(result.post_id, "sent", "投稿しました。", result.url or "")
+            detail = ("X が返信を受け付けなかったため、元の投稿の日時と件名を書いた単独の投稿にしました。"
+                      if result.reply_fallback else "")
+            outcome = PublishOutcome(result.post_id, "sent", "投稿しました。", result.url or "", detail)
+        if purpose is not None and outcome.post_id is not None:
+            linked = link_post(ctx, purpose, outcome.post_id)
+            outcome = replace(outcome, detail="\n".join(filter(None, (outcome.detail, linked))))
         self.post_message(self.PublishDone(outcome))
 
     def _post_of_draft(self, draft_id: str | None) -> int | None:
+        """The post recorded for the draft, when an unexpected error left no other trace."""
         if draft_id is None:
             return None
         posts = self.ctx.ledger.list_posts(operator=self.ctx.operator.id, limit=20)
@@ -345,7 +463,8 @@ class ReviewScreen(DutyScreen):
             self.notify(outcome.message, title="投稿できませんでした", severity="error", markup=False)
             self._recheck()
             return
-        self.app.show_outcome(outcome)
+        purpose = self.app.checklist_posts.pop(self.draft_id, None)
+        self.app.show_outcome(outcome, back_to=purpose.back_to if purpose is not None else None)
 
     def action_back(self) -> None:
         if self.publishing:
