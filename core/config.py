@@ -143,6 +143,7 @@ class DrillConfig(_Section):
     """Drill mode (訓練): where drill posts go and how they are marked."""
 
     api_base_url: str = "http://127.0.0.1:8787"
+    web_base_url: str | None = None  # where drill posts are seen; default: the practice server itself
     marker: str = "【訓練】"
 
 
@@ -288,6 +289,15 @@ class Settings(BaseSettings):
 
     def api_base_url(self, drill: bool) -> str:
         return (self.drill.api_base_url if drill else self.x.api_base_url).rstrip("/")
+
+    def web_base_url(self, drill: bool) -> str:
+        """Where a post's URL points: x.com, or in a drill the practice server's own pages."""
+        if drill:
+            if self.drill.web_base_url:
+                return self.drill.web_base_url.rstrip("/")
+            if self.drill.api_base_url.rstrip("/") != "https://api.x.com":
+                return self.drill.api_base_url.rstrip("/")
+        return self.account.web_base_url.rstrip("/")
 
 
 def resolve_config_path(cli_path: str | os.PathLike[str] | None) -> Path:

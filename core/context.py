@@ -94,7 +94,7 @@ class DutyContext:
                     self.api_base_url,
                     self.credentials(),
                     timeout=self.settings.x.timeout_seconds,
-                    web_base_url=self.settings.account.web_base_url,
+                    web_base_url=self.settings.web_base_url(self.drill),
                 )
             return self._client
 

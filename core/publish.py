@@ -321,7 +321,7 @@ def reconcile(ctx: DutyContext, post_id: int) -> Reconciliation:
             break
         ids.append(matches[0])
     if len(ids) == len(post.parts):
-        url = post.url or f"{ctx.settings.account.web_base_url.rstrip('/')}/i/web/status/{ids[0]}"
+        url = post.url or f"{ctx.settings.web_base_url(ctx.drill)}/i/web/status/{ids[0]}"
         ledger.set_state(post_id, "sent", x_post_ids=ids, url=url, operator=ctx.operator.id)
         return Reconciliation(post_id, True, tuple(ids), f"投稿 #{post_id} はタイムラインにありました。送信済みにしました: {url}")
     ledger.set_state(post_id, "failed", x_post_ids=ids,

@@ -58,3 +58,12 @@ def test_a_resent_correction_still_falls_back_when_x_refuses_the_reply(ctx, prac
     assert sent["reply_to"] is None
     assert sent["text"] == standalone_fallback_text(ctx.ledger, original.post_id, text)
     assert len(practice_server.posts()) == 2
+
+
+def test_a_drill_post_links_to_the_practice_server_not_to_x(ctx, practice_server):
+    result = _post(ctx, "中央公民館を開設しました。")
+    assert result.url == f"{practice_server.url}/i/web/status/{result.x_post_ids[0]}"
+    import httpx
+
+    page = httpx.get(result.url)
+    assert page.status_code == 200 and "中央公民館" in page.text
