@@ -1,9 +1,11 @@
 """Compose (作成): fill a template's fields and watch the post take shape.
 
 The form is one compact line per field (no borders: a bordered input costs five times the
-bytes per keystroke over SSH). Choice fields are a Select; area and facility fields take
-free text with suggestions from the config lists (地区・避難所・施設), so several areas can
-be named. Datetime fields start at the current time (「3時20分」).
+bytes per keystroke over SSH). Choice fields step through their choices on the line itself
+(no pop-up list); area and facility fields take free text with suggestions from the config
+lists (地区・避難所・施設), so several areas can be named. Datetime fields start at the
+current time (「3時20分」). Keys typed ahead — a burst over a slow link, an IME commit —
+land in the field they were typed for (:class:`TypeAhead`).
 
 The preview (text, weighted count, thread split, findings) comes from ``core.publish``
 in a thread worker, a moment after typing pauses — one redraw per burst of typing rather
@@ -13,6 +15,8 @@ behind the typing, so a crash or a dropped SSH session loses nothing.
 
 from __future__ import annotations
 
+import threading
+import unicodedata
 import uuid
 from dataclasses import dataclass
 
@@ -20,11 +24,12 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.events import DescendantFocus, Key
+from textual.events import DescendantFocus, Key, Paste
 from textual.message import Message
+from textual.reactive import var
 from textual.suggester import SuggestFromList
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Select, Static
+from textual.widgets import Footer, Input, Static
 
 from core.context import DutyContext
 from core.errors import InputError
@@ -33,12 +38,14 @@ from core.models import Finding
 from core.publish import Composition, compose, review
 from core.templates import MissingFieldsError, Template, TemplateField, default_value, field_choices
 from tui.duty_screen import DutyScreen
-from tui.keys import bind, pass_on_if_moved
-from tui.labels import SEVERITY_LABELS
+from tui.keys import bind
+from tui.labels import SEVERITY_LABELS, first_line
 from tui.preview import PreviewPane
 from tui.status import StatusBar
 
 GATE_ONLY_RULES = ("hours", "approval")
+#: How long an error notification stays: long enough to read twice on a slow link.
+ERROR_NOTICE_SECONDS = 12
 
 
 @dataclass(frozen=True)
@@ -87,14 +94,55 @@ def composition_text(composition: Composition) -> str:
     return "\n\n".join(f"({i}/{total})\n{part}" for i, part in enumerate(composition.parts, 1))
 
 
-class FieldInput(Input):
-    """A field: Enter moves on to the next field.
+class TypeAhead:
+    """Mixed into a focusable widget: keys typed ahead (先行入力) land where they would if
+    typed slowly.
 
-    Textual queues keys on the widget that had the focus when they arrived, and runs
-    bindings only once a key has bubbled up to the app; keys typed right after Enter (fast
-    typing, an IME commit) would land in this field. So Enter is handled here, at once,
-    and keys that arrive after the focus moved on are passed to the field that has it.
+    Textual queues each key on the widget that has the focus when the key is read, and runs
+    a key's binding only when the key has travelled up to the app — against whatever has the
+    focus by then. In a burst (a slow SSH link, an IME commit) the keys behind a Tab are
+    already queued here when the Tab moves the focus, and a Backspace ahead of a Tab would
+    run in the next field. So this widget settles each key before the next one:
+
+    - a key queued here before an earlier key moved the focus goes on to where the focus is;
+    - a character this widget takes as text is typed here;
+    - a key with a binding — this widget's own (Backspace, arrows) or the screen's and the
+      app's (Tab, F2, Esc) — runs it now. Actions that move the focus do so at once
+      (``Screen.set_focus``; ``Widget.focus`` would wait behind the queued keys).
     """
+
+    async def _on_key(self, event: Key) -> None:
+        if self._hand_on(event):
+            return
+        if self.check_consume_key(event.key, event.character):
+            return  # text: the widget's own handler types it
+        active = self.screen.active_bindings.get(event.key)
+        if active is not None and active.enabled:
+            event.stop()
+            event.prevent_default()
+            await self.app.run_action(active.binding.action, active.node)
+
+    async def _on_paste(self, event: Paste) -> None:
+        self._hand_on(event)
+
+    def _hand_on(self, event: Key | Paste) -> bool:
+        """True if ``event`` went on to the widget (or screen) that has the focus now."""
+        target = self.app.focused or self.app.screen
+        if target is self:
+            return False
+        event.stop()
+        event.prevent_default()
+        again = Key(event.key, event.character) if isinstance(event, Key) else Paste(event.text)
+        target._forward_event(again)  # as the app forwards a key: it bubbles up to the bindings
+        return True
+
+
+class TypedInput(TypeAhead, Input):
+    """A single-line input that settles keys typed ahead (see :class:`TypeAhead`)."""
+
+
+class FieldInput(TypedInput):
+    """A text field: Enter moves on to the next field (the review after the last one)."""
 
     def watch_value(self, value: str) -> None:
         """Tell the screen at once, not through a queued message: if the session drops
@@ -102,25 +150,110 @@ class FieldInput(Input):
         if self.is_mounted and isinstance(self.screen, ComposeScreen):
             self.screen.note_value(self.id.removeprefix("field-"), value)
 
-    async def _on_key(self, event: Key) -> None:
-        if pass_on_if_moved(self, event):
+    async def action_submit(self) -> None:
+        self.screen.next_field(self)
+
+
+class ChoiceField(TypeAhead, Widget, can_focus=True):
+    """A choice field (選択肢): one line showing the chosen value, 「< 5弱 >」.
+
+    Left/Right (or Up/Down) step through the choices, a typed character jumps to the next
+    choice that starts with it (「5」 twice: 5弱, 5強), Backspace clears, Enter moves on.
+    No pop-up list: its focus would move later than the keys typed behind Enter.
+    """
+
+    DEFAULT_CSS = """
+    ChoiceField {
+        width: 1fr;
+        height: 1;
+    }
+    ChoiceField:focus {
+        text-style: reverse;
+    }
+    """
+    BINDINGS = [
+        bind("left,up", "step(-1)", "前の選択肢", "choice.previous", show=False),
+        bind("right,down", "step(1)", "次の選択肢", "choice.next", show=False),
+        bind("backspace,delete", "clear", "選択を消す", "choice.clear", show=False),
+        bind("enter", "submit", "次の項目", "choice.submit", show=False),
+    ]
+
+    value: var[str] = var("")
+
+    class Changed(Message):
+        def __init__(self, field: ChoiceField, value: str) -> None:
+            super().__init__()
+            self.field = field
+            self.value = value
+
+    def __init__(self, choices: list[str], value: str = "", *, id: str) -> None:
+        super().__init__(id=id)
+        self.choices = choices
+        self.set_reactive(ChoiceField.value, value if value in choices else "")
+
+    def render(self) -> Text:
+        if not self.value:
+            return Text("(左右キーで選ぶ)", style="dim")
+        return Text(f"< {first_line(self.value, max(self.size.width - 4, 4))} >")
+
+    def watch_value(self, value: str) -> None:
+        self.refresh()
+        if self.is_mounted and isinstance(self.screen, ComposeScreen):
+            self.screen.note_value(self.id.removeprefix("field-"), value)
+        self.post_message(self.Changed(self, value))
+
+    def check_consume_key(self, key: str, character: str | None = None) -> bool:
+        return character is not None and character.isprintable()
+
+    async def handle_key(self, event: Key) -> bool:
+        """A typed character: the next choice that starts with it (full-width digits too)."""
+        if not self.check_consume_key(event.key, event.character):
+            return await super().handle_key(event)
+        event.stop()
+        self._pick(event.character)
+        return True
+
+    async def _on_paste(self, event: Paste) -> None:
+        if self._hand_on(event):
             return
-        if event.key == "enter":
-            event.stop()
-            event.prevent_default()
-            self.screen.next_field(self)
+        event.stop()
+        event.prevent_default()
+        self._pick(event.text.strip())
+
+    def _pick(self, typed: str) -> None:
+        wanted = unicodedata.normalize("NFKC", typed).lower()
+        if not wanted:
+            return
+        order = self.choices[self.choices.index(self.value) + 1:] + self.choices if self.value else self.choices
+        match = next((c for c in order if unicodedata.normalize("NFKC", c).lower().startswith(wanted)), None)
+        if match is None:
+            self.app.bell()
         else:
-            await super()._on_key(event)
+            self.value = match
+
+    def action_step(self, delta: int) -> None:
+        if self.value:
+            index = (self.choices.index(self.value) + delta) % len(self.choices)
+        else:
+            index = 0 if delta > 0 else len(self.choices) - 1
+        self.value = self.choices[index]
+
+    def action_clear(self) -> None:
+        self.value = ""
+
+    def action_submit(self) -> None:
+        self.screen.next_field(self)
 
 
 class ComposeScreen(DutyScreen):
     HELP = (
         "作成画面です。テンプレートの項目を入力すると、右のプレビューに投稿の本文、文字数 (X の重み付き)、"
         "チェックの結果が出ます。\n"
-        "・Tab / Shift+Tab か Enter で次の項目へ。最後の項目で Enter を押すと確認画面へ進みます。\n"
+        "・Tab か Enter で次の項目へ、Shift+Tab で前の項目へ。最後の項目で Enter を押すと確認画面へ進みます。\n"
         "・F2 (Ctrl+N) でいつでも確認画面へ進みます。\n"
         "・地区・避難所の項目は候補が薄く表示されます。右矢印キーで候補を確定します。\n"
-        "・選択肢の項目は Enter で一覧を開き、上下の矢印キーと Enter で選びます。\n"
+        "・選択肢の項目は左右 (または上下) の矢印キーで選びます。最初の文字を打つとその選択肢に移ります"
+        " (例: 震度は 5 を2回で 5強)。Backspace で選択を消します。\n"
         "・入力は下書きとして自動で保存されます。Esc でホームに戻っても、F4 (Ctrl+T) で続きを開けます。"
     )
 
@@ -152,7 +285,10 @@ class ComposeScreen(DutyScreen):
         self._preview_timer = None
         self._draft_timer = None
         self._last_values: dict[str, str] = {}   # what the fields hold now
-        self._saved_values: dict[str, str] = {}  # what the ledger's draft holds
+        self._saved_values: dict[str, str] = {}  # what the ledger's draft holds, or will
+        #: Draft writes one at a time, each with the newest values: an older save finishing
+        #: late never overwrites a newer one.
+        self._draft_lock = threading.Lock()
 
     # -- layout -----------------------------------------------------------------
 
@@ -164,7 +300,7 @@ class ComposeScreen(DutyScreen):
         yield Static(title, id="screen-title", markup=False)
         with Horizontal(id="compose-body"):
             with Vertical(id="form-pane"):
-                with VerticalScroll(id="form"):
+                with VerticalScroll(id="form", can_focus=False):
                     for f in t.fields:
                         with Horizontal(classes="field-row"):
                             yield Static(f.label + ("*" if f.required else ""), classes="field-label",
@@ -180,9 +316,7 @@ class ComposeScreen(DutyScreen):
             value = default_value(f, self.ctx.now())
         choices = field_choices(f, self.ctx.settings)
         if f.kind == "choice":
-            options = [(c, c) for c in choices]
-            return Select(options, value=value if value in choices else Select.NULL, allow_blank=True,
-                          prompt="(選ぶ)", compact=True, id=f"field-{f.name}")
+            return ChoiceField(choices, value, id=f"field-{f.name}")
         suggester = SuggestFromList(choices) if choices else None
         placeholder = f"例:{f.example}" if f.example else ""
         widget = FieldInput(value, placeholder=placeholder, suggester=suggester, compact=True,
@@ -199,18 +333,13 @@ class ComposeScreen(DutyScreen):
         first_empty = next((f for f in self.template.fields if f.required and not values[f.name].strip()), None)
         target = first_empty or (self.template.fields[0] if self.template.fields else None)
         if target is not None:
-            self.query_one(f"#field-{target.name}").focus()
+            self.set_focus(self.query_one(f"#field-{target.name}"))
         self._run_preview()
 
     # -- values -------------------------------------------------------------------
 
     def values(self) -> dict[str, str]:
-        out = {}
-        for f in self.template.fields:
-            widget = self.query_one(f"#field-{f.name}")
-            value = widget.value
-            out[f.name] = "" if value is Select.NULL or value is None else str(value)
-        return out
+        return {f.name: self.query_one(f"#field-{f.name}").value for f in self.template.fields}
 
     def note_value(self, name: str, value: str) -> None:
         self._last_values[name] = value
@@ -220,7 +349,7 @@ class ComposeScreen(DutyScreen):
         return self._last_values != self._saved_values
 
     @on(Input.Changed)
-    @on(Select.Changed)
+    @on(ChoiceField.Changed)
     def _changed(self) -> None:
         values = self.values()
         if values == self._seen_values:
@@ -239,7 +368,10 @@ class ComposeScreen(DutyScreen):
             self._preview_timer = self.set_timer(delay, self._run_preview)
 
     def next_field(self, widget: Widget) -> None:
-        """Enter in a field: the next field, or the review screen after the last one."""
+        """Enter in a field: the next field, or the review screen after the last one.
+
+        At once (not ``focus()``, which waits behind the keys already queued): the keys
+        typed behind the Enter belong to the next field."""
         last = self.template.fields[-1]
         if widget.id == f"field-{last.name}":
             self.action_review()
@@ -258,7 +390,9 @@ class ComposeScreen(DutyScreen):
         if f.example:
             parts.append(f"例: {f.example}")
         choices = field_choices(f, self.ctx.settings)
-        if choices and f.kind != "choice":
+        if f.kind == "choice":
+            parts.append("選択肢 (左右キー): " + " / ".join(choices))
+        elif choices:
             parts.append("候補: " + "、".join(choices))
         if not f.required:
             parts.append("(空欄なら、その行を省きます)")
@@ -275,6 +409,10 @@ class ComposeScreen(DutyScreen):
         ctx = self.ctx
         try:
             composition = compose(ctx, self.template, preview_values(self.template, values, ctx))
+        except MissingFieldsError as exc:  # only choice fields: the others show 「{label}」
+            labels = "、".join(f"「{f.label}」" for f in exc.missing)
+            self.post_message(self.PreviewReady(Preview(version, None, (), f"{labels}を選んでください。")))
+            return
         except InputError as exc:
             self.post_message(self.PreviewReady(Preview(version, None, (), exc.message)))
             return
@@ -309,29 +447,35 @@ class ComposeScreen(DutyScreen):
         self._draft_timer = None
         if self._draft_dirty:
             self._saved_values = dict(self._last_values)
-            self._save_draft(self._saved_values)
+            self._save_draft()
 
     @work(thread=True, exit_on_error=False, group="draft")
-    def _save_draft(self, values: dict[str, str]) -> None:
-        self._store_draft(values)
+    def _save_draft(self) -> None:
+        self._store_draft()
 
-    def _store_draft(self, values: dict[str, str]) -> None:
+    def _store_draft(self) -> None:
+        """Write ``_saved_values`` (the newest values handed to a save) to the ledger."""
         ctx = self.ctx
-        try:
-            text = compose(ctx, self.template, values).text
-        except InputError:
-            text = ""
-        try:
-            ctx.ledger.save_draft(operator=ctx.operator.id, template_id=self.template.id, values=values,
-                                  text=text, drill=ctx.drill, draft_id=self.draft_id)
-        except ValueError:
-            pass  # the draft was closed meanwhile (published or discarded): nothing to keep
+        with self._draft_lock:
+            values = self._saved_values
+            try:
+                text = compose(ctx, self.template, values).text
+            except InputError:
+                text = ""
+            try:
+                ctx.ledger.save_draft(operator=ctx.operator.id, template_id=self.template.id, values=values,
+                                      text=text, drill=ctx.drill, draft_id=self.draft_id)
+            except ValueError:
+                pass  # the draft was closed meanwhile (published or discarded): nothing to keep
 
     def on_unmount(self) -> None:
-        """Quitting (Ctrl+Q, SIGHUP) while typing: keep what was typed since the last save."""
-        if self._draft_dirty:
+        """Leaving (Esc, Ctrl+Q, SIGHUP) while typing: keep what was typed, now. A save
+        still waiting for its worker would be cancelled with this screen, so it is done
+        here instead."""
+        waiting = any(w.node is self and w.group == "draft" and not w.is_finished for w in self.app.workers)
+        if self._draft_dirty or waiting:
             self._saved_values = dict(self._last_values)
-            self._store_draft(self._saved_values)
+            self._store_draft()
 
     def flush_draft(self) -> None:
         if self._draft_timer is not None:
@@ -341,8 +485,7 @@ class ComposeScreen(DutyScreen):
     # -- actions -----------------------------------------------------------------------
 
     def action_back(self) -> None:
-        if self._draft_dirty:
-            self.flush_draft()
+        if self._draft_dirty:  # stored as the screen closes (on_unmount)
             self.notify("下書きを保存しました。F4 (Ctrl+T) で続きを開けます。", title="下書き", markup=False)
         self.app.pop_screen()
 
@@ -354,11 +497,12 @@ class ComposeScreen(DutyScreen):
             composition = compose(self.ctx, self.template, values)
         except MissingFieldsError as exc:
             labels = "、".join(f.label for f in exc.missing)
-            self.notify(f"必須の項目が空です: {labels}", title="未入力の項目", severity="error", markup=False)
-            self.query_one(f"#field-{exc.missing[0].name}").focus()
+            self.notify(f"必須の項目が空です: {labels}。入力してから、もう一度 F2 (Ctrl+N) を押してください。",
+                        title="未入力の項目", severity="error", timeout=ERROR_NOTICE_SECONDS, markup=False)
+            self.set_focus(self.query_one(f"#field-{exc.missing[0].name}"))
             return
         except InputError as exc:
-            self.notify(exc.message, title="入力の誤り", severity="error", markup=False)
+            self.notify(exc.message, title="入力の誤り", severity="error", timeout=ERROR_NOTICE_SECONDS, markup=False)
             return
         self._last_values = dict(values)
         self._saved_values = {}  # the publish needs the draft in the ledger: save it now

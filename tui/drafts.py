@@ -6,7 +6,7 @@ screen with F4 (Ctrl+T).
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Footer, OptionList, Static
@@ -76,9 +76,12 @@ class DraftsModal(DutyModal):
         listing.set_options(self._option(d) for d in self.drafts.values())
         listing.highlighted = 0
 
-    @work(thread=True, exit_on_error=False, group="drafts")
     def _close(self, draft_id: str) -> None:
-        self.ctx.ledger.close_draft(draft_id, "discarded")
+        """In a thread worker of the app's, not this dialog's: the dialog closes right after
+        the last discard, and its own workers are cancelled with it (the draft would stay)."""
+        ledger = self.ctx.ledger
+        self.app.run_worker(lambda: ledger.close_draft(draft_id, "discarded"), thread=True,
+                            exit_on_error=False, group="drafts")
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -30,11 +30,17 @@ review.approval            F7, Ctrl+K     record a verbal approval (承認を記
 review.request-approval    F9, Ctrl+U     ask the department's approvers in-app (承認を依頼)
 review.override            F8, Ctrl+E     emergency override (緊急オーバーライド)
 review.publish             F10, Ctrl+X    publish (投稿)
-override.confirm           F10, Ctrl+X    override and publish (オーバーライドして投稿)
+override.confirm           F10, Ctrl+O    override and publish (オーバーライドして投稿)
 post.reconcile             F5, Ctrl+R     look for the post on the timeline (照合)
 post.resend                F6, Ctrl+Y     send a failed post again (再送)
 post.copy-text             c              copy the text to the clipboard (本文をコピー)
 post.copy-url              u              copy the URL (URL をコピー)
+post.cancel                x              take a failed post out of the outbox (取消)
+cancel.confirm             F10, Ctrl+O    confirm the cancellation with its reason
+choice.previous            Left, Up       previous choice of a choice field (選択肢)
+choice.next                Right, Down    next choice
+choice.clear               Backspace, Del clear the choice
+choice.submit              Enter          keep the choice, next field
 drafts.restore             Enter          restore a draft (復元する)
 drafts.discard             Delete, d      discard a draft (破棄する)
 history.correction         F6, Ctrl+F     訂正・お詫び: start or resume the checklist of a post
@@ -54,8 +60,6 @@ editing (Ctrl+A/E/D/W/U/K/X/C/V): the approvals' note field is why approve is Ct
 from __future__ import annotations
 
 from textual.binding import Binding
-from textual.events import Key
-from textual.widget import Widget
 
 #: The keys each binding id was declared with; the display falls back to these.
 DECLARED_KEYS: dict[str, str] = {}
@@ -84,18 +88,3 @@ def display_keys(keys: str) -> str:
             shown.append(_NAMES.get(key, key))
     return "/".join(shown)
 
-
-def pass_on_if_moved(widget: Widget, event: Key) -> bool:
-    """Hand a queued key to the widget that has the focus now; True if it was handed on.
-
-    Textual queues keys on the widget that had the focus when they arrived. After Enter
-    moves the focus, keys typed right behind it (fast typing, an IME commit) are still
-    queued here; without this they would land in the previous field.
-    """
-    focused = widget.app.focused
-    if focused is None or focused is widget:
-        return False
-    event.stop()
-    event.prevent_default()
-    focused.post_message(Key(event.key, event.character))
-    return True

@@ -5,7 +5,8 @@ lifts those two checks for this one post, never a content problem; who, when, wh
 checks, the category and the justification go into the ledger, and the approval becomes
 事後承認待ち. The confirmation is the publish itself, and it reads differently by mode:
 本番 「本番アカウントに投稿します。住民に届きます。」, 訓練 「訓練として練習サーバーに投稿します。」
-Only F10 (Ctrl+X) confirms — never Enter, which is easy to press by habit.
+Only F10 (Ctrl+O) confirms — never Enter, which is easy to press by habit. The twin is not
+Ctrl+X (publish on the review screen): the justification field takes Ctrl+X for cut.
 """
 
 from __future__ import annotations
@@ -13,27 +14,24 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.events import Key
 from textual.containers import Vertical
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from core.errors import InputError
 from core.publish import make_override
+from tui.compose import TypeAhead, TypedInput
 from tui.duty_screen import DutyModal
-from tui.keys import bind, pass_on_if_moved
+from tui.keys import bind
 from tui.labels import publish_confirmation
 
-class CategoryList(OptionList):
-    """The override categories; Enter chooses and moves on to the justification at once."""
 
-    async def _on_key(self, event: Key) -> None:
-        if pass_on_if_moved(self, event):
-            return
-        if event.key == "enter":
-            event.stop()
-            event.prevent_default()
-            self.screen.query_one("#reason", Input).focus()
+class CategoryList(TypeAhead, OptionList):
+    """The override categories; Enter keeps the highlighted one and moves on to the
+    justification at once, so what is typed right behind it lands there."""
+
+    def action_select(self) -> None:
+        self.screen.set_focus(self.screen.query_one("#reason", Input))
 
 
 class OverrideModal(DutyModal):
@@ -42,13 +40,13 @@ class OverrideModal(DutyModal):
         "投稿するための手続きです。\n"
         "1. 区分を上下の矢印キーで選んで Enter。\n"
         "2. 理由を書きます (何が緊急なのか。決められた文字数以上)。\n"
-        "3. 確認の文を読み、F10 (Ctrl+X) で投稿します。Enter では投稿しません。\n"
+        "3. 確認の文を読み、F10 (Ctrl+O) で投稿します。Enter では投稿しません。\n"
         "記録には、だれが・いつ・どの確認を外したか・区分・理由が残り、承認者の事後承認が必要になります。\n"
         "Esc でやめて確認画面に戻ります。"
     )
 
     BINDINGS = [
-        bind("f10,ctrl+x", "confirm", "オーバーライドして投稿", "override.confirm"),
+        bind("f10,ctrl+o", "confirm", "オーバーライドして投稿", "override.confirm"),
         bind("escape", "cancel", "やめる", "back"),
     ]
 
@@ -63,20 +61,20 @@ class OverrideModal(DutyModal):
                                id="categories", markup=False)
             yield Static("", id="category-chosen", markup=False)
             yield Static(f"2. 理由 ({minimum} 文字以上)", markup=False)
-            reason = Input(placeholder="例: 土砂災害の危険が迫っており、住民の避難が必要なため", compact=True, id="reason")
+            reason = TypedInput(placeholder="例: 土砂災害の危険が迫っており、住民の避難が必要なため", compact=True, id="reason")
             reason.cursor_blink = False
             yield reason
             yield Static(self._count_text(""), id="reason-count", markup=False)
             yield Static("3. 確認", markup=False)
             yield Static(Text(publish_confirmation(self.ctx.drill), style="bold"), id="confirm-text", markup=False)
-            yield Static("F10 (Ctrl+X) で緊急オーバーライドして投稿します。Esc でやめます。", id="confirm-keys", markup=False)
+            yield Static("F10 (Ctrl+O) で緊急オーバーライドして投稿します。Esc でやめます。", id="confirm-keys", markup=False)
             yield Static("", id="override-error", markup=False)
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         categories = self.query_one("#categories", CategoryList)
         categories.highlighted = 0
-        categories.focus()
+        self.set_focus(categories)
 
     @on(OptionList.OptionHighlighted, "#categories")
     def _category_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -95,7 +93,7 @@ class OverrideModal(DutyModal):
 
     @on(Input.Submitted, "#reason")
     def _reason_submitted(self) -> None:
-        self.query_one("#override-error", Static).update("投稿するには F10 (Ctrl+X) を押してください。")
+        self.query_one("#override-error", Static).update("投稿するには F10 (Ctrl+O) を押してください。")
 
     def action_confirm(self) -> None:
         categories = self.query_one("#categories", CategoryList)
@@ -106,7 +104,7 @@ class OverrideModal(DutyModal):
             override = make_override(self.ctx, category, reason)
         except InputError as exc:
             self.query_one("#override-error", Static).update(Text(exc.message, style="bold red"))
-            self.query_one("#reason", Input).focus()
+            self.set_focus(self.query_one("#reason", Input))
             return
         self.dismiss(override)
 

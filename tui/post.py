@@ -6,7 +6,8 @@ Every state says what happened and what to do next:
 - 送信済み: the URL; keys copy the text or the URL to the officer's own clipboard
   (OSC 52 through the terminal, which works over SSH);
 - 失敗: why (X's words: 429 with the wait, 5xx, unreachable), 再送 when the officer
-  judges it right, and the text to copy for posting from a phone if X cannot be reached;
+  judges it right, and the text to copy for posting from a phone if X cannot be reached —
+  after which 取消 takes the post out of the outbox with the reason recorded;
 - 結果不明: never a blind resend — 照合 looks for the text on the timeline first; only
   when it is not there does the post become 失敗 and 再送 is offered.
 """
@@ -28,10 +29,12 @@ from core.publish import reconcile, resend
 from tui.duty_screen import DutyScreen
 from tui.keys import bind
 from tui.labels import POST_STATE_LABELS
+from tui.outbox import CANCEL_BINDING, CANCELLABLE_STATES, CancelModal
 from tui.review import failure_hint
 from tui.status import StatusBar
 
-PHONE_HINT = "X に接続できないときは c で本文をコピーし、スマートフォンなどから公式アカウントに投稿できます。"
+PHONE_HINT = ("X に接続できないときは c で本文をコピーしてスマートフォンなどから公式アカウントに投稿し、"
+              "x で取り消して送信待ちから外します。")
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,8 @@ def next_steps(post: Post) -> str:
                 "F5 (Ctrl+R) でタイムラインを照合してください。")
     if post.state == "queued":
         return f"送信を始める前に止まった投稿です。{PHONE_HINT}"
+    if post.state == "cancelled":
+        return "取り消した投稿です。X には送っていません。Esc で戻ります。"
     return ""
 
 
@@ -62,7 +67,8 @@ class PostScreen(DutyScreen):
         "投稿の結果です。\n"
         "・送信済み: c で本文、u で URL を自分のクリップボードにコピーします (端末経由、SSH でも使えます)。\n"
         "・失敗: 理由と待ち時間を確かめ、F6 (Ctrl+Y) で再送します。X に接続できないときは c で本文を"
-        "コピーして、スマートフォンなどから投稿できます。\n"
+        "コピーして、スマートフォンなどから投稿できます。そのあと x で取り消し (理由を書いて F10)、"
+        "送信待ちから外します。\n"
         "・結果不明: 再送はしないでください。F5 (Ctrl+R) でタイムラインを照合し、見つかれば送信済みに、"
         "見つからなければ失敗になり、再送できるようになります。\n"
         "・Esc で戻ります。"
@@ -73,6 +79,7 @@ class PostScreen(DutyScreen):
         bind("f6,ctrl+y", "resend", "再送", "post.resend"),
         bind("c", "copy_text", "本文コピー", "post.copy-text"),
         bind("u", "copy_url", "URLコピー", "post.copy-url"),
+        CANCEL_BINDING,
         bind("escape", "back", "戻る", "back"),
     ]
 
@@ -129,6 +136,8 @@ class PostScreen(DutyScreen):
         line = f"状態: {state}   投稿先: {where}"
         if notice is None and post.state in ("failed", "unknown") and post.error:
             line += f"\n理由: {post.error}"  # from the outbox: no fresh message says it
+        elif post.state == "cancelled" and post.error:
+            line += f"\n{post.error}"  # 「取消: 理由」
         self.query_one("#post-state", Static).update(line)
         self.query_one("#post-text", Static).update(Text(post.text))
         self.query_one("#post-url", Static).update(f"URL: {post.url}" if post.url else "")
@@ -148,6 +157,8 @@ class PostScreen(DutyScreen):
             return bool(post and post.url)
         if action == "copy_text":
             return post is not None
+        if action == "cancel":
+            return None if self.busy else bool(post and post.state in CANCELLABLE_STATES)
         return True
 
     # -- actions ---------------------------------------------------------------------
@@ -180,11 +191,27 @@ class PostScreen(DutyScreen):
         if self._begin("resend"):
             self._resend()
 
+    def action_cancel(self) -> None:
+        if self.post is None or self.check_action("cancel", ()) is not True:
+            self.app.bell()
+            return
+
+        def done(cancelled: bool | None) -> None:
+            if cancelled:
+                self._load(Notice(f"投稿 #{self.post_id} を取り消しました。送信待ちから外れました。",
+                                  "X には送っていません。理由は記録に残りました。"))
+
+        self.app.push_screen(CancelModal(self.post), done)
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="post")
     def _reconcile(self) -> None:
         try:
             with self.app.sending:
                 result = reconcile(self.ctx, self.post_id)
+        except PublishFailed as exc:  # X could not be asked; ``exc.cause`` is X's error
+            said = failure_hint(exc)
+            notice = Notice(exc.message, "状態は結果不明のままです。しばらくしてから F5 (Ctrl+R) でもう一度照合してください。"
+                            + (f"\n{said}" if said else ""), error=True)
         except DutypostError as exc:
             notice = Notice(exc.message, exc.hint, error=True)
         except Exception as exc:  # never leave the screen waiting on a worker that died
