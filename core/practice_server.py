@@ -530,6 +530,15 @@ class _HTTPServer(ThreadingHTTPServer):
         self.open_connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         super().__init__(address, handler)
+        # A client that connects and resets before accept() (a killed dutypost) leaves the
+        # listening socket readable with nothing to accept: blocking, accept() would hang the
+        # serve loop and shutdown() with it. Non-blocking, socketserver just skips it.
+        self.socket.setblocking(False)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, address = super().get_request()
+        conn.setblocking(True)
+        return conn, address
 
     def cut_connections(self) -> None:
         with self.connections_lock:
