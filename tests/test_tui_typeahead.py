@@ -242,3 +242,32 @@ def test_a_tmux_burst_lands_in_the_right_fields(tmux_terminal):
 
     draft = wait_until(draft_with_everything_typed, timeout=30, what="the typed text in the ledger's draft")
     assert (draft.values["reason"], draft.values["area"]) == (REASON, AREA)
+
+
+async def test_text_typed_behind_the_quick_number_lands_in_the_compose_screen(tui_context):
+    """``03大雨のため`` in one burst: the number opens the template, the text is its 理由."""
+    ctx = tui_context(clock=IN_HOURS)
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        burst(app, *number_of(ctx, "evac-l4"), *"大雨のため", "tab", *AREA)
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "ComposeScreen"
+        values = app.screen.values()
+        assert (values["reason"], values["area"]) == ("大雨のため", AREA)
+
+
+async def test_history_filters_take_the_keys_typed_behind_tab(tui_context):
+    """``shift+tab×3 down down tab down``: 状態 is the second state, テンプレート the first."""
+    ctx = tui_context(clock=IN_HOURS)
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f5")
+        await settle(app, pilot)
+        assert app.focused.id == "history"
+        burst(app, "shift+tab", "shift+tab", "shift+tab", "down", "down", "tab", "down", "tab")
+        await settle(app, pilot)
+        assert app.focused.id == "filter-operator"
+        assert app.screen._filters() == ("sending", ctx.templates.templates[0].id, None)
+

@@ -13,7 +13,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from core.publish import make_approval
-from tui.compose import TypeAhead
+from tui.typeahead import TypeAhead
 from tui.duty_screen import DutyModal
 from tui.keys import bind
 from tui.labels import APPROVAL_METHOD_LABELS

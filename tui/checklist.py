@@ -38,7 +38,7 @@ from core.errors import DutypostError
 from core.ledger import Post
 from core.publish import Composition
 from core.templates import JST
-from tui.compose import TypeAhead, TypedInput
+from tui.typeahead import TypeAhead, TypedInput
 from tui.duty_screen import DutyModal, DutyScreen
 from tui.keys import bind
 from tui.labels import POST_STATE_LABELS, first_line, short_time

@@ -22,7 +22,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, OptionList, Select, Static
+from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from core import checklists
@@ -30,6 +30,8 @@ from core.context import DutyContext
 from core.errors import DutypostError
 from core.ledger import AuditEvent, Post
 from core.templates import format_jst_datetime
+from tui.compose import ChoiceField
+from tui.typeahead import TypeAhead
 from tui.duty_screen import DutyModal, DutyScreen
 from tui.keys import bind
 from tui.labels import APPROVAL_METHOD_LABELS, POST_STATE_LABELS, first_line, short_time
@@ -128,12 +130,44 @@ def event_text(app, event: AuditEvent) -> str:
 # -- the list ------------------------------------------------------------------------
 
 
+class FilterField(ChoiceField):
+    """A filter (絞り込み) on one line, 「状態: < 失敗 >」; empty is すべて.
+
+    A choice field rather than a pop-up list: the keys typed behind Tab (``tab down down
+    tab``) land in the filter they were typed for. Enter does nothing here: the list
+    follows the filter as it changes.
+    """
+
+    def __init__(self, label: str, options: list[tuple[str, str]], *, id: str) -> None:
+        super().__init__([shown for shown, _ in options], id=id)
+        self.label = label
+        self._keys = dict(options)
+
+    @property
+    def selected(self) -> str | None:
+        """The state, template id or operator id chosen; None for すべて."""
+        return self._keys.get(self.value)
+
+    def render(self) -> Text:
+        head = f"{self.label}: "
+        if not self.value:
+            return Text(head + "すべて")
+        return Text(f"{head}< {first_line(self.value, max(self.size.width - cell_len(head) - 4, 4))} >")
+
+    def action_submit(self) -> None:
+        """Enter: nothing to do; the list already follows the filter."""
+
+
+class HistoryList(TypeAhead, OptionList):
+    """The posts; keys typed behind Tab go on to the filter (see :class:`TypeAhead`)."""
+
+
 class HistoryScreen(DutyScreen):
     HELP = (
         "履歴です。全職員の投稿を新しい順に表示します。\n"
         "・各投稿の状態、承認 (誰が・電話/対面/アプリ内、または事後承認待ち)、URL を表示します。"
         "緊急オーバーライドで出した投稿は、区分と理由を次の行に表示します。\n"
-        "・上の行で 状態・テンプレート・職員 で絞り込めます。Tab で移り、Enter で選択肢を開きます。\n"
+        "・上の行で 状態・テンプレート・職員 で絞り込めます。Tab で移り、左右 (または上下) の矢印キーで選びます。Backspace で「すべて」に戻します。\n"
         "・上下の矢印キーで投稿を選び、Enter で詳細 (監査記録、訂正・お詫び、様式第1号) を開きます。\n"
         "・Esc でホームに戻ります。"
     )
@@ -151,31 +185,27 @@ class HistoryScreen(DutyScreen):
         yield Static(" 履歴 (全職員の投稿、新しい順)", id="screen-title", markup=False)
         with Horizontal(id="history-filters"):
             states = [(label, state) for state, label in POST_STATE_LABELS.items()]
-            yield Select(states, prompt="状態: すべて", compact=True, id="filter-state")
+            yield FilterField("状態", states, id="filter-state")
             templates = [(t.title, t.id) for t in self.ctx.templates.templates]
-            yield Select(templates, prompt="テンプレート: すべて", compact=True, id="filter-template")
+            yield FilterField("テンプレート", templates, id="filter-template")
             operators = [(o.name, o.id) for o in self.ctx.settings.operators]
-            yield Select(operators, prompt="職員: すべて", compact=True, id="filter-operator")
-        yield OptionList(id="history", markup=False)
+            yield FilterField("職員", operators, id="filter-operator")
+        yield HistoryList(id="history", markup=False)
         yield Static("", id="history-hint", markup=False)
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.query_one("#history", OptionList).focus()
+        self.set_focus(self.query_one("#history", HistoryList))
         self.watch_shared("recent_posts", self._ledger_changed)
         self.watch_shared("post_hoc_posts", self._ledger_changed)
 
     def _filters(self) -> tuple:
-        values = []
-        for name in ("state", "template", "operator"):
-            value = self.query_one(f"#filter-{name}", Select).value
-            values.append(None if value is Select.NULL else value)
-        return tuple(values)
+        return tuple(self.query_one(f"#filter-{name}", FilterField).selected for name in ("state", "template", "operator"))
 
     def _ledger_changed(self, _value: object = None) -> None:
         self._load(self._filters())
 
-    @on(Select.Changed)
+    @on(ChoiceField.Changed)
     def _filter_changed(self) -> None:
         self._load(self._filters())
 

@@ -21,10 +21,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.events import Key
 from textual.message import Message
+from textual.widget import AwaitMount
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from core.templates import Template
+from tui.typeahead import TypedInput
 from tui.duty_screen import DutyScreen
 from tui.keys import bind
 from tui.labels import POST_STATE_LABELS, first_line, short_time
@@ -43,6 +45,24 @@ class TemplateList(OptionList):
 
     BINDINGS = [bind("o", "app.outbox", "送信待ち", "home.outbox-letter", show=False),
                 bind("slash", "screen.search", "検索", "home.search")]
+
+
+class SearchInput(TypedInput):
+    """The search box (検索/番号). A quick number opens its template the moment its second
+    digit is typed — not later, from a queued message — and the keys typed behind the
+    number wait until the compose screen has its focus, then go on to its first field
+    (``03大雨のため`` in one burst: 大雨のため in the first empty required field)."""
+
+    _opening = None  # the compose screen being opened, until a key typed behind it waits for it
+
+    def watch_value(self, value: str) -> None:
+        if self.is_mounted and isinstance(self.screen, HomeScreen):
+            self._opening = self.screen.open_number(self, value) or self._opening
+
+    async def _on_key(self, event: Key) -> None:
+        if self._opening is not None:
+            opening, self._opening = self._opening, None
+            await opening
 
 
 class HomeScreen(DutyScreen):
@@ -77,7 +97,7 @@ class HomeScreen(DutyScreen):
         yield StatusBar()
         with Horizontal(id="search-row"):
             yield Static("検索/番号:", id="search-label", markup=False)
-            yield Input(placeholder="番号2桁か言葉 (例: 02, 避難指示)", id="search", compact=True)
+            yield SearchInput(placeholder="番号2桁か言葉 (例: 02, 避難指示)", id="search", compact=True)
         yield TemplateList(id="templates", markup=False)
         with Vertical(id="recent"):
             yield Static("最近の投稿 (全職員)", id="recent-title", markup=False)
@@ -92,7 +112,7 @@ class HomeScreen(DutyScreen):
         if self.app.is_approver:
             self.watch_shared("approval_requests", self._show_approvals)
             self.watch_shared("post_hoc_posts", self._show_approvals)
-        search.focus()
+        self.set_focus(search)
         self.call_after_refresh(self.check_drafts)
         errors = self.ctx.templates.errors
         if errors:
@@ -135,14 +155,18 @@ class HomeScreen(DutyScreen):
             return self.templates[int(number) - 1]
         return None
 
+    def open_number(self, search: SearchInput, typed: str) -> AwaitMount | None:
+        """Two digits typed in the search box: empty it and open that template (the
+        returned awaitable is done once the compose screen is ready). Else None."""
+        template = self._numbered(typed)
+        if template is None or len(unicodedata.normalize("NFKC", typed).strip()) != 2:
+            return None
+        search.value = ""
+        return self.open_template(template)
+
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
-        template = self._numbered(event.value)
-        if template is not None and len(unicodedata.normalize("NFKC", event.value).strip()) == 2:
-            event.input.value = ""
-            self.open_template(template)
-            return
-        self._show_templates(event.value)
+        self._show_templates(event.input.value)
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
@@ -174,18 +198,18 @@ class HomeScreen(DutyScreen):
             self.open_template(self.ctx.templates.get(option.id))
 
     def open_template(self, template: Template, values: dict[str, str] | None = None,
-                      draft_id: str | None = None) -> None:
+                      draft_id: str | None = None) -> AwaitMount:
         from tui.compose import ComposeScreen
 
-        self.app.push_screen(ComposeScreen(template, values=values, draft_id=draft_id))
+        return self.app.push_screen(ComposeScreen(template, values=values, draft_id=draft_id))
 
     def action_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        self.set_focus(self.query_one("#search", Input))
 
     def action_clear_search(self) -> None:
         search = self.query_one("#search", Input)
         search.value = ""
-        search.focus()
+        self.set_focus(search)
 
     # -- outbox and drafts ----------------------------------------------------
 

@@ -20,7 +20,7 @@ from textual.widgets.option_list import Option
 from core.errors import DutypostError
 from core.ledger import Post
 from core.publish import cancel
-from tui.compose import TypedInput
+from tui.typeahead import TypedInput
 from tui.duty_screen import DutyModal, DutyScreen
 from tui.keys import bind
 from tui.labels import POST_STATE_LABELS, first_line, short_time

@@ -20,7 +20,7 @@ from textual.widgets.option_list import Option
 
 from core.errors import InputError
 from core.publish import make_override
-from tui.compose import TypeAhead, TypedInput
+from tui.typeahead import TypeAhead, TypedInput
 from tui.duty_screen import DutyModal
 from tui.keys import bind
 from tui.labels import publish_confirmation

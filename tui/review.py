@@ -41,6 +41,7 @@ from core.ledger import ApprovalRequest
 from core.publish import Composition, Review, make_approval, publish, review
 from core.templates import Template, format_jst_time
 from tui.compose import GATE_ONLY_RULES, composition_text, count_text
+from tui.typeahead import TypeAhead
 from tui.duty_screen import DutyScreen
 from tui.keys import bind
 from tui.labels import APPROVAL_METHOD_LABELS, publish_confirmation
@@ -74,8 +75,9 @@ def failure_hint(exc: DutypostError) -> str:
     return getattr(getattr(exc, "cause", None), "hint", "") or ""
 
 
-class WarningList(OptionList):
-    """The warnings to acknowledge (要確認); Space or Enter toggles [x]."""
+class WarningList(TypeAhead, OptionList):
+    """The warnings to acknowledge (要確認); Space or Enter toggles [x]. Keys typed behind
+    Tab go on to where the focus went (see :class:`TypeAhead`)."""
 
     BINDINGS = [bind("space", "toggle", "確認済みにする", "review.ack")]
 
@@ -98,9 +100,9 @@ class ReviewScreen(DutyScreen):
 
     BINDINGS = [
         bind("f10,ctrl+x", "publish", "投稿", "review.publish"),
-        bind("f7,ctrl+k", "approval", "承認を記録", "review.approval"),
-        bind("f9,ctrl+u", "request_approval", "承認を依頼", "review.request-approval"),
-        bind("f8,ctrl+e", "override", "緊急オーバーライド", "review.override"),
+        bind("f7,ctrl+k", "approval", "承認記録", "review.approval"),
+        bind("f9,ctrl+u", "request_approval", "承認依頼", "review.request-approval"),
+        bind("f8,ctrl+e", "override", "緊急", "review.override"),
         bind("escape", "back", "戻る", "back"),
     ]
 
@@ -159,7 +161,7 @@ class ReviewScreen(DutyScreen):
         self.query_one("#final-text", Static).border_title = f"投稿する本文 ({count_text(self.composition, limit)})"
         self.query_one("#warnings-title").display = False
         self.query_one("#warnings").display = False
-        self.query_one("#review-body").focus()
+        self.set_focus(self.query_one("#review-body"))
         self.app.warm_x()
         self._recheck()
 
@@ -287,7 +289,7 @@ class ReviewScreen(DutyScreen):
         )
         listing.highlighted = highlighted if highlighted is not None and highlighted < len(warnings) else 0
         if self.focused is self.query_one("#review-body"):
-            listing.focus()
+            self.set_focus(listing)
 
     @on(OptionList.OptionSelected, "#warnings")
     def _toggle_ack(self, event: OptionList.OptionSelected) -> None:
