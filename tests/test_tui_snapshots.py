@@ -22,6 +22,16 @@ def _immediate_preview(monkeypatch):
     monkeypatch.setattr(ComposeScreen, "PREVIEW_DELAY", 0)
 
 
+async def fill_evacuation_order(app, ctx, pilot) -> None:
+    """Home → the 避難指示 template → 理由 and 対象地区 typed in."""
+    await settle(app, pilot)
+    await pilot.press(*number_of(ctx, "evac-l4"))
+    await settle(app, pilot)
+    await type_text(pilot, REASON)
+    await pilot.press("enter")
+    await type_text(pilot, "本郷地区")
+
+
 @pytest.mark.parametrize("drill", MODES)
 def test_home(snap_compare, tui_context, drill):
     ctx = tui_context(drill=drill, clock=OUT_OF_HOURS)
@@ -39,12 +49,7 @@ def test_compose(snap_compare, tui_context, drill):
     app = make_app(ctx)
 
     async def typed(pilot):
-        await settle(app, pilot)
-        await pilot.press(*number_of(ctx, "evac-l4"))
-        await settle(app, pilot)
-        await type_text(pilot, REASON)
-        await pilot.press("enter")
-        await type_text(pilot, "本郷地区")
+        await fill_evacuation_order(app, ctx, pilot)
         await settle(app, pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=typed)
@@ -56,12 +61,7 @@ def test_review(snap_compare, tui_context, drill):
     app = make_app(ctx)
 
     async def reviewed(pilot):
-        await settle(app, pilot)
-        await pilot.press(*number_of(ctx, "evac-l4"))
-        await settle(app, pilot)
-        await type_text(pilot, REASON)
-        await pilot.press("enter")
-        await type_text(pilot, "本郷地区")
+        await fill_evacuation_order(app, ctx, pilot)
         await pilot.press("f2")
         await settle(app, pilot)
 
