@@ -271,25 +271,26 @@ def cmd_post(args) -> int:
             raise InputError("緊急オーバーライドには --override と --reason の両方が必要です。",
                              hint='例: --override "生命・身体・財産の保護に必要な緊急情報" --reason "台風で土砂災害の危険が高まったため"')
         override = make_override(ctx, args.override, args.reason)
+    # What the gate said before sending (after sending, the post would count as its own duplicate).
+    before = review(ctx, composition, approval=approval, override=override, acks=args.ack) if args.json else None
+
+    def report() -> dict:
+        return _report_json(composition, before.decision.findings, before.decision.hours.in_hours,
+                            ctx.settings.x.max_weighted_length)
+
     # A hang-up (SSH drop) must not cut a publish in half: finish it and record the outcome.
     previous = signal.signal(signal.SIGHUP, signal.SIG_IGN) if hasattr(signal, "SIGHUP") else None
     try:
         result = publish(ctx, composition, approval=approval, override=override, acks=args.ack)
     except DutypostError:
-        if args.json:
-            decision = review(ctx, composition, approval=approval, override=override, acks=args.ack)
-            _print_json(_report_json(composition, decision.decision.findings, decision.decision.hours.in_hours,
-                                     ctx.settings.x.max_weighted_length))
+        if before is not None:
+            _print_json(report())
         raise
     finally:
         if previous is not None:
             signal.signal(signal.SIGHUP, previous)
-    if args.json:
-        decision = review(ctx, composition, approval=approval, override=override, acks=args.ack)
-        data = _report_json(composition, decision.decision.findings, decision.decision.hours.in_hours,
-                            ctx.settings.x.max_weighted_length)
-        data.update(post_id=result.post_id, state="sent", url=result.url)
-        _print_json(data)
+    if before is not None:
+        _print_json(report() | {"post_id": result.post_id, "state": "sent", "url": result.url})
     else:
         print(result.url or f"投稿 #{result.post_id} を送信しました。")
     return 0

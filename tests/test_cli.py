@@ -410,3 +410,12 @@ def test_no_traceback_for_any_arguments(prefix, extra, capsys):
     assert code in (0, 1, 2), (argv, out)
     assert code != 1, (argv, out.err)  # 1 means an unexpected error: every bad input must be explained
     assert "Traceback" not in out.err
+
+
+def test_post_json_reports_what_the_gate_said_before_sending(live_config, practice_server):
+    proc = dutypost("--config", str(live_config()), "post", "evac-l4", *EVAC_VALUES, "--approver", "suzuki",
+                    "--approval-method", "phone", "--json", env=creds_env())
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["state"] == "sent" and data["url"] and data["text"].startswith("【警戒レベル4】")
+    assert "duplicate" not in [f["rule"] for f in data["findings"]]
