@@ -296,11 +296,8 @@ def cmd_post(args) -> int:
     return 0
 
 
-_STATE_JA = {"draft": "下書き", "queued": "送信待ち", "sending": "送信中", "sent": "送信済み",
-             "failed": "失敗", "unknown": "不明", "cancelled": "取消"}
-
-
-def _print_posts(posts, settings) -> None:
+def _print_posts(posts) -> None:
+    from core.ledger import POST_STATE_LABELS
     from core.templates import format_jst_datetime
 
     if not posts:
@@ -315,7 +312,7 @@ def _print_posts(posts, settings) -> None:
         if p.approval:
             flags.append(f"承認: {p.approval['approver']} ({p.approval['method']})")
         first_line = p.text.splitlines()[0] if p.text else ""
-        print(f"#{p.id} [{_STATE_JA.get(p.state, p.state)}] {format_jst_datetime(p.created_at)} {p.operator} {p.template_id or '-'}")
+        print(f"#{p.id} [{POST_STATE_LABELS.get(p.state, p.state)}] {format_jst_datetime(p.created_at)} {p.operator} {p.template_id or '-'}")
         print(f"    {first_line}")
         if flags:
             print("    " + " | ".join(flags))
@@ -332,7 +329,7 @@ def cmd_history(args) -> int:
     if args.json:
         _print_json([p.as_json() for p in posts])
     else:
-        _print_posts(posts, ctx.settings)
+        _print_posts(posts)
     return 0
 
 
@@ -361,7 +358,7 @@ def cmd_outbox(args) -> int:
     if args.json:
         _print_json([p.as_json() for p in posts])
     else:
-        _print_posts(posts, ctx.settings)
+        _print_posts(posts)
     return 0
 
 

@@ -51,6 +51,16 @@ POST_STATES = ("draft", "queued", "sending", "sent", "failed", "unknown", "cance
 ``deleted`` (removed from X after it was sent). ``draft`` lives in the drafts table."""
 
 OUTBOX_STATES = ("queued", "sending", "failed", "unknown")
+#: The word every screen and command shows for a post's state (状態), never colour alone.
+POST_STATE_LABELS = {
+    "queued": "送信待ち",
+    "sending": "送信中",
+    "sent": "送信済み",
+    "failed": "失敗",
+    "unknown": "結果不明",
+    "cancelled": "取消",
+    "deleted": "削除済み",
+}
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "queued": ("sending", "cancelled"),

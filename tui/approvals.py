@@ -23,11 +23,11 @@ from textual.message import Message
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from core.ledger import ApprovalRequest, Post
+from core.ledger import POST_STATE_LABELS, ApprovalRequest, Post
 from tui.duty_screen import DutyModal, DutyScreen
 from tui.history import override_text
 from tui.keys import bind
-from tui.labels import POST_STATE_LABELS, first_line, short_time
+from tui.labels import first_line, short_time
 from tui.status import StatusBar
 
 ROW_CELLS = 74

@@ -35,14 +35,14 @@ from core import checklists
 from core.checklists import DELETE, KEEP, OTHER, TITLES, Checklist, ItemState
 from core.context import DutyContext
 from core.errors import DutypostError
-from core.ledger import Post
+from core.ledger import POST_STATE_LABELS, Post
 from core.publish import Composition
 from core.templates import JST
-from tui.typeahead import TypeAhead, TypedInput
 from tui.duty_screen import DutyModal, DutyScreen
 from tui.keys import bind
-from tui.labels import POST_STATE_LABELS, first_line, short_time
+from tui.labels import first_line, short_time
 from tui.status import StatusBar
+from tui.typeahead import TypeAhead, TypedInput
 
 #: The ledger's post kind for the posts of these items; they reply to the original.
 REPLY_KINDS = {"correction_post": "correction", "apology_post": "apology"}

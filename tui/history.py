@@ -28,14 +28,14 @@ from textual.widgets.option_list import Option
 from core import checklists
 from core.context import DutyContext
 from core.errors import DutypostError
-from core.ledger import AuditEvent, Post
+from core.ledger import POST_STATE_LABELS, AuditEvent, Post
 from core.templates import format_jst_datetime
 from tui.compose import ChoiceField
-from tui.typeahead import TypeAhead
 from tui.duty_screen import DutyModal, DutyScreen
 from tui.keys import bind
-from tui.labels import APPROVAL_METHOD_LABELS, POST_STATE_LABELS, first_line, short_time
+from tui.labels import APPROVAL_METHOD_LABELS, first_line, short_time
 from tui.status import StatusBar
+from tui.typeahead import TypeAhead
 
 HISTORY_LIMIT = 300
 ROW_CELLS = 74

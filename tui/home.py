@@ -25,12 +25,13 @@ from textual.widget import AwaitMount
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from core.ledger import POST_STATE_LABELS
 from core.templates import Template
-from tui.typeahead import TypedInput
 from tui.duty_screen import DutyScreen
 from tui.keys import bind
-from tui.labels import POST_STATE_LABELS, first_line, short_time
+from tui.labels import first_line, short_time
 from tui.status import StatusBar
+from tui.typeahead import TypedInput
 
 RECENT_ROWS = 5
 

@@ -11,16 +11,6 @@ from rich.cells import cell_len
 
 from core.templates import JST
 
-POST_STATE_LABELS = {
-    "queued": "送信待ち",
-    "sending": "送信中",
-    "sent": "送信済み",
-    "failed": "失敗",
-    "unknown": "結果不明",
-    "cancelled": "取消",
-    "deleted": "削除済み",
-}
-
 APPROVAL_METHOD_LABELS = {"phone": "電話", "in-person": "対面", "in-app": "アプリ内"}
 
 SEVERITY_LABELS = {"block": "止める", "warn": "要確認", "info": "参考"}

@@ -18,13 +18,13 @@ from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from core.errors import DutypostError
-from core.ledger import Post
+from core.ledger import POST_STATE_LABELS, Post
 from core.publish import cancel
-from tui.typeahead import TypedInput
 from tui.duty_screen import DutyModal, DutyScreen
 from tui.keys import bind
-from tui.labels import POST_STATE_LABELS, first_line, short_time
+from tui.labels import first_line, short_time
 from tui.status import StatusBar
+from tui.typeahead import TypedInput
 
 #: States a post can be cancelled (取消) from; ``core.publish.cancel`` decides in the end.
 CANCELLABLE_STATES = ("failed", "queued")

@@ -24,11 +24,10 @@ from textual.message import Message
 from textual.widgets import Footer, Static
 
 from core.errors import DutypostError, OutcomeUnknown, PublishFailed
-from core.ledger import Post
+from core.ledger import POST_STATE_LABELS, Post
 from core.publish import reconcile, resend
 from tui.duty_screen import DutyScreen
 from tui.keys import bind
-from tui.labels import POST_STATE_LABELS
 from tui.outbox import CANCEL_BINDING, CANCELLABLE_STATES, CancelModal
 from tui.review import failure_hint
 from tui.status import StatusBar
