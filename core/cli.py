@@ -180,7 +180,7 @@ def cmd_templates(args) -> int:
         for d in dirs:
             if not d.is_dir():
                 raise InputError(f"テンプレートのディレクトリ {d} がありません。")
-        result = load_templates(dirs)
+        result = load_templates(dirs, fresh=True)
         for err in result.errors:
             where = f"{err.path}:{err.line}" if err.line else str(err.path)
             print(f"{where}: {err.message}", file=sys.stderr)
@@ -418,7 +418,7 @@ def cmd_config(args) -> int:
     if args.config_command == "path":
         print(path)
         return 0
-    settings = load_settings(path)
+    settings = load_settings(path, fresh=True)
     print(f"{path}: 設定に誤りはありません。所属 {len(settings.departments)}、職員 {len(settings.operators)}、"
           f"地区 {len(settings.lists.areas)}、避難所 {len(settings.lists.shelters)}。")
     return 0

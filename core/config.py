@@ -11,6 +11,15 @@ secrets file (mode 0600, written by ``dutypost auth``), never from the config fi
 
 Unknown keys are errors, not silently ignored: a typo in a policy setting must not
 quietly turn a check off.
+
+The sections are plain dataclasses. pydantic-settings reads and validates them (the TOML
+source, the ``DUTYPOST_`` prefix and ``__`` nesting; see :mod:`core.config_validate`),
+and what it validated is kept as a snapshot in the user's cache directory, keyed by
+everything that went into it: the file's bytes, every ``DUTYPOST_`` variable, the
+directories the defaults come from, and the code and library versions that validated it.
+The next start with the same inputs reads the snapshot instead, so pydantic is not
+imported before the first screen (issue 4: start-up within 1.5x a bare Textual app). Any
+change to any input validates again; ``dutypost config check`` always does.
 """
 
 from __future__ import annotations
@@ -20,20 +29,15 @@ import os
 import re
 import stat
 import sys
-import tomllib
-from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal
 
 from core.errors import InputError
+
+if TYPE_CHECKING:
+    from pydantic import GetCoreSchemaHandler
+    from pydantic_core import CoreSchema
 
 APP_NAME = "dutypost"
 
@@ -66,13 +70,85 @@ def default_data_dir() -> Path:
     return user_data_path(APP_NAME)
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+# -- checks pydantic runs on a value after its type ------------------------------------------
 
 
-class AccountConfig(_Section):
+@dataclass(frozen=True)
+class Check:
+    """``Annotated[T, Check(fn)]``: after pydantic has made the value a ``T``, ``fn``
+    returns it (perhaps changed) or raises ``ValueError`` with the fix in Japanese, which
+    ``dutypost config check`` reports at the key's line. pydantic's own ``AfterValidator``
+    in all but name; this one imports pydantic only when a config is validated."""
+
+    func: Callable[[Any], Any]
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: "GetCoreSchemaHandler") -> "CoreSchema":
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_after_validator_function(self.func, handler(source))
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """``Annotated[int, Bounds(ge=1)]``: pydantic checks the range itself and reports it with
+    its own error types (``greater_than_equal``…), which ``dutypost config check`` words."""
+
+    gt: float | None = None
+    ge: float | None = None
+    le: float | None = None
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: "GetCoreSchemaHandler") -> "CoreSchema":
+        schema = handler(source)  # the int or float schema, which takes these bounds
+        schema.update({k: v for k, v in (("gt", self.gt), ("ge", self.ge), ("le", self.le)) if v is not None})
+        return schema
+
+
+def _weekdays(value: list[str]) -> list[str]:
+    bad = [d for d in value if d not in WEEKDAYS]
+    if bad:
+        raise ValueError(f"曜日は {', '.join(WEEKDAYS)} のいずれかで書いてください: {bad}")
+    return value
+
+
+def _closed_days(value: list[str]) -> list[str]:
+    for item in value:
+        m = re.fullmatch(r"(\d\d)-(\d\d)", item)
+        if not m:
+            raise ValueError(f"閉庁日は \"MM-DD\" の形で書いてください (例: \"12-29\"): {item!r}")
+        try:
+            dt.date(2000, int(m[1]), int(m[2]))
+        except ValueError:
+            raise ValueError(f"閉庁日 {item!r} はありえない日付です。\"MM-DD\" の形で書いてください") from None
+    return value
+
+
+def _timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"タイムゾーン {value!r} が見つかりません。\"Asia/Tokyo\" の形で書いてください") from None
+    return value
+
+
+def _operator_id(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", value):
+        raise ValueError(f"職員ID {value!r} は英数字と _ . - だけで、64 文字までで書いてください")
+    return value
+
+
+# -- the sections -----------------------------------------------------------------------------
+
+#: Read by pydantic when it validates a section: an unknown key is an error.
+_STRICT_KEYS = {"extra": "forbid"}
+
+
+@dataclass
+class AccountConfig:
     """The municipality's X account (公式アカウント)."""
 
+    __pydantic_config__ = _STRICT_KEYS
     name: str = "公式アカウント"
     handle: str = "example_town"
     drill_handle: str = ""
@@ -80,88 +156,69 @@ class AccountConfig(_Section):
     inquiry_url: str = ""
 
 
-class HoursConfig(_Section):
+@dataclass
+class HoursConfig:
     """Regular working hours (正規の勤務時間, R1)."""
 
-    timezone: str = "Asia/Tokyo"
-    weekdays: list[str] = ["mon", "tue", "wed", "thu", "fri"]
+    __pydantic_config__ = _STRICT_KEYS
+    timezone: Annotated[str, Check(_timezone)] = "Asia/Tokyo"
+    weekdays: Annotated[list[str], Check(_weekdays)] = field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
     start: dt.time = dt.time(8, 30)
     end: dt.time = dt.time(17, 15)
     national_holidays: bool = True
-    closed_days: list[str] = ["12-29", "12-30", "12-31", "01-01", "01-02", "01-03"]
-    closed_dates: list[dt.date] = []
+    closed_days: Annotated[list[str], Check(_closed_days)] = field(
+        default_factory=lambda: ["12-29", "12-30", "12-31", "01-01", "01-02", "01-03"])
+    closed_dates: list[dt.date] = field(default_factory=list)
 
-    @field_validator("weekdays")
-    @classmethod
-    def _weekdays(cls, value: list[str]) -> list[str]:
-        bad = [d for d in value if d not in WEEKDAYS]
-        if bad:
-            raise ValueError(f"曜日は {', '.join(WEEKDAYS)} のいずれかで書いてください: {bad}")
-        return value
-
-    @field_validator("closed_days")
-    @classmethod
-    def _closed_days(cls, value: list[str]) -> list[str]:
-        for item in value:
-            m = re.fullmatch(r"(\d\d)-(\d\d)", item)
-            if not m:
-                raise ValueError(f"閉庁日は \"MM-DD\" の形で書いてください (例: \"12-29\"): {item!r}")
-            dt.date(2000, int(m[1]), int(m[2]))  # raises on 13-01 and the like
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo
-
-        ZoneInfo(value)
-        return value
-
-    @model_validator(mode="after")
-    def _order(self) -> "HoursConfig":
+    def __post_init__(self) -> None:
         if self.start >= self.end:
             raise ValueError("start は end より前の時刻にしてください")
-        return self
 
 
-class XConfig(_Section):
-    """The X API (SPEC §5). Credentials never live in the config file."""
+@dataclass
+class XConfig:
+    """The X API (SPEC §5). Credentials are not here: see :func:`load_credentials`."""
 
+    __pydantic_config__ = _STRICT_KEYS
     api_base_url: str = "https://api.x.com"
-    timeout_seconds: float = Field(15, gt=0, le=120)
-    max_weighted_length: int = Field(280, ge=1)
+    timeout_seconds: Annotated[float, Bounds(gt=0, le=120)] = 15
+    max_weighted_length: Annotated[int, Bounds(ge=1)] = 280
     price_post_usd: float = 0.015
     price_post_with_url_usd: float = 0.20
     secrets_file: Path | None = None
-    consumer_key: SecretStr | None = None
-    consumer_secret: SecretStr | None = None
-    access_token: SecretStr | None = None
-    access_token_secret: SecretStr | None = None
 
 
-class DrillConfig(_Section):
+@dataclass
+class DrillConfig:
     """Drill mode (訓練): where drill posts go and how they are marked."""
 
+    __pydantic_config__ = _STRICT_KEYS
     api_base_url: str = "http://127.0.0.1:8787"
     web_base_url: str | None = None  # where drill posts are seen; default: the practice server itself
     marker: str = "【訓練】"
 
 
-class LedgerConfig(_Section):
-    path: Path = Field(default_factory=lambda: default_data_dir() / "ledger.sqlite3")
+@dataclass
+class LedgerConfig:
+    __pydantic_config__ = _STRICT_KEYS
+    path: Path = field(default_factory=lambda: default_data_dir() / "ledger.sqlite3")
 
 
-class SshConfig(_Section):
+@dataclass
+class SshConfig:
+    __pydantic_config__ = _STRICT_KEYS
     service_user: str = "dutypost"
 
 
-class TuiConfig(_Section):
+@dataclass
+class TuiConfig:
     """Terminal behaviour; read before textual is imported."""
 
+    __pydantic_config__ = _STRICT_KEYS
     slow_link: bool = False
-    escdelay_ms: int = Field(100, ge=0, le=2000)
+    escdelay_ms: Annotated[int, Bounds(ge=0, le=2000)] = 100
     disable_kitty_keys: bool = True
-    keymap: dict[str, str] = {}
+    keymap: dict[str, str] = field(default_factory=dict)
 
 
 DEFAULT_OVERRIDE_CATEGORIES = [
@@ -171,94 +228,84 @@ DEFAULT_OVERRIDE_CATEGORIES = [
 ]
 
 
-class GateConfig(_Section):
+@dataclass
+class GateConfig:
     """The gate's policy settings (投稿前チェック)."""
 
-    override_categories: list[str] = DEFAULT_OVERRIDE_CATEGORIES
-    min_justification_chars: int = Field(10, ge=1)
-    allow_domains: list[str] = []
-    allow_phones: list[str] = []
-    allow_emails: list[str] = []
-    political_terms: list[str] = ["選挙運動", "投票してください", "支持政党", "政党", "候補者を応援"]
-    religious_terms: list[str] = ["布教", "入信", "信者募集"]
-    discriminatory_terms: list[str] = []
-    obscene_terms: list[str] = []
-    duplicate_window_hours: int = Field(24, ge=0)
-    same_template_warn_minutes: int = Field(30, ge=0)
+    __pydantic_config__ = _STRICT_KEYS
+    override_categories: list[str] = field(default_factory=lambda: list(DEFAULT_OVERRIDE_CATEGORIES))
+    min_justification_chars: Annotated[int, Bounds(ge=1)] = 10
+    allow_domains: list[str] = field(default_factory=list)
+    allow_phones: list[str] = field(default_factory=list)
+    allow_emails: list[str] = field(default_factory=list)
+    political_terms: list[str] = field(default_factory=lambda: ["選挙運動", "投票してください", "支持政党", "政党", "候補者を応援"])
+    religious_terms: list[str] = field(default_factory=lambda: ["布教", "入信", "信者募集"])
+    discriminatory_terms: list[str] = field(default_factory=list)
+    obscene_terms: list[str] = field(default_factory=list)
+    duplicate_window_hours: Annotated[int, Bounds(ge=0)] = 24
+    same_template_warn_minutes: Annotated[int, Bounds(ge=0)] = 30
 
 
-class Facility(_Section):
+@dataclass
+class Facility:
+    __pydantic_config__ = _STRICT_KEYS
     name: str
     address: str = ""
 
 
-class ListsConfig(_Section):
+@dataclass
+class ListsConfig:
     """Lists that template fields draw on (地区, 避難所 and other facilities)."""
 
-    areas: list[str] = []
-    shelters: list[Facility] = []
-    facilities: list[Facility] = []
+    __pydantic_config__ = _STRICT_KEYS
+    areas: list[str] = field(default_factory=list)
+    shelters: list[Facility] = field(default_factory=list)
+    facilities: list[Facility] = field(default_factory=list)
 
 
-class Department(_Section):
+@dataclass
+class Department:
     """A row of 別表第1: a posting department and its approver (配信承認者)."""
 
+    __pydantic_config__ = _STRICT_KEYS
     name: str
     approver_title: str
 
 
-class Operator(_Section):
-    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+@dataclass
+class Operator:
+    __pydantic_config__ = _STRICT_KEYS
+    id: Annotated[str, Check(_operator_id)]
     name: str
     department: str
-    roles: list[Role] = ["poster"]
+    roles: list[Role] = field(default_factory=lambda: ["poster"])
     os_user: str | None = None
 
 
-class TemplatesConfig(_Section):
+@dataclass
+class TemplatesConfig:
+    __pydantic_config__ = _STRICT_KEYS
     site_dir: Path | None = None
 
 
-_toml_path: ContextVar[Path | None] = ContextVar("_toml_path", default=None)
+@dataclass
+class Settings:
+    """The whole config. Built by :func:`load_settings`, which validates it."""
 
+    account: AccountConfig = field(default_factory=AccountConfig)
+    hours: HoursConfig = field(default_factory=HoursConfig)
+    x: XConfig = field(default_factory=XConfig)
+    drill: DrillConfig = field(default_factory=DrillConfig)
+    ledger: LedgerConfig = field(default_factory=LedgerConfig)
+    ssh: SshConfig = field(default_factory=SshConfig)
+    tui: TuiConfig = field(default_factory=TuiConfig)
+    gate: GateConfig = field(default_factory=GateConfig)
+    lists: ListsConfig = field(default_factory=ListsConfig)
+    templates: TemplatesConfig = field(default_factory=TemplatesConfig)
+    departments: list[Department] = field(default_factory=list)
+    operators: list[Operator] = field(default_factory=list)
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="DUTYPOST_",
-        env_nested_delimiter="__",
-        extra="forbid",
-    )
-
-    account: AccountConfig = Field(default_factory=AccountConfig)
-    hours: HoursConfig = Field(default_factory=HoursConfig)
-    x: XConfig = Field(default_factory=XConfig)
-    drill: DrillConfig = Field(default_factory=DrillConfig)
-    ledger: LedgerConfig = Field(default_factory=LedgerConfig)
-    ssh: SshConfig = Field(default_factory=SshConfig)
-    tui: TuiConfig = Field(default_factory=TuiConfig)
-    gate: GateConfig = Field(default_factory=GateConfig)
-    lists: ListsConfig = Field(default_factory=ListsConfig)
-    templates: TemplatesConfig = Field(default_factory=TemplatesConfig)
-    departments: list[Department] = []
-    operators: list[Operator] = []
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        path = _toml_path.get()
-        if path is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
-        return tuple(sources)
-
-    @model_validator(mode="after")
-    def _cross_checks(self) -> "Settings":
+    def __post_init__(self) -> None:
         names = {d.name for d in self.departments}
         seen: set[str] = set()
         for i, op in enumerate(self.operators):
@@ -270,7 +317,6 @@ class Settings(BaseSettings):
                     f"operators[{i}].department: {op.department!r} は [[departments]] にありません。"
                     "別表第1 の所属名と同じ文字列にしてください"
                 )
-        return self
 
     # -- lookups -----------------------------------------------------------
 
@@ -309,120 +355,65 @@ def resolve_config_path(cli_path: str | os.PathLike[str] | None) -> Path:
     return default_config_path()
 
 
-def load_settings(path: Path | None, **overrides: Any) -> Settings:
-    """Load and validate the config; raise :class:`InputError` naming file, line and fix."""
-    if path is not None:
-        if not path.is_file():
-            raise InputError(
-                f"設定ファイルが見つかりません: {path}",
-                hint=(
-                    f"config.example.toml を {path} にコピーして自治体に合わせて書き換えるか、"
-                    "--config で場所を指定してください。試すだけなら dutypost --demo を使えます。\n"
-                    f"(admin) Config file not found: {path}. Copy config.example.toml there or pass --config."
-                ),
-            )
-        text = path.read_text(encoding="utf-8", errors="replace")
-        try:
-            tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(
-                f"{path}: TOML の書き方に誤りがあります: {exc}",
-                hint="示された行と列を直してください (文字列は \"…\" で囲み、表の見出しは [x] の形です)。",
-            ) from None
-    else:
-        text = ""
-    token = _toml_path.set(path)
+def load_settings(path: Path | None, *, fresh: bool = False, **overrides: Any) -> Settings:
+    """Load and validate the config; raise :class:`InputError` naming file, line and fix.
+
+    ``overrides`` replace sections (tests). Without them, a snapshot validated before from
+    the same inputs is used, unless ``fresh`` (see the module docstring).
+    """
+    from core import snapshot
+
+    data = _read_config(path)
+    name = snapshot.name_for("settings", path)
+    key = _snapshot_key(path, data) if not overrides else ""
+    if key and not fresh:
+        settings = snapshot.read(name, key, Settings)
+        if settings is not None:
+            return settings
+    from core.config_validate import validate
+
+    settings = validate(path, data.decode("utf-8", errors="replace"), overrides)
+    if key:
+        snapshot.write(name, key, settings)
+    return settings
+
+
+def _read_config(path: Path | None) -> bytes:
+    if path is None:
+        return b""
     try:
-        return Settings(**overrides)
-    except ValidationError as exc:
-        raise InputError(_describe_validation_error(exc, path, text)) from None
-    finally:
-        _toml_path.reset(token)
+        return path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise InputError(
+            f"設定ファイルが見つかりません: {path}",
+            hint=(
+                f"config.example.toml を {path} にコピーして自治体に合わせて書き換えるか、"
+                "--config で場所を指定してください。試すだけなら dutypost --demo を使えます。\n"
+                f"(admin) Config file not found: {path}. Copy config.example.toml there or pass --config."
+            ),
+        ) from None
+    except OSError as exc:
+        raise InputError(
+            f"設定ファイルを読めません: {path} ({exc.strerror})",
+            hint=f"ファイルの権限を確かめてください。\n(admin) Cannot read config file {path}: {exc.strerror}.",
+        ) from None
 
 
-def _describe_validation_error(exc: ValidationError, path: Path | None, text: str) -> str:
-    where = str(path) if path else "設定"
-    lines = [f"{where}: 設定に誤りがあります ({exc.error_count()} 件)。"]
-    for err in exc.errors():
-        loc = [str(p) for p in err["loc"]]
-        key = ".".join(loc) or "(全体)"
-        line = _line_of(text, loc) if text else None
-        at = f"{where}:{line}" if line else where
-        kind = err["type"]
-        if kind == "extra_forbidden":
-            fix = "このキーは使えません。綴りを確かめるか、config.example.toml にあるキー名を使ってください。"
-        elif kind == "missing":
-            fix = "このキーは必須です。値を書いてください。"
-        else:
-            fix = _japanese_reason(err)
-        env_name = "DUTYPOST_" + "__".join(p.upper() for p in loc if not p.isdigit())
-        source = f" (環境変数 {env_name} の値かもしれません)" if env_name in os.environ else ""
-        lines.append(f"  {at}: [{key}] {fix}{source}")
-    lines.append("(admin) Fix the keys above; `dutypost config check` re-checks the file.")
-    return "\n".join(lines)
+#: Environment variables that defaults depend on (platformdirs' data directory).
+_DEFAULTS_ENV = ("HOME", "XDG_DATA_HOME")
 
 
-def _japanese_reason(err: dict) -> str:
-    kind = err["type"]
-    msg = err.get("msg", "")
-    if kind == "value_error":
-        return msg.removeprefix("Value error, ")
-    table = {
-        "string_type": "文字列 (\"…\") で書いてください。",
-        "int_parsing": "整数で書いてください。",
-        "int_type": "整数で書いてください。",
-        "float_parsing": "数値で書いてください。",
-        "float_type": "数値で書いてください。",
-        "bool_parsing": "true か false で書いてください。",
-        "bool_type": "true か false で書いてください。",
-        "list_type": "配列 ([\"…\", \"…\"]) で書いてください。",
-        "time_parsing": "時刻は \"08:30\" の形で書いてください。",
-        "time_type": "時刻は \"08:30\" の形で書いてください。",
-        "date_parsing": "日付は 2026-12-28 の形で書いてください。",
-        "date_from_datetime_parsing": "日付は 2026-12-28 の形で書いてください。",
-        "literal_error": f"使える値は次のとおりです: {err.get('ctx', {}).get('expected', '')}",
-        "string_pattern_mismatch": "英数字と _ . - だけで書いてください。",
-        "greater_than": f"{err.get('ctx', {}).get('gt')} より大きい値にしてください。",
-        "greater_than_equal": f"{err.get('ctx', {}).get('ge')} 以上にしてください。",
-        "less_than_equal": f"{err.get('ctx', {}).get('le')} 以下にしてください。",
-        "model_type": "表 ([section]) の形で書いてください。",
-    }
-    return table.get(kind, f"値が正しくありません ({msg})。")
+def _snapshot_key(path: Path | None, data: bytes) -> str:
+    """A digest of every input to validation: change any of them and the key changes."""
+    from core.snapshot import Key
 
-
-def _line_of(text: str, loc: list[str]) -> int | None:
-    """Best-effort line number of the key ``loc`` in the TOML text (1-based)."""
-    names = [p for p in loc if not p.isdigit()]
-    if not names:
-        return None
-    lines = text.splitlines()
-    index = [int(p) for p in loc if p.isdigit()]
-    section_re = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*$")
-    # Find the header of the section, counting array-of-table occurrences.
-    want_section = names[0]
-    occurrence = index[0] if index and len(loc) > 1 and loc[1].isdigit() else 0
-    start = None
-    count = -1
-    for i, raw in enumerate(lines):
-        m = section_re.match(raw)
-        if m and m.group(1).split(".")[0] == want_section:
-            count += 1
-            if count == occurrence:
-                start = i
-                break
-    key = names[-1]
-    key_re = re.compile(rf"^\s*{re.escape(key)}\s*=")
-    if start is None:
-        for i, raw in enumerate(lines):
-            if key_re.match(raw):
-                return i + 1
-        return None
-    for i in range(start + 1, len(lines)):
-        if section_re.match(lines[i]):
-            break
-        if key_re.match(lines[i]):
-            return i + 1
-    return start + 1
+    key = Key("core.config", "core.config_validate", "pydantic", "pydantic_settings")
+    key.add(str(path.resolve()) if path is not None else "").add(data)
+    credentials = {f"DUTYPOST_X__{k.upper()}" for k in SECRET_KEYS}  # not in Settings: not in the key
+    for name in sorted(os.environ):
+        if (name.upper().startswith("DUTYPOST_") and name.upper() not in credentials) or name in _DEFAULTS_ENV:
+            key.add(name).add(os.environ[name])
+    return key.hexdigest()
 
 
 # -- secrets ---------------------------------------------------------------
@@ -452,13 +443,18 @@ def check_secrets_file_mode(path: Path) -> None:
 
 
 def load_credentials(settings: Settings) -> dict[str, str] | None:
-    """X credentials from the environment (already in ``settings``) or the secrets file.
+    """X credentials from ``DUTYPOST_X__*`` environment variables or the secrets file.
 
-    Returns None when no credentials are configured at all.
+    Returns None when no credentials are configured at all. They are read here, when they
+    are needed, and never kept in :class:`Settings` (nor in its snapshot).
     """
-    creds = {k: getattr(settings.x, k) for k in SECRET_KEYS}
+    import tomllib
+
+    from core.config_validate import credentials_from_environment
+
+    creds = credentials_from_environment()
     if all(v is not None for v in creds.values()):
-        return {k: v.get_secret_value() for k, v in creds.items()}
+        return {k: v for k, v in creds.items() if v is not None}
     path = secrets_path(settings)
     if not path.exists():
         if any(v is not None for v in creds.values()):
@@ -477,8 +473,7 @@ def load_credentials(settings: Settings) -> dict[str, str] | None:
     section = data.get("x", data)
     out = {}
     for k in SECRET_KEYS:
-        env_value = creds[k]
-        value = env_value.get_secret_value() if env_value is not None else section.get(k)
+        value = creds[k] if creds[k] is not None else section.get(k)
         if not isinstance(value, str) or not value:
             raise InputError(f"{path}: [x] {k} がありません。", hint="dutypost auth で作り直してください。")
         out[k] = value

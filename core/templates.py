@@ -35,7 +35,6 @@ adds it in drill mode (訓練).
 from __future__ import annotations
 
 import re
-import tomllib
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -166,8 +165,33 @@ def bundled_dirs(settings: Settings) -> list[Path]:
     return dirs
 
 
-def load_templates(dirs: Sequence[Path]) -> TemplateSet:
-    """Load ``*.toml`` from each directory; a later directory overrides an earlier one by id."""
+def load_templates(dirs: Sequence[Path], *, fresh: bool = False) -> TemplateSet:
+    """Load ``*.toml`` from each directory; a later directory overrides an earlier one by id.
+
+    Unless ``fresh``, the set checked at an earlier start is used when no file has changed
+    (see :mod:`core.snapshot`): parsing every file is most of what a start-up costs here.
+    """
+    from core import snapshot
+
+    key = snapshot.Key("core.templates")
+    for directory in dirs:
+        key.add(str(directory))
+        for path in sorted(directory.glob("*.toml")) if directory.is_dir() else ():
+            try:
+                key.add(path.name).add(path.read_bytes())
+            except OSError:
+                key.add(f"unreadable {path.name}")
+    name = snapshot.name_for("templates", dirs[-1] if dirs else None)
+    if not fresh:
+        found = snapshot.read(name, key.hexdigest(), TemplateSet)
+        if found is not None:
+            return found
+    loaded = _load(dirs)
+    snapshot.write(name, key.hexdigest(), loaded)
+    return loaded
+
+
+def _load(dirs: Sequence[Path]) -> TemplateSet:
     by_id: dict[str, Template] = {}
     errors: list[TemplateError] = []
     for directory in dirs:
@@ -209,6 +233,8 @@ class _FileParser:
         except (OSError, UnicodeDecodeError) as exc:
             return [TemplateError(self.path, None, f"ファイルを UTF-8 の文字として読めません ({exc})。")]
         self.lines = self.text.splitlines()
+        import tomllib  # here, not at the top: a start with unchanged templates never parses
+
         try:
             data = tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -93,7 +94,7 @@ def test_links_only_to_other_sites_are_not_an_hp_link(ledger, settings, clock):
 
 def test_the_town_domain_comes_from_the_inquiry_url_or_the_first_allowed_domain(settings):
     assert town_domain(settings) == "town.ami.lg.jp"
-    bare = settings.model_copy(update={"account": settings.account.model_copy(update={"inquiry_url": ""})})
+    bare = replace(settings, account=replace(settings.account, inquiry_url=""))
     assert town_domain(bare) == "town.ami.lg.jp"  # allow_domains[0] of the example config
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -374,7 +375,7 @@ def test_political_and_religious_terms(settings):
 
 
 def test_discriminatory_and_obscene_terms_come_from_config(settings):
-    gate = settings.gate.model_copy(update={"discriminatory_terms": ["差別語"], "obscene_terms": ["Obscene"]})
+    gate = replace(settings.gate, discriminatory_terms=["差別語"], obscene_terms=["Obscene"])
     ctx = ContentContext(gate=gate, lists=settings.lists, drill=False, drill_marker="【訓練】", emergency=False,
                          max_weighted_length=280, threads_allowed=False)
     assert found("これは差別語です OBSCENE", ctx, "discriminatory") == ["差別語", "OBSCENE"]
