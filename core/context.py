@@ -38,6 +38,8 @@ class DutyContext:
     clock: Callable[[], datetime] = utc_now
     demo: bool = False
     notices: list[str] = field(default_factory=list)  # said once at start-up (e.g. a non-UTF-8 locale)
+    #: Run once, before the first X client is made: the demo starts its practice server.
+    before_x: Callable[[], None] | None = None
     _client: "XClient | None" = field(default=None, init=False, repr=False)
     _client_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -89,6 +91,10 @@ class DutyContext:
         with self._client_lock:
             if self._client is None:
                 from core.xapi import XClient
+
+                if self.before_x is not None:
+                    self.before_x()
+                    self.before_x = None
 
                 self._client = XClient(
                     self.api_base_url,

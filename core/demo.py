@@ -7,27 +7,60 @@ apart from any real ledger.
 
 from __future__ import annotations
 
+import socket
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from core.config import EXAMPLE_CONFIG, default_data_dir, load_settings
 from core.context import DutyContext
+
+if TYPE_CHECKING:
+    from core.practice_server import PracticeServer
 
 DEMO_OPERATOR = "tanaka"
 
 
-def demo_context():
-    """Start the practice server and return ``(context, server)``; the caller stops the server."""
-    from core.practice_server import PracticeServer
+class DemoServer:
+    """The demo's practice server. Its port is taken at once, so that its URL is in the
+    settings from the start; it begins to serve when X is first needed, which in the TUI
+    is after the first screen has been drawn (``DutyContext.before_x``)."""
 
+    def __init__(self, username: str, state_file: Path) -> None:
+        self.username = username
+        self.state_file = state_file
+        self.listening = socket.create_server(("127.0.0.1", 0))
+        host, port = self.listening.getsockname()[:2]
+        self.url = f"http://{host}:{port}"
+        self.server: PracticeServer | None = None
+
+    def start(self) -> None:
+        from core.practice_server import PracticeServer
+
+        if self.server is None:
+            self.server = PracticeServer(username=self.username, state_file=self.state_file)
+            self.server.start(self.listening)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+        else:
+            self.listening.close()
+
+
+def demo_context() -> tuple[DutyContext, DemoServer]:
+    """Return ``(context, server)``; the caller stops the server."""
     data = default_data_dir() / "demo"
     data.mkdir(parents=True, exist_ok=True)
     settings = load_settings(EXAMPLE_CONFIG)
-    server = PracticeServer(username=settings.account.drill_handle or "practice_town",
-                            state_file=data / "practice-posts.json")
-    url = server.start()
-    settings = load_settings(
-        EXAMPLE_CONFIG,
-        ledger={"path": data / "ledger.sqlite3"},
-        drill={"api_base_url": url},
+    server = DemoServer(settings.account.drill_handle or "practice_town", data / "practice-posts.json")
+    settings = replace(
+        settings,
+        ledger=replace(settings.ledger, path=data / "ledger.sqlite3"),
+        drill=replace(settings.drill, api_base_url=server.url),
     )
     operator = settings.operator(DEMO_OPERATOR)
     assert operator is not None, "the example config defines the demo operator"
-    return DutyContext(settings=settings, operator=operator, drill=True, config_path=EXAMPLE_CONFIG, demo=True), server
+    ctx = DutyContext(settings=settings, operator=operator, drill=True, config_path=EXAMPLE_CONFIG, demo=True,
+                      before_x=server.start)
+    return ctx, server

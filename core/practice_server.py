@@ -190,9 +190,13 @@ class PracticeServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> str:
-        """Serve in a daemon thread; returns the base URL."""
-        self._bind()
+    def start(self, listening: socket.socket | None = None) -> str:
+        """Serve in a daemon thread; returns the base URL. ``listening``: a socket already
+        bound and listening to serve on (the demo takes its port before it starts)."""
+        if listening is not None:
+            self._httpd = _HTTPServer(listening.getsockname()[:2], _Handler, self, listening=listening)
+        else:
+            self._bind()
         assert self._httpd is not None
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="practice-server", daemon=True
@@ -524,12 +528,22 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(
-        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], practice: PracticeServer
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        practice: PracticeServer,
+        *,
+        listening: socket.socket | None = None,
     ) -> None:
         self.practice = practice
         self.open_connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
-        super().__init__(address, handler)
+        super().__init__(address, handler, bind_and_activate=listening is None)
+        if listening is not None:
+            self.socket.close()
+            self.socket = listening
+            self.server_address = listening.getsockname()
+            self.server_name, self.server_port = self.server_address[:2]
         # A client that connects and resets before accept() (a killed dutypost) leaves the
         # listening socket readable with nothing to accept: blocking, accept() would hang the
         # serve loop and shutdown() with it. Non-blocking, socketserver just skips it.

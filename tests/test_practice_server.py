@@ -230,3 +230,34 @@ def test_serve_prints_its_url_and_stops_on_sigterm(closed_port_url: str) -> None
     assert f"  export DUTYPOST_X__CONSUMER_KEY={DEMO_CREDENTIALS.consumer_key}\n" in lines
     assert "止めました" in err
     assert proc.returncode == 0
+
+
+# -- the demo's own server ----------------------------------------------------------------
+
+
+def test_the_demo_takes_its_port_at_once_and_serves_once_x_is_needed():
+    from core.demo import demo_context
+
+    ctx, server = demo_context()
+    try:
+        assert server.server is None  # nothing served yet: the first screen comes first
+        assert ctx.api_base_url == server.url
+        with pytest.raises(InputError, match="起動できません"):  # but the port is taken
+            PracticeServer(port=int(server.url.rsplit(":", 1)[1])).start()
+        me = ctx.x_client().me()
+        assert server.server is not None and me["username"] == ctx.settings.account.drill_handle
+    finally:
+        ctx.close()
+        server.stop()
+
+
+def test_a_demo_that_never_reached_x_lets_its_port_go():
+    from core.demo import demo_context
+
+    ctx, server = demo_context()
+    port = int(server.url.rsplit(":", 1)[1])
+    ctx.close()
+    server.stop()
+    again = PracticeServer(port=port)
+    again.start()
+    again.stop()

@@ -118,6 +118,7 @@ class DutypostApp(App[int]):
         #: Posts being made for a checklist item, by draft id (see tui/checklist.py).
         self.checklist_posts: dict = {}
         self._announced_requests: set[int] = set()
+        self._background_started = False
         if slow_link:
             self.theme = SLOW_LINK_THEME
         self.set_keymap(ctx.settings.tui.keymap)
@@ -130,14 +131,17 @@ class DutypostApp(App[int]):
         self.push_screen(HomeScreen())
         for notice in self.ctx.notices:
             self.notify(notice, title="お知らせ", severity="warning", timeout=NOTICE_SECONDS, markup=False)
-        self.call_after_refresh(self._start_background_work)
         try:
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
         except (NotImplementedError, RuntimeError, AttributeError):
             pass  # no SIGHUP on this platform, or not the main thread
 
-    def _start_background_work(self) -> None:
-        """After the first frame: the workers' imports and I/O would only delay it."""
+    def start_background_work(self) -> None:
+        """Called by the home screen once it has been drawn: the workers' imports (httpx,
+        pydantic for the credentials, holidays) and I/O would only delay the first frame."""
+        if self._background_started:
+            return
+        self._background_started = True
         self.warm_x()
         self._check_hours()
         self.poll_ledger()

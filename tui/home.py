@@ -25,7 +25,6 @@ from textual.widget import AwaitMount
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from core.ledger import POST_STATE_LABELS
 from core.templates import Template
 from tui.duty_screen import DutyScreen
 from tui.keys import bind
@@ -115,6 +114,7 @@ class HomeScreen(DutyScreen):
             self.watch_shared("post_hoc_posts", self._show_approvals)
         self.set_focus(search)
         self.call_after_refresh(self.check_drafts)
+        self.call_after_refresh(self.app.start_background_work)
         errors = self.ctx.templates.errors
         if errors:
             self.notify(f"{errors[0]}" + (f" ほか {len(errors) - 1} 件" if len(errors) > 1 else ""),
@@ -265,6 +265,8 @@ class HomeScreen(DutyScreen):
         if not posts:
             self.query_one("#recent-list", Static).update("まだ投稿はありません。")
             return
+        from core.ledger import POST_STATE_LABELS  # the ledger is opened after the first frame
+
         now = self.ctx.now()
         lines = Text()
         for post in posts[:RECENT_ROWS]:
