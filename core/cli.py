@@ -30,7 +30,20 @@ class _Parser(argparse.ArgumentParser):
         )
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the command line. Starting the screen takes only the top-level options, so
+    the other commands' parsers (milliseconds of start-up, issue 4) are built only when
+    the line has something else on it, or asks for help."""
+    words = sys.argv[1:] if argv is None else list(argv)
+    if not {"-h", "--help"} & set(words):
+        args, rest = _parser(commands=False).parse_known_args(words)
+        if not rest:
+            args.command = None
+            return args
+    return _parser().parse_args(words)
+
+
+def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="設定ファイル (既定: DUTYPOST_CONFIG か設定ディレクトリ)")
     common.add_argument("--operator", metavar="ID", default=argparse.SUPPRESS, help="職員 ID (SSH のサービスアカウントでだけ有効)")
@@ -39,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--drill", action="store_true", help="訓練モード (【訓練】を付け、練習サーバーか訓練用アカウントに投稿)")
     p.add_argument("--demo", action="store_true", help="内蔵の設定と練習サーバーで訓練モードを試す (認証情報は不要)")
     p.add_argument("--slow-link", action="store_true", help="低速回線モード (低 FPS・マウスなし・ansi テーマ)")
+    if not commands:
+        return p
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def add(name: str, help: str) -> argparse.ArgumentParser:
@@ -501,7 +516,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         ensure_utf8_mode()
     try:
-        args = _parser().parse_args(argv)
+        args = _parse(argv)
         handler = COMMANDS.get(args.command or "", cmd_tui)
         code = handler(args)
     except DutypostError as exc:

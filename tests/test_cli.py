@@ -172,6 +172,23 @@ def test_bad_input_gets_a_japanese_message_and_exit_2(argv, capsys):
     assert any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in out.err), out.err
 
 
+@pytest.mark.parametrize("argv", [["--demo", "--bogus"], ["--operator"], ["--drill", "nosuchcommand"], ["--demo", "x"]])
+def test_the_screens_options_with_a_mistake_are_refused_in_japanese(argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "コマンドの指定に誤りがあります" in err and "Traceback" not in err
+
+
+def test_help_lists_every_command(capsys):
+    from core.cli import COMMANDS
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in COMMANDS), out
+
+
 def test_broken_toml_reports_line(tmp_path, capsys):
     bad = tmp_path / "c.toml"
     bad.write_text("[x]\napi_base_url = https://api.x.com\n", encoding="utf-8")
