@@ -8,8 +8,9 @@ redraw is bytes on an SSH link.
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.widgets import Static
 
 from tui.labels import clock_text
@@ -22,6 +23,26 @@ def mode_sign(drill: bool) -> str:
     return DRILL_SIGN if drill else LIVE_SIGN
 
 
+class StatusTop(Static):
+    """The top line: mode sign, account, counts and operator, drawn as one line of text
+    (one widget, not four: the status bar is on every screen, and is part of start-up)."""
+
+    def __init__(self, sign: str, account: str, operator: str) -> None:
+        super().__init__(id="status-top", markup=False)
+        self.sign = sign
+        self.account = account
+        self.operator = operator
+        self.counts = ""
+
+    def render(self) -> Text:
+        right = Text(f"{self.counts}{self.operator} ")
+        left = Text.assemble((f" {self.sign} ", "bold reverse"))
+        room = self.size.width - left.cell_len - right.cell_len
+        account = Text(self.account)
+        account.truncate(max(room, 0), overflow="ellipsis")
+        return Text.assemble(left, account, " " * max(room - account.cell_len, 0), right)
+
+
 class StatusBar(Vertical):
     """Shows the app's shared state (``DutypostApp``'s ``var``s) and redraws what changed."""
 
@@ -29,11 +50,7 @@ class StatusBar(Vertical):
         ctx = self.app.ctx
         account = ctx.settings.account
         handle = account.drill_handle if ctx.drill and account.drill_handle else account.handle
-        with Horizontal(id="status-top"):
-            yield Static(f" {mode_sign(ctx.drill)} ", id="mode-sign", markup=False)
-            yield Static(f" {account.name} @{handle}", id="account", markup=False)
-            yield Static("", id="counts", markup=False)
-            yield Static(f" {ctx.operator.name} ", id="operator", markup=False)
+        yield StatusTop(mode_sign(ctx.drill), f" {account.name} @{handle}", f" {ctx.operator.name}")
         yield Static("", id="status-bottom", markup=False)
 
     def on_mount(self) -> None:
@@ -44,7 +61,9 @@ class StatusBar(Vertical):
 
     def _show_counts(self, _value: object = None) -> None:
         app = self.app
-        self.query_one("#counts", Static).update(f"送信待ち {app.outbox_count} 事後承認待ち {app.post_hoc_count} ")
+        top = self.query_one(StatusTop)
+        top.counts = f"送信待ち {app.outbox_count} 事後承認待ち {app.post_hoc_count} "
+        top.refresh()
 
     def _show_bottom(self, _value: object = None) -> None:
         app = self.app
