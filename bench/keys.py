@@ -14,6 +14,7 @@ Target (issue 4): at most 10 keys beyond the typing.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import tempfile
 from datetime import datetime, timezone
@@ -33,11 +34,10 @@ JUSTIFICATION = "土砂災害の危険が迫り住民の避難が必要なため
 
 
 def make_context(data: Path, server_url: str, *, drill: bool) -> DutyContext:
-    credentials = {name: getattr(DEMO_CREDENTIALS, name)
-                   for name in ("consumer_key", "consumer_secret", "access_token", "access_token_secret")}
+    for name in ("consumer_key", "consumer_secret", "access_token", "access_token_secret"):
+        os.environ[f"DUTYPOST_X__{name.upper()}"] = getattr(DEMO_CREDENTIALS, name)  # as an officer's would be
     settings = load_settings(EXAMPLE_CONFIG, ledger={"path": data / "ledger.sqlite3"},
-                             drill={"api_base_url": server_url},
-                             x={"api_base_url": server_url, **credentials})
+                             drill={"api_base_url": server_url}, x={"api_base_url": server_url})
     return DutyContext(settings=settings, operator=settings.operator("tanaka"), drill=drill,
                        clock=lambda: OUT_OF_HOURS)
 
