@@ -176,7 +176,10 @@ def load_templates(dirs: Sequence[Path], *, fresh: bool = False) -> TemplateSet:
     key = snapshot.Key("core.templates")
     for directory in dirs:
         key.add(str(directory))
-        for path in sorted(directory.glob("*.toml")) if directory.is_dir() else ():
+        if not directory.is_dir():
+            key.add("missing")  # said as an error; a folder made later is seen at once
+            continue
+        for path in sorted(directory.glob("*.toml")):
             try:
                 key.add(path.name).add(path.read_bytes())
             except OSError:

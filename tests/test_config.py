@@ -206,6 +206,14 @@ def test_templates_are_read_from_the_snapshot_until_a_file_changes(tmp_path):
     assert not load_templates([BUNDLED_TEMPLATES, site]).errors
 
 
+def test_a_site_folder_made_later_is_seen_at_once(tmp_path):
+    site = tmp_path / "site"
+    [error] = load_templates([BUNDLED_TEMPLATES, site]).errors
+    assert error.path == site
+    site.mkdir()
+    assert not load_templates([BUNDLED_TEMPLATES, site]).errors
+
+
 def test_templates_check_parses_every_file(tmp_path, capsys):
     from core.cli import main
 
