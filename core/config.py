@@ -373,7 +373,7 @@ def load_settings(path: Path | None, *, fresh: bool = False, **overrides: Any) -
     from core.config_validate import validate
 
     settings = validate(path, data.decode("utf-8", errors="replace"), overrides)
-    if key:
+    if key and _read_config(path) == data:  # not if the file changed while being validated
         snapshot.write(name, key, settings)
     return settings
 
