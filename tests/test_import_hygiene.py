@@ -44,3 +44,12 @@ def test_core_sources_do_not_import_textual():
         for line in path.read_text(encoding="utf-8").splitlines():
             stripped = line.strip()
             assert not stripped.startswith(("import textual", "from textual")), f"{path}: {line}"
+
+
+def test_the_way_to_the_first_screen_imports_none_of_the_slow_libraries():
+    """Start-up (issue 4): what the home screen needs before its first frame is cheap to
+    import. pydantic validates only when the config's snapshot is stale; httpx, the
+    ledger's sqlite3, holidays and the practice server load after the first frame."""
+    modules = _modules_after("import core.cli, core.demo, core.context, core.config, core.templates, tui.app, tui.home")
+    slow = {"pydantic", "pydantic_settings", "httpx", "tweepy", "holidays", "sqlite3", "http.server", "emoji", "tomllib"}
+    assert not modules & slow, modules & slow
