@@ -79,7 +79,7 @@ APPROVAL_METHODS = ("phone", "in-person", "in-app")
 """電話, 対面, and アプリ内 (the approver approved from their own session)."""
 
 GENESIS_HASH = "0" * 64
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_SECONDS = 15.0
 _AUDIT_HEAD_KEY = "audit_head"
 
@@ -177,13 +177,40 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
            BEGIN SELECT RAISE(ABORT, '監査記録は削除できません (audit events are append-only)'); END""",
     ),
+    # 2: what a draft is written for (DraftPurpose as JSON), so that it survives a crash.
+    ("ALTER TABLE drafts ADD COLUMN purpose TEXT",),
 )
 _AUDIT_TRIGGERS = ("audit_no_update", "audit_no_delete")
 
 
 @dataclass(frozen=True)
+class DraftPurpose:
+    """What a draft is written for (下書きの目的): a checklist item's post (チェックリストの投稿).
+
+    ``kind`` is the post kind it is published as (``correction`` 訂正, ``apology`` お詫び,
+    ``post``); ``reply_to_post_id`` is the original post it replies to, if any.
+    """
+
+    checklist_id: int
+    item_key: str
+    kind: str
+    reply_to_post_id: int | None
+
+    def as_json(self) -> str:
+        return canonical_json({"checklist_id": self.checklist_id, "item_key": self.item_key, "kind": self.kind,
+                               "reply_to_post_id": self.reply_to_post_id})
+
+    @classmethod
+    def from_json(cls, text: str) -> DraftPurpose:
+        value = json.loads(text)
+        return cls(checklist_id=value["checklist_id"], item_key=value["item_key"], kind=value["kind"],
+                   reply_to_post_id=value["reply_to_post_id"])
+
+
+@dataclass(frozen=True)
 class Draft:
-    """A draft (下書き): text being composed, saved on every change."""
+    """A draft (下書き): text being composed, saved on every change. ``purpose`` is None
+    for a plain post."""
 
     id: str
     operator: str
@@ -194,6 +221,7 @@ class Draft:
     status: str
     created_at: datetime
     updated_at: datetime
+    purpose: DraftPurpose | None
 
 
 @dataclass(frozen=True)
@@ -474,16 +502,19 @@ class Ledger:
     # -- drafts (下書き) ----------------------------------------------------------------
 
     def save_draft(self, *, operator: str, template_id: str, values: dict[str, str], text: str,
-                   drill: bool, draft_id: str | None = None) -> str:
-        """Create or update a draft; returns its id. Only creation writes an audit event."""
+                   drill: bool, draft_id: str | None = None, purpose: DraftPurpose | None = None) -> str:
+        """Create or update a draft; returns its id. Only creation writes an audit event.
+
+        ``purpose`` is kept by a later save that does not give it."""
         stamp = self._stamp()
         values_json = canonical_json(dict(values))
+        purpose_json = purpose.as_json() if purpose is not None else None
         with self._write() as conn:
             if draft_id is not None:
                 updated = conn.execute(
-                    "UPDATE drafts SET template_id = ?, field_values = ?, text = ?, drill = ?, updated_at = ?"
-                    " WHERE id = ? AND status = 'open'",
-                    (template_id, values_json, text, int(drill), stamp, draft_id),
+                    "UPDATE drafts SET template_id = ?, field_values = ?, text = ?, drill = ?, updated_at = ?,"
+                    " purpose = COALESCE(?, purpose) WHERE id = ? AND status = 'open'",
+                    (template_id, values_json, text, int(drill), stamp, purpose_json, draft_id),
                 ).rowcount
                 if updated:
                     return draft_id
@@ -491,9 +522,9 @@ class Ledger:
                     raise ValueError(f"下書き {draft_id} はもう閉じられています。")
             draft_id = draft_id or uuid.uuid4().hex
             conn.execute(
-                "INSERT INTO drafts (id, operator, template_id, field_values, text, drill, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (draft_id, operator, template_id, values_json, text, int(drill), stamp, stamp),
+                "INSERT INTO drafts (id, operator, template_id, field_values, text, drill, created_at, updated_at,"
+                " purpose) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (draft_id, operator, template_id, values_json, text, int(drill), stamp, stamp, purpose_json),
             )
             self._append(conn, operator=operator, kind="draft.created", post_id=None, at=stamp,
                          payload={"draft_id": draft_id, "template_id": template_id, "drill": drill})
@@ -512,7 +543,8 @@ class Ledger:
             Draft(id=r["id"], operator=r["operator"], template_id=r["template_id"],
                   values=json.loads(r["field_values"]), text=r["text"], drill=bool(r["drill"]),
                   status=r["status"], created_at=_parse_time(r["created_at"]),
-                  updated_at=_parse_time(r["updated_at"]))
+                  updated_at=_parse_time(r["updated_at"]),
+                  purpose=DraftPurpose.from_json(r["purpose"]) if r["purpose"] is not None else None)
             for r in rows
         ]
 

@@ -13,7 +13,7 @@ import pytest
 from clock import START, Clock
 
 from core.errors import InputError
-from core.ledger import GENESIS_HASH, POST_STATES, SCHEMA_VERSION, Ledger, event_hash
+from core.ledger import _MIGRATIONS, GENESIS_HASH, POST_STATES, SCHEMA_VERSION, DraftPurpose, Ledger, event_hash
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -102,6 +102,47 @@ def test_open_drafts_are_newest_first_and_closed_ones_drop_out(ledger: Ledger, c
     with pytest.raises(ValueError):
         ledger.save_draft(operator="suzuki", template_id="b", values={}, text="二", drill=True, draft_id=second)
     assert ledger.events()[-1].kind == "draft.published"
+
+
+def test_a_draft_keeps_its_purpose_across_saves_and_reopening(path: Path, clock: Clock) -> None:
+    purpose = DraftPurpose(checklist_id=3, item_key="correction_post", kind="correction", reply_to_post_id=12)
+    with Ledger(path, now=clock) as ledger:
+        plain = ledger.save_draft(operator="tanaka", template_id="shelter-open", values={}, text="", drill=False)
+        draft_id = ledger.save_draft(operator="tanaka", template_id="correction", values={"wrong": "本郷"},
+                                     text="", drill=False, purpose=purpose)
+        ledger.save_draft(operator="tanaka", template_id="correction", values={"wrong": "本郷小学校"}, text="",
+                          drill=False, draft_id=draft_id)  # a later save that does not give it
+    with Ledger(path, now=clock) as reopened:
+        drafts = {d.id: d for d in reopened.open_drafts("tanaka")}
+        assert drafts[draft_id].purpose == purpose
+        assert drafts[draft_id].values == {"wrong": "本郷小学校"}
+        assert drafts[plain].purpose is None
+        deleted_meanwhile = DraftPurpose(checklist_id=3, item_key="correction_post", kind="correction",
+                                         reply_to_post_id=None)
+        reopened.save_draft(operator="tanaka", template_id="correction", values={}, text="", drill=False,
+                            draft_id=draft_id, purpose=deleted_meanwhile)
+        assert {d.id: d for d in reopened.open_drafts("tanaka")}[draft_id].purpose == deleted_meanwhile
+
+
+def test_a_version_1_file_is_migrated_and_keeps_its_drafts(path: Path, clock: Clock) -> None:
+    path.parent.mkdir(parents=True)
+    with raw(path) as conn:  # the file as dutypost with schema 1 left it
+        for statement in _MIGRATIONS[0]:
+            conn.execute(statement)
+        conn.execute("PRAGMA user_version = 1")
+        conn.execute("INSERT INTO drafts (id, operator, template_id, field_values, text, drill, created_at, updated_at)"
+                     " VALUES ('old', 'tanaka', 'shelter-open', '{\"shelter\":\"中央公民館\"}', '開設', 0,"
+                     " '2026-09-01T01:00:00+00:00', '2026-09-01T01:00:00+00:00')")
+    purpose = DraftPurpose(checklist_id=1, item_key="apology_post", kind="apology", reply_to_post_id=7)
+    with Ledger(path, now=clock) as ledger:
+        [old] = ledger.open_drafts()
+        assert (old.id, old.values, old.purpose) == ("old", {"shelter": "中央公民館"}, None)
+        ledger.save_draft(operator="tanaka", template_id="apology", values={}, text="", drill=False,
+                          draft_id="old", purpose=purpose)
+        assert ledger.open_drafts()[0].purpose == purpose
+    with raw(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert "purpose" in [r[1] for r in conn.execute("PRAGMA table_info(drafts)")]
 
 
 # -- posts (投稿) ---------------------------------------------------------------------------

@@ -236,6 +236,96 @@ async def test_deleting_the_original_takes_a_reason_then_a_separate_confirmation
         < kinds.index("post.deleted")
 
 
+async def start_a_correction_and_leave_it(ctx, original_id: int) -> str:
+    """From the checklist, open 訂正の投稿, type 誤 and 正, and end the app without publishing
+    once the draft is in the ledger (a second app on the same ledger is the restart)."""
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_checklist_of(app, pilot, original_id)
+        await choose_item(app, pilot, "correction_post")
+        assert type(app.screen).__name__ == "ComposeScreen"
+        await type_text(pilot, WRONG)  # 誤, the first empty field
+        await pilot.press("enter")
+        await type_text(pilot, RIGHT)
+        await wait_until(pilot, lambda: [d.values.get("right") for d in ctx.ledger.open_drafts("tanaka")] == [RIGHT],
+                         "the typing is saved as a draft")
+        [draft] = ctx.ledger.open_drafts("tanaka")  # as saved while typing: what a kill -9 leaves
+        assert (draft.purpose.item_key, draft.purpose.kind) == ("correction_post", "correction")
+        assert draft.purpose.reply_to_post_id == original_id
+    return draft.id
+
+
+async def restore_and_publish(ctx, pilot, app, draft_id: str) -> None:
+    """In the restarted app: restore the draft from the offer at start-up, then publish it."""
+    await settle(app, pilot)
+    assert type(app.screen).__name__ == "DraftsModal"
+    await pilot.press("enter")  # 復元する
+    await wait_until(pilot, lambda: type(app.screen).__name__ == "ComposeScreen", "the draft opens")
+    await settle(app, pilot)
+    assert app.screen.draft_id == draft_id
+    assert app.screen.values()["wrong"] == WRONG and app.screen.values()["right"] == RIGHT
+    await pilot.press("f2")
+    await settle(app, pilot)
+    assert type(app.screen).__name__ == "ReviewScreen"
+    await pilot.press("f7", "enter")  # 鈴木 花子 / 電話
+    await settle(app, pilot)
+    await pilot.press("f10")
+    await settle(app, pilot)
+    assert type(app.screen).__name__ == "PostScreen"
+    assert "チェックリスト" in screen_text(app)
+
+
+async def test_a_correction_restored_after_a_restart_still_replies_and_is_recorded(tui_context, practice_server):
+    ctx = tui_context(clock=IN_HOURS)
+    original_id = post_shelter(ctx)
+    original = ctx.ledger.get_post(original_id)
+    draft_id = await start_a_correction_and_leave_it(ctx, original_id)
+
+    app = make_app(ctx)  # the restart: nothing of the first app's memory is left
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert f"訂正  訂正 (#{original_id} への返信)" in options_text(app, "#drafts")
+        await restore_and_publish(ctx, pilot, app, draft_id)
+        await pilot.press("escape")  # back to the checklist the correction was made for
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "ChecklistScreen"
+
+    correction = ctx.ledger.list_posts(limit=1)[0]
+    assert correction.state == "sent" and correction.kind == "correction"
+    assert correction.reply_to_post_id == original_id and correction.draft_id == draft_id
+    on_x = practice_server.posts()[0]
+    assert on_x["id"] == correction.x_post_ids[0]
+    assert on_x["reply_to"] == original.x_post_ids[0]
+    assert f"誤: {WRONG}" in on_x["text"] and f"正: {RIGHT}" in on_x["text"]
+    assert the_checklist(ctx).item("correction_post").value == {"post_id": correction.id}
+    assert ctx.ledger.open_drafts("tanaka") == []
+
+
+async def test_a_restored_correction_whose_original_was_deleted_meanwhile_goes_out_standalone(
+        tui_context, practice_server):
+    ctx = tui_context(clock=IN_HOURS)
+    original_id = post_shelter(ctx)
+    draft_id = await start_a_correction_and_leave_it(ctx, original_id)
+    checklist_id = the_checklist(ctx).id
+    checklists.request_deletion(ctx.ledger, checklist_id, operator="tanaka", reason="個人情報を含めたため")
+    checklists.confirm_deletion(ctx.ledger, checklist_id, operator="tanaka")
+    checklists.delete_original(ctx.ledger, ctx.x_client(), checklist_id, operator="tanaka")
+    assert ctx.ledger.get_post(original_id).state == "deleted"
+
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await restore_and_publish(ctx, pilot, app, draft_id)
+
+    correction = ctx.ledger.list_posts(limit=1)[0]
+    assert correction.state == "sent" and correction.kind == "correction"
+    assert correction.reply_to_post_id is None  # a deleted post cannot be replied to
+    on_x = practice_server.posts()[0]
+    assert on_x["reply_to"] is None
+    about = checklists.correction_values(ctx.ledger, original_id, wrong="", right="", templates=ctx.templates)
+    assert about["original_date"] in on_x["text"] and about["subject"] in on_x["text"]
+    assert the_checklist(ctx).item("correction_post").value == {"post_id": correction.id}
+
+
 # -- incident checklists ------------------------------------------------------------
 
 

@@ -11,6 +11,9 @@ required item is done.
   date and subject, 誤 and 正). The post passes the gate like any other; a correction or
   apology goes out as a reply to the original (standalone, naming the original, if X
   refuses the reply) and is recorded on its item when the outcome is known.
+- The draft of such a post is saved with its purpose (下書きの目的, ``DraftPurpose``), so
+  a draft restored after a crash opens this screen again, and the post goes out by the
+  same rules as when the item is chosen (:meth:`ChecklistScreen.item_chosen`).
 - The original post is kept by default. Deleting it takes a reason (削除の申し出), then a
   separate confirmation (F10) that also sends the deletion to X, in a thread worker.
 """
@@ -32,10 +35,10 @@ from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from core import checklists
-from core.checklists import DELETE, KEEP, OTHER, TITLES, Checklist, ItemState
+from core.checklists import DELETE, KEEP, OTHER, TITLES, Checklist, ChecklistItem, ItemState
 from core.context import DutyContext
 from core.errors import DutypostError
-from core.ledger import POST_STATE_LABELS, Post
+from core.ledger import POST_STATE_LABELS, Draft, DraftPurpose, Post
 from core.publish import Composition
 from core.templates import JST
 from tui.duty_screen import DutyModal, DutyScreen
@@ -49,14 +52,11 @@ REPLY_KINDS = {"correction_post": "correction", "apology_post": "apology"}
 
 
 @dataclass(frozen=True)
-class ChecklistPost:
+class ChecklistPost(DraftPurpose):
     """A post being made for a checklist item (チェックリストの投稿), keyed by its draft id
-    in ``app.checklist_posts`` so that the review screen publishes it the right way."""
+    in ``app.checklist_posts`` so that the review screen publishes it the right way. The
+    compose screen saves it with the draft (as its ``DraftPurpose``)."""
 
-    checklist_id: int
-    item_key: str
-    kind: str  # the ledger's post kind: correction | apology | post
-    reply_to_post_id: int | None  # the original post, for 訂正・お詫び
     back_to: Screen  # where the officer returns after the publish
 
 
@@ -173,12 +173,14 @@ class ChecklistScreen(DutyScreen):
             self.hint = hint
 
     class ComposeReady(Message):
-        def __init__(self, item_key: str, template_id: str, values: dict[str, str], reply_to: int | None) -> None:
+        def __init__(self, item_key: str, template_id: str, values: dict[str, str], reply_to: int | None,
+                     draft_id: str | None) -> None:
             super().__init__()
             self.item_key = item_key
             self.template_id = template_id
             self.values = values
             self.reply_to = reply_to
+            self.draft_id = draft_id
 
     class Finished(Message):
         pass
@@ -186,9 +188,11 @@ class ChecklistScreen(DutyScreen):
     class Deleted(Message):
         pass
 
-    def __init__(self, checklist_id: int) -> None:
+    def __init__(self, checklist_id: int, *, draft: Draft | None = None) -> None:
         super().__init__()
         self.checklist_id = checklist_id
+        #: A restored draft (下書き) of one of this checklist's posts: opened once loaded.
+        self.draft = draft
         self.checklist: Checklist | None = None
         self.original: Post | None = None
         self.posts: dict[int, Post] = {}
@@ -249,6 +253,9 @@ class ChecklistScreen(DutyScreen):
         listing.highlighted = highlighted if highlighted is not None else 0
         self._show_hint()
         self.refresh_bindings()
+        if self.draft is not None:
+            draft, self.draft = self.draft, None
+            self.item_chosen(draft.purpose.item_key, draft)
 
     def _row(self, state: ItemState) -> Option:
         row = Text()
@@ -299,7 +306,8 @@ class ChecklistScreen(DutyScreen):
             self.post_message(self.Failed(exc.message, exc.hint))
         self._post_loaded()
 
-    def item_chosen(self, key: str) -> None:
+    def item_chosen(self, key: str, draft: Draft | None = None) -> None:
+        """Record item ``key``; for a post item, ``draft`` is a restored draft to go on with."""
         checklist = self.checklist
         if checklist is None or self.busy:
             return
@@ -319,12 +327,12 @@ class ChecklistScreen(DutyScreen):
         elif item.kind == "who_when":
             self._ask(WhoWhenModal(item.label, value), item.key)
         else:
-            self._post_chosen(item.key, self.posts.get((value or {}).get("post_id")))
+            self._post_chosen(item.key, self.posts.get((value or {}).get("post_id")), draft)
 
-    def _post_chosen(self, key: str, linked: Post | None) -> None:
+    def _post_chosen(self, key: str, linked: Post | None, draft: Draft | None) -> None:
         """A post item: make the post, unless one is recorded (a cancelled one may be redone)."""
         if linked is None or linked.state == "cancelled":
-            self._prepare_post(key)
+            self._prepare_post(key, draft)
             return
         state = POST_STATE_LABELS.get(linked.state, linked.state)
         self.notify(f"この項目には投稿 #{linked.id} ({state}) が記録されています。失敗・結果不明なら"
@@ -342,21 +350,13 @@ class ChecklistScreen(DutyScreen):
     # -- posts for items -----------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="checklist-compose")
-    def _prepare_post(self, key: str) -> None:
-        """The template's values for a post item, from what the checklist recorded."""
+    def _prepare_post(self, key: str, draft: Draft | None) -> None:
+        """Open the compose screen for a post item: with a restored draft's values, else
+        prefilled from what the checklist recorded."""
         ctx, checklist = self.ctx, self.checklist
         item = checklist.item(key).item
-        texts = {s.item.key: (s.value or {}).get("text", "") for s in checklist.items}
         original = ctx.ledger.get_post(checklist.post_id) if checklist.post_id is not None else None
-        values: dict[str, str] = {}
-        if original is not None:
-            about = checklists.correction_values(ctx.ledger, original.id, wrong=texts.get("wrong", ""),
-                                                 right=texts.get("right", ""), templates=ctx.templates)
-            values = about if key == "correction_post" else {k: about[k] for k in ("original_date", "subject")}
-        if item.template == "flaming-response":
-            values["department"] = ctx.operator.department
-        if item.template == "impersonation-warning":
-            values["fake"] = texts.get("fake_account", "")
+        values = dict(draft.values) if draft is not None else self._prefilled(item, original)
         reply_to = None
         if key in REPLY_KINDS:
             if original is None or original.state not in ("sent", "deleted"):
@@ -364,7 +364,22 @@ class ChecklistScreen(DutyScreen):
                 return
             # A deleted original cannot be replied to: the text names it instead.
             reply_to = original.id if original.state == "sent" else None
-        self.post_message(self.ComposeReady(key, item.template, values, reply_to))
+        self.post_message(self.ComposeReady(key, item.template, values, reply_to, draft.id if draft else None))
+
+    def _prefilled(self, item: ChecklistItem, original: Post | None) -> dict[str, str]:
+        """A post item's template values from what the checklist recorded (runs in a worker)."""
+        ctx, checklist = self.ctx, self.checklist
+        texts = {s.item.key: (s.value or {}).get("text", "") for s in checklist.items}
+        values: dict[str, str] = {}
+        if original is not None:
+            about = checklists.correction_values(ctx.ledger, original.id, wrong=texts.get("wrong", ""),
+                                                 right=texts.get("right", ""), templates=ctx.templates)
+            values = about if item.key == "correction_post" else {k: about[k] for k in ("original_date", "subject")}
+        if item.template == "flaming-response":
+            values["department"] = ctx.operator.department
+        if item.template == "impersonation-warning":
+            values["fake"] = texts.get("fake_account", "")
+        return values
 
     @on(ComposeReady)
     def _open_compose(self, message: ComposeReady) -> None:
@@ -375,7 +390,7 @@ class ChecklistScreen(DutyScreen):
             self.notify(f"テンプレート {message.template_id} が見つかりません。運用管理者に連絡してください。",
                         severity="error", markup=False)
             return
-        draft_id = uuid.uuid4().hex
+        draft_id = message.draft_id or uuid.uuid4().hex
         self.app.checklist_posts[draft_id] = ChecklistPost(
             checklist_id=self.checklist_id, item_key=message.item_key,
             kind=REPLY_KINDS.get(message.item_key, "post"), reply_to_post_id=message.reply_to, back_to=self)

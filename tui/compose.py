@@ -10,7 +10,9 @@ land in the field they were typed for (:class:`TypeAhead`).
 The preview (text, weighted count, thread split, findings) comes from ``core.publish``
 in a thread worker, a moment after typing pauses — one redraw per burst of typing rather
 than one per character — and only its changed lines are redrawn (tui/preview.py). The draft (下書き) is saved to the ledger at most a second
-behind the typing, so a crash or a dropped SSH session loses nothing.
+behind the typing, so a crash or a dropped SSH session loses nothing — with its purpose
+(下書きの目的) when it is a checklist item's post (``app.checklist_posts``, by draft id), so a
+restored correction still goes out as one.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import threading
 import unicodedata
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -43,6 +46,9 @@ from tui.labels import SEVERITY_LABELS, first_line
 from tui.preview import PreviewPane
 from tui.status import StatusBar
 from tui.typeahead import TypeAhead, TypedInput
+
+if TYPE_CHECKING:
+    from core.ledger import DraftPurpose
 
 GATE_ONLY_RULES = ("hours", "approval")
 #: How long an error notification stays: long enough to read twice on a slow link.
@@ -240,6 +246,7 @@ class ComposeScreen(DutyScreen):
         self._draft_timer = None
         self._last_values: dict[str, str] = {}   # what the fields hold now
         self._saved_values: dict[str, str] = {}  # what the ledger's draft holds, or will
+        self._purpose: DraftPurpose | None = None  # the checklist item it is for, if any
         #: Draft writes one at a time, each with the newest values: an older save finishing
         #: late never overwrites a newer one.
         self._draft_lock = threading.Lock()
@@ -279,6 +286,7 @@ class ComposeScreen(DutyScreen):
         return widget
 
     def on_mount(self) -> None:
+        self._purpose = self.app.checklist_posts.get(self.draft_id)
         values = self.values()
         self._seen_values = dict(values)
         self._last_values = dict(values)
@@ -418,7 +426,7 @@ class ComposeScreen(DutyScreen):
                 text = ""
             try:
                 ctx.ledger.save_draft(operator=ctx.operator.id, template_id=self.template.id, values=values,
-                                      text=text, drill=ctx.drill, draft_id=self.draft_id)
+                                      text=text, drill=ctx.drill, draft_id=self.draft_id, purpose=self._purpose)
             except ValueError:
                 pass  # the draft was closed meanwhile (published or discarded): nothing to keep
 

@@ -1,10 +1,13 @@
 """Open drafts (下書き): restore one after a crash or a dropped session, or discard it.
 
 Offered at start-up when this operator has open drafts in this mode, and from the home
-screen with F4 (Ctrl+T).
+screen with F4 (Ctrl+T). A draft of a checklist item's post says what it is for
+(「訂正 (#12 への返信)」), and is restored through its checklist (tui/checklist.py).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -16,11 +19,31 @@ from tui.duty_screen import DutyModal
 from tui.keys import bind
 from tui.labels import first_line, short_time
 
+if TYPE_CHECKING:
+    from core.ledger import DraftPurpose
+
+#: What a checklist item's post is published as, in words (訂正・お詫び).
+PURPOSE_KIND_LABELS = {"correction": "訂正", "apology": "お詫び"}
+
+
+def purpose_text(purpose: DraftPurpose | None) -> str:
+    """What a draft is written for (下書きの目的), in words; empty for a plain post."""
+    if purpose is None:
+        return ""
+    word = PURPOSE_KIND_LABELS.get(purpose.kind)
+    if word is None:
+        return f"チェックリスト #{purpose.checklist_id} の投稿"
+    if purpose.reply_to_post_id is None:
+        return f"{word} (チェックリスト #{purpose.checklist_id}、元の投稿は削除済み)"
+    return f"{word} (#{purpose.reply_to_post_id} への返信)"
+
 
 class DraftsModal(DutyModal):
     HELP = (
         "書きかけの下書きです (前回の終了時や、接続が切れたときに残ったもの)。\n"
         "上下の矢印キーで選び、Enter で復元して作成画面で続きを書きます。Del か d で破棄します。\n"
+        "チェックリストの投稿 (訂正・お詫びなど) の下書きは、そのチェックリストを開いてから作成画面に戻ります。"
+        "投稿はチェックリストに記録され、訂正・お詫びは元の投稿への返信になります。\n"
         "Esc で閉じます (下書きは残ります)。"
     )
 
@@ -45,7 +68,8 @@ class DraftsModal(DutyModal):
         template = self.ctx.templates.get(draft.template_id)
         title = template.title if template else draft.template_id
         when = short_time(draft.updated_at, self.ctx.now())
-        return Option(f"{when}  {title}\n      {first_line(draft.text, 60) or '(本文なし)'}", id=draft.id)
+        head = "  ".join(filter(None, (when, title, purpose_text(draft.purpose))))
+        return Option(f"{head}\n      {first_line(draft.text, 60) or '(本文なし)'}", id=draft.id)
 
     def on_mount(self) -> None:
         listing = self.query_one("#drafts", OptionList)

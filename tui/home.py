@@ -235,6 +235,11 @@ class HomeScreen(DutyScreen):
             template = self.ctx.templates.get(draft.template_id) if draft else None
             if draft is not None and template is None:
                 self.notify(f"下書きのテンプレート {draft.template_id} が見つかりません。", severity="error", markup=False)
+            elif draft is not None and draft.purpose is not None:
+                from tui.checklist import ChecklistScreen
+
+                # A checklist item's post: its checklist opens it, by the item's rules.
+                self.app.push_screen(ChecklistScreen(draft.purpose.checklist_id, draft=draft))
             elif draft is not None:
                 self.open_template(template, values=draft.values, draft_id=draft.id)
 
