@@ -125,10 +125,14 @@ class DutypostApp(App[int]):
 
     # -- start-up ------------------------------------------------------------------------
 
-    def on_mount(self) -> None:
+    def get_default_screen(self) -> Screen:
+        """Home is the bottom of the screen stack, drawn first: not pushed over an empty
+        default screen, which would cost start-up a screen of its own."""
         from tui.home import HomeScreen
 
-        self.push_screen(HomeScreen())
+        return HomeScreen()
+
+    def on_mount(self) -> None:
         for notice in self.ctx.notices:
             self.notify(notice, title="お知らせ", severity="warning", timeout=NOTICE_SECONDS, markup=False)
         try:
