@@ -16,9 +16,9 @@ import os
 import pickle
 import sys
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-APP_NAME = "dutypost"
+from core.config import APP_NAME
 
 
 class Key:
@@ -33,11 +33,6 @@ class Key:
     def add(self, value: bytes | str) -> Key:
         raw = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
         self._digest.update(len(raw).to_bytes(8, "big") + raw)
-        return self
-
-    def add_all(self, values: Iterable[bytes | str]) -> Key:
-        for value in values:
-            self.add(value)
         return self
 
     def hexdigest(self) -> str:

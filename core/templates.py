@@ -184,13 +184,13 @@ def load_templates(dirs: Sequence[Path], *, fresh: bool = False) -> TemplateSet:
                 key.add(path.name).add(path.read_bytes())
             except OSError:
                 key.add(f"unreadable {path.name}")
-    name = snapshot.name_for("templates", dirs[-1] if dirs else None)
+    name, digest = snapshot.name_for("templates", dirs[-1] if dirs else None), key.hexdigest()
     if not fresh:
-        found = snapshot.read(name, key.hexdigest(), TemplateSet)
+        found = snapshot.read(name, digest, TemplateSet)
         if found is not None:
             return found
     loaded = _load(dirs)
-    snapshot.write(name, key.hexdigest(), loaded)
+    snapshot.write(name, digest, loaded)
     return loaded
 
 
