@@ -26,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise InputError(
             f"コマンドの指定に誤りがあります: {message}",
-            hint=f"使い方: {self.format_usage().strip()}\n詳しくは {self.prog} --help を見てください。",
+            hint=f"使い方: {self.format_usage().strip().removeprefix('usage: ')}\n詳しくは {self.prog} --help を見てください。",
         )
 
 

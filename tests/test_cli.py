@@ -177,6 +177,7 @@ def test_the_screens_options_with_a_mistake_are_refused_in_japanese(argv, capsys
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "コマンドの指定に誤りがあります" in err and "Traceback" not in err
+    assert "使い方: dutypost " in err  # the usage line, in Japanese words, without argparse's "usage:"
 
 
 def test_help_lists_every_command(capsys):
