@@ -620,6 +620,21 @@ class Ledger:
             self._append(conn, operator=operator or row["operator"], kind=f"post.{state}", post_id=post_id,
                          at=stamp, payload=payload)
 
+    def use_standalone_text(self, post_id: int, text: str, *, operator: str) -> None:
+        """X refused a correction's reply (SPEC §5): its first part goes out standalone as
+        ``text``, which is recorded as the post's text before it is sent, so the record,
+        reconciliation and 様式第1号 all see what went out (for a thread, its parts as sent,
+        a blank line apart). The reply's text stays in the audit event ``post.reply_refused``."""
+        with self._write() as conn:
+            row = self._require_post(conn, post_id)
+            parts = json.loads(row["parts"])
+            reply_text, parts[0] = parts[0], text
+            conn.execute("UPDATE posts SET text = ?, parts = ?, updated_at = ? WHERE id = ?",
+                         ("\n\n".join(parts) if len(parts) > 1 else text, canonical_json(parts), self._stamp(),
+                          post_id))
+            self._append(conn, operator=operator, kind="post.reply_refused", post_id=post_id,
+                         payload={"reply_text": reply_text, "fallback_text": text})
+
     def get_post(self, post_id: int) -> Post | None:
         posts = self._select_posts("WHERE id = ?", (post_id,))
         return posts[0] if posts else None

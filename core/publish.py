@@ -237,9 +237,9 @@ def _send(ctx: DutyContext, post_id: int, parts: list[str], *, sent: list[str],
             except XReplyNotAllowed:
                 if index != 0 or not fallback_text:
                     raise
-                # X refused the reply: the correction goes out standalone, naming the original.
-                ledger.append_event(operator=ctx.operator.id, kind="post.reply_refused", post_id=post_id,
-                                    payload={"fallback_text": fallback_text})
+                # X refused the reply: the correction goes out standalone, naming the original,
+                # recorded first (an unknown outcome is then looked for by the text that was sent).
+                ledger.use_standalone_text(post_id, fallback_text, operator=ctx.operator.id)
                 created = client.create_post(fallback_text)
                 fallback_used = True
             ids.append(created.id)

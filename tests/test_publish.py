@@ -8,8 +8,8 @@ from clock import Clock
 from core.checklists import standalone_fallback_text
 from core.config import load_settings
 from core.context import DutyContext
-from core.errors import InputError, PublishFailed
-from core.publish import compose_text, make_override, publish, resend
+from core.errors import InputError, OutcomeUnknown, PublishFailed
+from core.publish import compose_text, make_override, publish, reconcile, resend
 
 
 @pytest.fixture
@@ -56,6 +56,34 @@ def test_a_resent_correction_still_falls_back_when_x_refuses_the_reply(ctx, prac
     assert sent["reply_to"] is None
     assert sent["text"] == standalone_fallback_text(ctx.ledger, original.post_id, text)
     assert len(practice_server.posts()) == 2
+
+
+def test_a_refused_reply_records_the_text_that_went_out(ctx, practice_server):
+    original = _post(ctx, "中央公民館を開設しました。")
+    text = "【訓練】訂正: 開設したのは本郷小学校です。"
+    fallback = standalone_fallback_text(ctx.ledger, original.post_id, text)
+    practice_server.set_refuse_replies(True)
+    result = _post(ctx, text, kind="correction", reply_to_post_id=original.post_id, fallback_text=fallback)
+    post = ctx.ledger.get_post(result.post_id)
+    assert (post.text, list(post.parts), post.state) == (fallback, [fallback], "sent")
+    [refused] = [e for e in ctx.ledger.events(result.post_id) if e.kind == "post.reply_refused"]
+    assert refused.payload == {"reply_text": text, "fallback_text": fallback}
+    assert ctx.ledger.verify().ok
+
+
+def test_an_unknown_outcome_of_the_standalone_text_is_found_on_the_timeline_not_sent_twice(ctx, practice_server):
+    original = _post(ctx, "中央公民館を開設しました。")
+    text = "【訓練】訂正: 開設したのは本郷小学校です。"
+    fallback = standalone_fallback_text(ctx.ledger, original.post_id, text)
+    practice_server.set_refuse_replies(True)
+    # the reply is refused; the standalone post is stored, and its answer never arrives
+    practice_server.inject({"kind": "slow", "delay": 0})
+    practice_server.inject({"kind": "drop_after_store"})
+    with pytest.raises(OutcomeUnknown) as unknown:
+        _post(ctx, text, kind="correction", reply_to_post_id=original.post_id, fallback_text=fallback)
+    found = reconcile(ctx, unknown.value.post_id)
+    assert found.found and ctx.ledger.get_post(unknown.value.post_id).state == "sent"
+    assert [p["text"] for p in practice_server.posts()].count(fallback) == 1
 
 
 def test_a_drill_post_links_to_the_practice_server_not_to_x(ctx, practice_server):
