@@ -125,16 +125,7 @@ async def test_a_correction_goes_out_as_a_reply_to_the_original_and_the_checklis
 
         await choose_item(app, pilot, "correction_post")
         assert type(app.screen).__name__ == "ComposeScreen"
-        assert app.screen.values()["wrong"] == WRONG and app.screen.values()["right"] == RIGHT
-        await pilot.press("f2")
-        await settle(app, pilot)
-        assert type(app.screen).__name__ == "ReviewScreen"
-        await pilot.press("f7", "enter")  # 鈴木 花子 / 電話
-        await settle(app, pilot)
-        await pilot.press("f10")
-        await settle(app, pilot)
-        assert type(app.screen).__name__ == "PostScreen"
-        assert "チェックリスト" in screen_text(app)
+        await publish_the_correction(app, pilot)
 
         correction = ctx.ledger.list_posts(limit=1)[0]
         assert correction.state == "sent" and correction.kind == "correction"
@@ -236,6 +227,20 @@ async def test_deleting_the_original_takes_a_reason_then_a_separate_confirmation
         < kinds.index("post.deleted")
 
 
+async def publish_the_correction(app, pilot) -> None:
+    """From compose holding 誤 and 正: review, record 鈴木 花子's approval by phone, publish."""
+    assert app.screen.values()["wrong"] == WRONG and app.screen.values()["right"] == RIGHT
+    await pilot.press("f2")
+    await settle(app, pilot)
+    assert type(app.screen).__name__ == "ReviewScreen"
+    await pilot.press("f7", "enter")  # 鈴木 花子 / 電話
+    await settle(app, pilot)
+    await pilot.press("f10")
+    await settle(app, pilot)
+    assert type(app.screen).__name__ == "PostScreen"
+    assert "チェックリスト" in screen_text(app)
+
+
 async def start_a_correction_and_leave_it(ctx, original_id: int) -> str:
     """From the checklist, open 訂正の投稿, type 誤 and 正, and end the app without publishing
     once the draft is in the ledger (a second app on the same ledger is the restart)."""
@@ -263,16 +268,7 @@ async def restore_and_publish(ctx, pilot, app, draft_id: str) -> None:
     await wait_until(pilot, lambda: type(app.screen).__name__ == "ComposeScreen", "the draft opens")
     await settle(app, pilot)
     assert app.screen.draft_id == draft_id
-    assert app.screen.values()["wrong"] == WRONG and app.screen.values()["right"] == RIGHT
-    await pilot.press("f2")
-    await settle(app, pilot)
-    assert type(app.screen).__name__ == "ReviewScreen"
-    await pilot.press("f7", "enter")  # 鈴木 花子 / 電話
-    await settle(app, pilot)
-    await pilot.press("f10")
-    await settle(app, pilot)
-    assert type(app.screen).__name__ == "PostScreen"
-    assert "チェックリスト" in screen_text(app)
+    await publish_the_correction(app, pilot)
 
 
 async def test_a_correction_restored_after_a_restart_still_replies_and_is_recorded(tui_context, practice_server):
