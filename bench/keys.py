@@ -23,9 +23,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from core.config import EXAMPLE_CONFIG, load_settings  # noqa: E402
-from core.context import DutyContext  # noqa: E402
-from core.practice_server import DEMO_CREDENTIALS, PracticeServer  # noqa: E402
+from dutypost.core.config import EXAMPLE_CONFIG, load_settings  # noqa: E402
+from dutypost.core.context import DutyContext  # noqa: E402
+from dutypost.core.practice_server import DEMO_CREDENTIALS, PracticeServer  # noqa: E402
 
 OUT_OF_HOURS = datetime(2026, 8, 31, 18, 20, tzinfo=timezone.utc)  # 2026-09-01 (火) 03:20 JST
 REASON = "大雨で土砂災害の危険が高まったため"
@@ -94,7 +94,7 @@ async def publish_evac_l4(app, pilot) -> KeyCounter:
 
 
 async def count(drill: bool) -> KeyCounter:
-    from tui.app import make_app
+    from dutypost.tui.app import make_app
 
     with tempfile.TemporaryDirectory() as data:
         server = PracticeServer()

@@ -40,8 +40,8 @@ async def bare() -> None:
 async def dutypost(publish: bool) -> None:
     from keys import KeyCounter, make_context, publish_evac_l4
 
-    from core.practice_server import PracticeServer
-    from tui.app import make_app
+    from dutypost.core.practice_server import PracticeServer
+    from dutypost.tui.app import make_app
 
     with tempfile.TemporaryDirectory() as data:
         server = PracticeServer()

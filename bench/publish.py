@@ -20,12 +20,12 @@ from pathlib import Path
 
 import httpx
 
-from core.config import EXAMPLE_CONFIG, load_settings
-from core.context import DutyContext
-from core.gate import Override
-from core.oauth1 import authorization_header
-from core.practice_server import DEMO_CREDENTIALS, PracticeServer
-from core.xapi import XClient
+from dutypost.core.config import EXAMPLE_CONFIG, load_settings
+from dutypost.core.context import DutyContext
+from dutypost.core.gate import Override
+from dutypost.core.oauth1 import authorization_header
+from dutypost.core.practice_server import DEMO_CREDENTIALS, PracticeServer
+from dutypost.core.xapi import XClient
 
 
 def timed(fn, n: int) -> list[float]:
@@ -38,7 +38,7 @@ def timed(fn, n: int) -> list[float]:
 
 
 def full_publish_path(url: str, tmp: Path, n: int) -> list[float]:
-    from core.publish import compose_text, publish
+    from dutypost.core.publish import compose_text, publish
 
     settings = load_settings(EXAMPLE_CONFIG, ledger={"path": tmp / "ledger.sqlite3"}, drill={"api_base_url": url},
                              gate={"duplicate_window_hours": 0, "same_template_warn_minutes": 0})

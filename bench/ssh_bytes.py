@@ -135,7 +135,7 @@ class Session:
 
 def write_config(directory: Path, practice_url: str) -> Path:
     """The example town, drill posts to the practice server, ledger in ``directory``."""
-    from core.config import EXAMPLE_CONFIG
+    from dutypost.core.config import EXAMPLE_CONFIG
 
     text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
     text = text.replace('# path = "/var/lib/dutypost/ledger.sqlite3"', f'path = "{directory / "ledger.sqlite3"}"')
@@ -148,8 +148,8 @@ def write_config(directory: Path, practice_url: str) -> Path:
 
 def quick_number(template_id: str, config: Path) -> str:
     """The two-digit number the home screen shows for ``template_id``."""
-    from core.config import load_settings
-    from core.templates import bundled_dirs, load_templates
+    from dutypost.core.config import load_settings
+    from dutypost.core.templates import bundled_dirs, load_templates
 
     ids = [t.id for t in load_templates(bundled_dirs(load_settings(config))).templates]
     return f"{ids.index(template_id) + 1:02d}"
@@ -202,7 +202,7 @@ def main() -> int:
     parser.add_argument("--slow-link", action="store_true", help="start dutypost with --slow-link")
     args = parser.parse_args()
 
-    from core.practice_server import PracticeServer
+    from dutypost.core.practice_server import PracticeServer
 
     with tempfile.TemporaryDirectory(prefix="dp-ssh-bytes-") as tmp:
         tmp_path = Path(tmp)

@@ -19,7 +19,7 @@ from requests_oauthlib.oauth1_session import TokenRequestDenied
 from tweepy import OAuth1UserHandler
 from tweepy.errors import TweepyException
 
-from core.errors import DutypostError, InputError
+from dutypost.core.errors import DutypostError, InputError
 
 
 def pin_login(

@@ -33,12 +33,12 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
-from core.errors import InputError, PublishFailed
+from dutypost.core.errors import InputError, PublishFailed
 
 if TYPE_CHECKING:
-    from core.ledger import Ledger, Post
-    from core.templates import TemplateSet
-    from core.xapi import XClient
+    from dutypost.core.ledger import Ledger, Post
+    from dutypost.core.templates import TemplateSet
+    from dutypost.core.xapi import XClient
 
 JST = ZoneInfo("Asia/Tokyo")
 BUSY_TIMEOUT_MS = 15_000
@@ -422,7 +422,7 @@ def delete_original(ledger: Ledger, client: XClient, checklist_id: int, *, opera
     ``checklist.deletion_failed`` event is written and the X error is raised — deleting
     again is safe.
     """
-    from core.xapi import XApiError
+    from dutypost.core.xapi import XApiError
 
     with _connect(ledger) as conn:
         row = _open_row(conn, checklist_id)
@@ -466,8 +466,8 @@ def correction_values(ledger: Ledger, original_post_id: int, *, wrong: str, righ
     ``templates`` gives the subject from the original's template title; without it the
     bundled templates are used.
     """
-    from core.form import post_subject
-    from core.templates import format_jst_datetime
+    from dutypost.core.form import post_subject
+    from dutypost.core.templates import format_jst_datetime
 
     original = _original(ledger, original_post_id)
     return {
@@ -514,8 +514,8 @@ def _original(ledger: Ledger, post_id: int) -> Post:
 
 
 def _bundled_templates() -> TemplateSet:
-    from core.config import BUNDLED_TEMPLATES
-    from core.templates import load_templates
+    from dutypost.core.config import BUNDLED_TEMPLATES
+    from dutypost.core.templates import load_templates
 
     return load_templates([BUNDLED_TEMPLATES])
 

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from core.errors import DutypostError, InputError
+from dutypost.core.errors import DutypostError, InputError
 
 EXIT_OK, EXIT_UNEXPECTED = 0, 1
 
@@ -146,7 +146,7 @@ def _parse_values(pairs: Sequence[str]) -> dict[str, str]:
 
 def _settings_for_reading(args, *, quiet: bool = False):
     """Settings for commands that only read: fall back to the example town if none exists."""
-    from core.config import EXAMPLE_CONFIG, load_settings, resolve_config_path
+    from dutypost.core.config import EXAMPLE_CONFIG, load_settings, resolve_config_path
 
     explicit = getattr(args, "config", None) or os.environ.get("DUTYPOST_CONFIG")
     path = resolve_config_path(getattr(args, "config", None))
@@ -158,7 +158,7 @@ def _settings_for_reading(args, *, quiet: bool = False):
 
 
 def _context(args):
-    from core.context import build_context
+    from dutypost.core.context import build_context
 
     return build_context(getattr(args, "config", None), operator_id=getattr(args, "operator", None),
                          drill=bool(getattr(args, "drill", False)))
@@ -187,7 +187,7 @@ def _report_json(composition, decision_findings, in_hours: bool, max_length: int
 
 
 def cmd_templates(args) -> int:
-    from core.templates import bundled_dirs, describe, load_templates
+    from dutypost.core.templates import bundled_dirs, describe, load_templates
 
     if args.templates_command == "check":
         settings = None if args.dir else _settings_for_reading(args)
@@ -220,10 +220,10 @@ def cmd_templates(args) -> int:
 
 
 def cmd_render(args) -> int:
-    from core.context import DutyContext
-    from core.gate import ContentContext, check_content, hours_status
-    from core.publish import compose
-    from core.templates import bundled_dirs, load_templates
+    from dutypost.core.context import DutyContext
+    from dutypost.core.gate import ContentContext, check_content, hours_status
+    from dutypost.core.publish import compose
+    from dutypost.core.templates import bundled_dirs, load_templates
 
     settings = _settings_for_reading(args)
     drill = bool(getattr(args, "drill", False))
@@ -250,7 +250,7 @@ def cmd_render(args) -> int:
 
 
 def cmd_count(args) -> int:
-    from core.length import parse
+    from dutypost.core.length import parse
 
     text = args.text if args.text is not None else sys.stdin.read()
     if args.text is None:
@@ -270,7 +270,7 @@ def cmd_count(args) -> int:
 
 
 def cmd_post(args) -> int:
-    from core.publish import compose, make_approval, make_override, publish, review
+    from dutypost.core.publish import compose, make_approval, make_override, publish, review
 
     ctx = _context(args)
     template = _template(ctx.templates, args.template)
@@ -312,8 +312,8 @@ def cmd_post(args) -> int:
 
 
 def _print_posts(posts) -> None:
-    from core.ledger import POST_STATE_LABELS
-    from core.templates import format_jst_datetime
+    from dutypost.core.ledger import POST_STATE_LABELS
+    from dutypost.core.templates import format_jst_datetime
 
     if not posts:
         print("該当する投稿はありません。")
@@ -349,7 +349,7 @@ def cmd_history(args) -> int:
 
 
 def cmd_outbox(args) -> int:
-    from core.publish import cancel, reconcile, resend
+    from dutypost.core.publish import cancel, reconcile, resend
 
     ctx = _context(args)
     if args.outbox_command == "cancel":
@@ -393,7 +393,7 @@ def cmd_audit(args) -> int:
 
 
 def cmd_form(args) -> int:
-    from core.form import form_data, render
+    from dutypost.core.form import form_data, render
 
     ctx = _context(args)
     sys.stdout.write(render(form_data(ctx.ledger, ctx.settings, args.post_id, mail_linked=args.mail_linked,
@@ -402,8 +402,8 @@ def cmd_form(args) -> int:
 
 
 def cmd_auth(args) -> int:
-    from core.auth import pin_login
-    from core.config import load_settings, resolve_config_path, secrets_path, write_secrets
+    from dutypost.core.auth import pin_login
+    from dutypost.core.config import load_settings, resolve_config_path, secrets_path, write_secrets
 
     settings = load_settings(resolve_config_path(getattr(args, "config", None)))
     base = settings.api_base_url(bool(getattr(args, "drill", False)))
@@ -427,7 +427,7 @@ def cmd_auth(args) -> int:
 
 
 def cmd_config(args) -> int:
-    from core.config import load_settings, resolve_config_path
+    from dutypost.core.config import load_settings, resolve_config_path
 
     path = resolve_config_path(getattr(args, "config", None))
     if args.config_command == "path":
@@ -440,7 +440,7 @@ def cmd_config(args) -> int:
 
 
 def cmd_practice_server(args) -> int:
-    from core.practice_server import serve
+    from dutypost.core.practice_server import serve
 
     serve(args.host, args.port, state_file=args.state)
     return 0
@@ -454,23 +454,23 @@ def cmd_tui(args) -> int:
                  "(admin) No terminal on stdin/stdout; connect with ssh -t.",
         )
     if args.demo:
-        from core.demo import demo_context
+        from dutypost.core.demo import demo_context
 
         ctx, server = demo_context()
         settings = ctx.settings
     else:
         ctx = _context(args)
         settings, server = ctx.settings, None
-    from core.encoding import locale_problem
+    from dutypost.core.encoding import locale_problem
 
     problem = locale_problem()
     if problem:
         print(problem, file=sys.stderr)
         ctx.notices.append(problem.splitlines()[0])
-    from tui.terminal import prepare_terminal  # sets env vars; does not import textual
+    from dutypost.tui.terminal import prepare_terminal  # sets env vars; does not import textual
 
     prepare_terminal(settings.tui, slow_link=args.slow_link)
-    from tui.app import run
+    from dutypost.tui.app import run
 
     try:
         return run(ctx, slow_link=args.slow_link or settings.tui.slow_link)
@@ -512,7 +512,7 @@ def _log_unexpected(exc: BaseException) -> Path | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # the real entry point, not a test calling main() in-process
-        from core.encoding import ensure_utf8_mode
+        from dutypost.core.encoding import ensure_utf8_mode
 
         ensure_utf8_mode()
     try:

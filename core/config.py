@@ -28,12 +28,11 @@ import datetime as dt
 import os
 import re
 import stat
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal
 
-from core.errors import InputError
+from dutypost.core.errors import InputError
 
 if TYPE_CHECKING:
     from pydantic import GetCoreSchemaHandler
@@ -43,12 +42,11 @@ APP_NAME = "dutypost"
 
 
 def _shipped(name: str) -> Path:
-    """A file shipped beside the code: in the source tree (a checkout or an editable
-    install), else where a wheel's data files go (``<prefix>/share/dutypost``)."""
-    in_tree = Path(__file__).resolve().parent.parent / name
-    if in_tree.exists():
-        return in_tree
-    return Path(sys.prefix) / "share" / APP_NAME / name
+    """A file shipped as package data of ``dutypost`` (in a checkout, the top of the
+    repository; in any install, beside the installed code)."""
+    from importlib.resources import files
+
+    return Path(str(files("dutypost") / name))
 
 
 EXAMPLE_CONFIG = _shipped("config.example.toml")
@@ -361,7 +359,7 @@ def load_settings(path: Path | None, *, fresh: bool = False, **overrides: Any) -
     ``overrides`` replace sections (tests). Without them, a snapshot validated before from
     the same inputs is used, unless ``fresh`` (see the module docstring).
     """
-    from core import snapshot
+    from dutypost.core import snapshot
 
     data = _read_config(path)
     name = snapshot.name_for("settings", path)
@@ -370,7 +368,7 @@ def load_settings(path: Path | None, *, fresh: bool = False, **overrides: Any) -
         settings = snapshot.read(name, key, Settings)
         if settings is not None:
             return settings
-    from core.config_validate import validate
+    from dutypost.core.config_validate import validate
 
     settings = validate(path, data.decode("utf-8", errors="replace"), overrides)
     if key and _read_config(path) == data:  # not if the file changed while being validated
@@ -405,9 +403,9 @@ _DEFAULTS_ENV = ("HOME", "XDG_DATA_HOME")
 
 def _snapshot_key(path: Path | None, data: bytes) -> str:
     """A digest of every input to validation: change any of them and the key changes."""
-    from core.snapshot import Key
+    from dutypost.core.snapshot import Key
 
-    key = Key("core.config", "core.config_validate", "pydantic", "pydantic_settings")
+    key = Key("dutypost.core.config", "dutypost.core.config_validate", "pydantic", "pydantic_settings")
     key.add(str(path.resolve()) if path is not None else "").add(data)
     credentials = {f"DUTYPOST_X__{k.upper()}" for k in SECRET_KEYS}  # not in Settings: not in the key
     for name in sorted(os.environ):
@@ -450,7 +448,7 @@ def load_credentials(settings: Settings) -> dict[str, str] | None:
     """
     import tomllib
 
-    from core.config_validate import credentials_from_environment
+    from dutypost.core.config_validate import credentials_from_environment
 
     creds = credentials_from_environment()
     if all(v is not None for v in creds.values()):

@@ -27,9 +27,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-import core.config as config
-from core.config import SECRET_KEYS, Settings
-from core.errors import InputError
+import dutypost.core.config as config
+from dutypost.core.config import SECRET_KEYS, Settings
+from dutypost.core.errors import InputError
 
 ADMIN_FOOTER = "(admin) Fix the keys above; `dutypost config check` re-checks the file."
 

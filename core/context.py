@@ -15,14 +15,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from core.config import Operator, Settings, load_credentials, load_settings, resolve_config_path
-from core.errors import InputError
-from core.identity import resolve_operator
+from dutypost.core.config import Operator, Settings, load_credentials, load_settings, resolve_config_path
+from dutypost.core.errors import InputError
+from dutypost.core.identity import resolve_operator
 
 if TYPE_CHECKING:
-    from core.ledger import Ledger
-    from core.templates import TemplateSet
-    from core.xapi import XClient
+    from dutypost.core.ledger import Ledger
+    from dutypost.core.templates import TemplateSet
+    from dutypost.core.xapi import XClient
 
 
 def utc_now() -> datetime:
@@ -52,13 +52,13 @@ class DutyContext:
 
     @cached_property
     def ledger(self) -> "Ledger":
-        from core.ledger import Ledger
+        from dutypost.core.ledger import Ledger
 
         return Ledger(self.settings.ledger.path, now=self.clock)
 
     @cached_property
     def templates(self) -> "TemplateSet":
-        from core.templates import bundled_dirs, load_templates
+        from dutypost.core.templates import bundled_dirs, load_templates
 
         return load_templates(bundled_dirs(self.settings))
 
@@ -68,12 +68,12 @@ class DutyContext:
 
     def credentials(self):
         """X credentials for this mode. Drills fall back to the practice server's demo keys."""
-        from core.oauth1 import Credentials
+        from dutypost.core.oauth1 import Credentials
 
         values = load_credentials(self.settings)
         if values is None:
             if self.drill:
-                from core.practice_server import DEMO_CREDENTIALS
+                from dutypost.core.practice_server import DEMO_CREDENTIALS
 
                 return DEMO_CREDENTIALS
             raise InputError(
@@ -90,7 +90,7 @@ class DutyContext:
         """The one X client of this process (keep-alive, pre-warmed by the TUI)."""
         with self._client_lock:
             if self._client is None:
-                from core.xapi import XClient
+                from dutypost.core.xapi import XClient
 
                 if self.before_x is not None:
                     self.before_x()

@@ -12,11 +12,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.config import EXAMPLE_CONFIG, default_data_dir, load_settings
-from core.context import DutyContext
+from dutypost.core.config import EXAMPLE_CONFIG, default_data_dir, load_settings
+from dutypost.core.context import DutyContext
 
 if TYPE_CHECKING:
-    from core.practice_server import PracticeServer
+    from dutypost.core.practice_server import PracticeServer
 
 DEMO_OPERATOR = "tanaka"
 
@@ -35,7 +35,7 @@ class DemoServer:
         self.server: PracticeServer | None = None
 
     def start(self) -> None:
-        from core.practice_server import PracticeServer
+        from dutypost.core.practice_server import PracticeServer
 
         if self.server is None:
             self.server = PracticeServer(username=self.username, state_file=self.state_file)

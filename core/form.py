@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from core.checklists import EVENT_CORRECTION_LINKED, EVENT_DELETION_REQUESTED
-from core.errors import InputError
+from dutypost.core.checklists import EVENT_CORRECTION_LINKED, EVENT_DELETION_REQUESTED
+from dutypost.core.errors import InputError
 
 if TYPE_CHECKING:
-    from core.config import Settings
-    from core.ledger import Ledger, Post
-    from core.templates import TemplateSet
+    from dutypost.core.config import Settings
+    from dutypost.core.ledger import Ledger, Post
+    from dutypost.core.templates import TemplateSet
 
 JST = ZoneInfo("Asia/Tokyo")
 FORM_NAME = "様式第1号 (第7条関係)"
@@ -92,7 +92,7 @@ def form_data(ledger: Ledger, settings: Settings, post_id: int, *, mail_linked: 
     if post is None:
         raise InputError(f"投稿 #{post_id} は記録にありません。", hint="dutypost history で番号を確かめてください。")
     if templates is None:
-        from core.templates import bundled_dirs, load_templates
+        from dutypost.core.templates import bundled_dirs, load_templates
 
         templates = load_templates(bundled_dirs(settings))
     events = ledger.events(post_id)
@@ -190,7 +190,7 @@ def town_domain(settings: Settings) -> str:
 
 
 def _links_to_town(text: str, domain: str) -> bool:
-    from core.length import extract_urls
+    from dutypost.core.length import extract_urls
 
     if not domain:
         return False

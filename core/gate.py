@@ -53,10 +53,10 @@ from functools import lru_cache
 from typing import Iterable, Iterator
 from urllib.parse import urlsplit
 
-from core.config import WEEKDAYS, GateConfig, HoursConfig, ListsConfig, Operator, Settings
-from core.errors import InputError
-from core.length import LengthResult, extract_urls, parse, split_thread
-from core.models import Finding
+from dutypost.core.config import WEEKDAYS, GateConfig, HoursConfig, ListsConfig, Operator, Settings
+from dutypost.core.errors import InputError
+from dutypost.core.length import LengthResult, extract_urls, parse, split_thread
+from dutypost.core.models import Finding
 
 RULES: dict[str, str] = {
     "empty": "本文が空",

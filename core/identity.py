@@ -11,8 +11,8 @@ from __future__ import annotations
 import getpass
 import os
 
-from core.config import Operator, Settings
-from core.errors import InputError
+from dutypost.core.config import Operator, Settings
+from dutypost.core.errors import InputError
 
 
 def current_os_user() -> str:

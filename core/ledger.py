@@ -44,7 +44,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from core.errors import InputError
+from dutypost.core.errors import InputError
 
 POST_STATES = ("draft", "queued", "sending", "sent", "failed", "unknown", "cancelled", "deleted")
 """SPEC §6's states, plus ``cancelled`` (the operator dropped an outbox entry) and

@@ -45,8 +45,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from core.errors import InputError
-from core.oauth1 import FORM_CONTENT_TYPE, Credentials
+from dutypost.core.errors import InputError
+from dutypost.core.oauth1 import FORM_CONTENT_TYPE, Credentials
 
 DEMO_CREDENTIALS = Credentials(
     consumer_key="practice-consumer-key",

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterable, Mapping
 
-from core.context import DutyContext
-from core.errors import GateBlocked, InputError, OutcomeUnknown, PublishFailed
-from core.gate import Approval, GateDecision, Override, evaluate, validate_override
-from core.length import extract_urls, split_thread, weighted_length
-from core.models import Finding
-from core.templates import Template, render
+from dutypost.core.context import DutyContext
+from dutypost.core.errors import GateBlocked, InputError, OutcomeUnknown, PublishFailed
+from dutypost.core.gate import Approval, GateDecision, Override, evaluate, validate_override
+from dutypost.core.length import extract_urls, split_thread, weighted_length
+from dutypost.core.models import Finding
+from dutypost.core.templates import Template, render
 
 SAME_TEMPLATE_RULE = "same-template"
 
@@ -129,7 +129,7 @@ def _same_template_warning(ctx: DutyContext, composition: Composition, now: date
         return None
     who = ctx.settings.operator(last.operator)
     name = who.name if who else last.operator
-    from core.templates import format_jst_time
+    from dutypost.core.templates import format_jst_time
 
     return Finding(
         SAME_TEMPLATE_RULE,
@@ -220,7 +220,7 @@ def _reply_target(ctx: DutyContext, reply_to_post_id: int | None) -> str | None:
 def _send(ctx: DutyContext, post_id: int, parts: list[str], *, sent: list[str],
           reply_to: str | None, fallback_text: str | None = None) -> PublishResult:
     """Send the unsent parts of ``post_id``, each replying to the previous one."""
-    from core.xapi import XApiError, XReplyNotAllowed
+    from dutypost.core.xapi import XApiError, XReplyNotAllowed
 
     ledger = ctx.ledger
     client = ctx.x_client()
@@ -304,7 +304,7 @@ def reconcile(ctx: DutyContext, post_id: int) -> Reconciliation:
     try:
         timeline = client.user_posts(me["id"], start_time=post.created_at - timedelta(minutes=5))
     except Exception as exc:  # XApiError: reconciliation itself could not reach X
-        from core.xapi import XApiError
+        from dutypost.core.xapi import XApiError
 
         if isinstance(exc, XApiError):
             raise PublishFailed(f"タイムラインを確かめられませんでした: {exc.message}",
@@ -346,7 +346,7 @@ def resend(ctx: DutyContext, post_id: int) -> PublishResult:
         raise InputError(f"投稿 #{post_id} は再送できません (状態: {post.state})。")
     reply_to = fallback_text = None
     if post.reply_to_post_id is not None and not post.x_post_ids:
-        from core.checklists import standalone_fallback_text
+        from dutypost.core.checklists import standalone_fallback_text
 
         reply_to = _reply_target(ctx, post.reply_to_post_id)
         fallback_text = standalone_fallback_text(ctx.ledger, post.reply_to_post_id, post.parts[0], templates=ctx.templates)

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.config import APP_NAME
+from dutypost.core.config import APP_NAME
 
 
 class Key:

@@ -43,11 +43,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from core.config import BUNDLED_TEMPLATES
-from core.errors import InputError
+from dutypost.core.config import BUNDLED_TEMPLATES
+from dutypost.core.errors import InputError
 
 if TYPE_CHECKING:
-    from core.config import Settings
+    from dutypost.core.config import Settings
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -171,9 +171,9 @@ def load_templates(dirs: Sequence[Path], *, fresh: bool = False) -> TemplateSet:
     Unless ``fresh``, the set checked at an earlier start is used when no file has changed
     (see :mod:`core.snapshot`): parsing every file is most of what a start-up costs here.
     """
-    from core import snapshot
+    from dutypost.core import snapshot
 
-    key = snapshot.Key("core.templates")
+    key = snapshot.Key("dutypost.core.templates")
     for directory in dirs:
         key.add(str(directory))
         if not directory.is_dir():

@@ -13,7 +13,7 @@ Every failure is an :class:`XApiError` whose ``outcome`` says what is known:
 
 ``message`` is Japanese and says what happened and what to do; ``hint`` adds X's own
 words and technical details for the administrator. Neither ever contains credentials.
-httpx is imported inside the methods so that ``import core.xapi`` stays cheap.
+httpx is imported inside the methods so that ``import dutypost.core.xapi`` stays cheap.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from core.errors import DutypostError, InputError
-from core.oauth1 import Credentials, authorization_header
+from dutypost.core.errors import DutypostError, InputError
+from dutypost.core.oauth1 import Credentials, authorization_header
 
 if TYPE_CHECKING:
     import httpx

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.practice_server import DEMO_CREDENTIALS, PracticeServer
-from core.xapi import XClient
+from dutypost.core.practice_server import DEMO_CREDENTIALS, PracticeServer
+from dutypost.core.xapi import XClient
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from core.auth import pin_login
-from core.errors import DutypostError, InputError
-from core.oauth1 import Credentials
-from core.practice_server import DEMO_CREDENTIALS, PracticeServer
-from core.xapi import XClient
+from dutypost.core.auth import pin_login
+from dutypost.core.errors import DutypostError, InputError
+from dutypost.core.oauth1 import Credentials
+from dutypost.core.practice_server import DEMO_CREDENTIALS, PracticeServer
+from dutypost.core.xapi import XClient
 
 
 def _read_pin(authorize_url: str) -> str:

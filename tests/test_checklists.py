@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from clock import START, Clock
 
-from core import checklists
-from core.checklists import ITEMS, TITLES
-from core.config import BUNDLED_TEMPLATES
-from core.errors import InputError
-from core.ledger import Ledger
-from core.practice_server import DEMO_CREDENTIALS
-from core.templates import load_templates, render
-from core.xapi import XApiError, XClient
+from dutypost.core import checklists
+from dutypost.core.checklists import ITEMS, TITLES
+from dutypost.core.config import BUNDLED_TEMPLATES
+from dutypost.core.errors import InputError
+from dutypost.core.ledger import Ledger
+from dutypost.core.practice_server import DEMO_CREDENTIALS
+from dutypost.core.templates import load_templates, render
+from dutypost.core.xapi import XApiError, XClient
 
 
 

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.cli import main
-from core.practice_server import DEMO_CREDENTIALS
+from dutypost.core.cli import main
+from dutypost.core.practice_server import DEMO_CREDENTIALS
 
 REPO = Path(__file__).resolve().parent.parent
 JST = timezone(timedelta(hours=9))
@@ -43,7 +43,7 @@ def always_closed() -> str:
 def dutypost(*args: str, env: dict | None = None, input: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
     full_env = dict(os.environ)
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "core.cli", *args], cwd=REPO, env=full_env, input=input,
+    return subprocess.run([sys.executable, "-m", "dutypost.core.cli", *args], cwd=REPO, env=full_env, input=input,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -181,7 +181,7 @@ def test_the_screens_options_with_a_mistake_are_refused_in_japanese(argv, capsys
 
 
 def test_help_lists_every_command(capsys):
-    from core.cli import COMMANDS
+    from dutypost.core.cli import COMMANDS
 
     with pytest.raises(SystemExit) as exited:
         main(["--help"])
@@ -363,7 +363,7 @@ def test_secrets_never_reach_ledger_or_output(live_config, practice_server):
 
 
 def test_secrets_file_readable_by_others_is_refused(live_config, tmp_path):
-    from core.config import write_secrets
+    from dutypost.core.config import write_secrets
 
     secrets = tmp_path / "secrets.toml"
     write_secrets(secrets, {"consumer_key": "a", "consumer_secret": "b", "access_token": "c", "access_token_secret": "d"})
@@ -382,7 +382,7 @@ def test_four_processes_posting_at_once_keep_one_chain(live_config, practice_ser
     areas = ["本郷地区", "阿見地区", "君原地区", "舟島地区"]
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "core.cli", "--config", str(cfg), "post", "evac-l4", "--set", "time=3時20分",
+            [sys.executable, "-m", "dutypost.core.cli", "--config", str(cfg), "post", "evac-l4", "--set", "time=3時20分",
              "--set", "reason=土砂災害の危険が高まったため", "--set", f"area={area}", "--approver", "suzuki",
              "--approval-method", "phone", "--ack", "same-template"],
             cwd=REPO, env={**os.environ, **creds_env()}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

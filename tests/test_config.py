@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from core import snapshot
-from core.config import EXAMPLE_CONFIG, Settings, load_credentials, load_settings
-from core.errors import InputError
-from core.templates import BUNDLED_TEMPLATES, load_templates
+from dutypost.core import snapshot
+from dutypost.core.config import EXAMPLE_CONFIG, Settings, load_credentials, load_settings
+from dutypost.core.errors import InputError
+from dutypost.core.templates import BUNDLED_TEMPLATES, load_templates
 
 REPO = Path(__file__).resolve().parent.parent
 CREDENTIALS = {
@@ -39,7 +39,7 @@ def start_imports(config: Path) -> dict[str, bool]:
     code = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from core.config import load_settings\n"
+        "from dutypost.core.config import load_settings\n"
         f"load_settings(Path({str(config)!r}))\n"
         "print('pydantic' in sys.modules, 'pydantic_settings' in sys.modules)\n"
     )
@@ -124,7 +124,7 @@ def test_a_snapshot_others_could_have_written_is_not_trusted(config_file):
 
 
 def test_config_check_validates_even_with_a_snapshot(config_file, capsys):
-    from core.cli import main
+    from dutypost.core.cli import main
 
     path = config_file()
     real = load_settings(path, fresh=True)
@@ -215,7 +215,7 @@ def test_a_site_folder_made_later_is_seen_at_once(tmp_path):
 
 
 def test_templates_check_parses_every_file(tmp_path, capsys):
-    from core.cli import main
+    from dutypost.core.cli import main
 
     site = tmp_path / "site"
     site.mkdir()

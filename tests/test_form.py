@@ -10,12 +10,12 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from clock import Clock
 
-from core import checklists
-from core.config import BUNDLED_TEMPLATES, load_settings
-from core.errors import InputError
-from core.form import APPROVAL_COLUMNS, form_data, post_subject, render, town_domain
-from core.ledger import Ledger
-from core.templates import load_templates
+from dutypost.core import checklists
+from dutypost.core.config import BUNDLED_TEMPLATES, load_settings
+from dutypost.core.errors import InputError
+from dutypost.core.form import APPROVAL_COLUMNS, form_data, post_subject, render, town_domain
+from dutypost.core.ledger import Ledger
+from dutypost.core.templates import load_templates
 
 SHELTER_TEXT = (
     "【避難所開設】\n12時00分現在、町は次の避難所を開設しています。\n中央公民館\n"

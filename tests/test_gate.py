@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
-from core.config import HoursConfig, load_settings
-from core.errors import InputError
-from core.gate import (
+from dutypost.core.config import HoursConfig, load_settings
+from dutypost.core.errors import InputError
+from dutypost.core.gate import (
     APPROVAL_METHODS,
     RULES,
     Approval,

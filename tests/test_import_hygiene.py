@@ -17,14 +17,14 @@ def _modules_after(code: str) -> set[str]:
 
 def test_importing_every_core_module_never_imports_textual():
     names = sorted(p.stem for p in (REPO / "core").glob("*.py") if p.stem != "__init__")
-    modules = _modules_after("\n".join(f"import core.{n}" for n in names))
+    modules = _modules_after("\n".join(f"import dutypost.core.{n}" for n in names))
     assert not {m for m in modules if m == "textual" or m.startswith("textual.")}
 
 
 def test_headless_commands_never_import_textual(tmp_path):
     probe = (
         "import sys, runpy\n"
-        "from core.cli import main\n"
+        "from dutypost.core.cli import main\n"
         "main(['templates', 'list'])\n"
         "main(['count', 'テスト'])\n"
         "main(['render', 'evac-l4', '--set', 'time=3時', '--set', 'reason=雨のため', '--set', 'area=本郷地区'])\n"
@@ -50,6 +50,6 @@ def test_the_way_to_the_first_screen_imports_none_of_the_slow_libraries():
     """Start-up (issue 4): what the home screen needs before its first frame is cheap to
     import. pydantic validates only when the config's snapshot is stale; httpx, the
     ledger's sqlite3, holidays and the practice server load after the first frame."""
-    modules = _modules_after("import core.cli, core.demo, core.context, core.config, core.templates, tui.app, tui.home")
+    modules = _modules_after("import dutypost.core.cli, dutypost.core.demo, dutypost.core.context, dutypost.core.config, dutypost.core.templates, dutypost.tui.app, dutypost.tui.home")
     slow = {"pydantic", "pydantic_settings", "httpx", "tweepy", "holidays", "sqlite3", "http.server", "emoji", "tomllib"}
     assert not modules & slow, modules & slow

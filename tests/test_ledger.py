@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from clock import START, Clock
 
-from core.errors import InputError
-from core.ledger import _MIGRATIONS, GENESIS_HASH, POST_STATES, SCHEMA_VERSION, DraftPurpose, Ledger, event_hash
+from dutypost.core.errors import InputError
+from dutypost.core.ledger import _MIGRATIONS, GENESIS_HASH, POST_STATES, SCHEMA_VERSION, DraftPurpose, Ledger, event_hash
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -457,7 +457,7 @@ def test_dropped_triggers_alone_make_verify_fail(path: Path, ledger: Ledger) -> 
 WORKER = """
 import sys, time
 from pathlib import Path
-from core.ledger import Ledger
+from dutypost.core.ledger import Ledger
 path, go, name = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 while not go.exists():
     time.sleep(0.005)

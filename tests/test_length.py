@@ -11,7 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import length
+from dutypost.core import length
 
 CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
 SECTIONS = {"WeightedTweetsWithDiscountedEmojiCounterTest": 22, "UnicodeDirectionalMarkerCounterTest": 2}

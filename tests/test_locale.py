@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.encoding import locale_problem, locale_setting
+from dutypost.core.encoding import locale_problem, locale_setting
 
 DUTYPOST = Path(sys.executable).with_name("dutypost")
 
@@ -115,14 +115,14 @@ def test_a_user_set_ctype_counts_but_a_coerced_one_does_not():
 ])
 def test_locale_problem_in_a_real_process(tmp_path, variables, expected):
     """In a fresh interpreter, after Python's own locale coercion has run."""
-    code = "from core.encoding import locale_problem; print(locale_problem() is not None)"
+    code = "from dutypost.core.encoding import locale_problem; print(locale_problem() is not None)"
     result = run_clean([sys.executable, "-c", code], tmp_path, **variables)
 
     assert result.stdout.decode().strip() == str(expected), result.stderr.decode("utf-8", "replace")
 
 
 def test_ensure_utf8_mode_restarts_python_in_utf8_mode(tmp_path):
-    code = "from core.encoding import ensure_utf8_mode; ensure_utf8_mode(); import sys; print(sys.flags.utf8_mode, sys.argv[1])"
+    code = "from dutypost.core.encoding import ensure_utf8_mode; ensure_utf8_mode(); import sys; print(sys.flags.utf8_mode, sys.argv[1])"
     result = run_clean([sys.executable, "-c", code, "本郷地区"], tmp_path,
                        LANG="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0")
 

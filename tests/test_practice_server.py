@@ -11,10 +11,10 @@ import httpx
 import pytest
 from oauthlib.oauth1 import Client
 
-from core.errors import InputError
-from core.oauth1 import Credentials, authorization_header
-from core.practice_server import DEMO_CREDENTIALS, DUPLICATE_DETAIL, PracticeServer
-from core.xapi import XClient
+from dutypost.core.errors import InputError
+from dutypost.core.oauth1 import Credentials, authorization_header
+from dutypost.core.practice_server import DEMO_CREDENTIALS, DUPLICATE_DETAIL, PracticeServer
+from dutypost.core.xapi import XClient
 
 REPO = Path(__file__).resolve().parent.parent
 UNAUTHORIZED = {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
@@ -212,7 +212,7 @@ def test_a_busy_port_is_an_input_error(practice_server: PracticeServer) -> None:
 
 def test_serve_prints_its_url_and_stops_on_sigterm(closed_port_url: str) -> None:
     port = int(closed_port_url.rsplit(":", 1)[1])
-    code = f"from core.practice_server import serve; serve('127.0.0.1', {port})"
+    code = f"from dutypost.core.practice_server import serve; serve('127.0.0.1', {port})"
     proc = subprocess.Popen(
         [sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -236,7 +236,7 @@ def test_serve_prints_its_url_and_stops_on_sigterm(closed_port_url: str) -> None
 
 
 def test_the_demo_takes_its_port_at_once_and_serves_once_x_is_needed():
-    from core.demo import demo_context
+    from dutypost.core.demo import demo_context
 
     ctx, server = demo_context()
     try:
@@ -252,7 +252,7 @@ def test_the_demo_takes_its_port_at_once_and_serves_once_x_is_needed():
 
 
 def test_a_demo_that_never_reached_x_lets_its_port_go():
-    from core.demo import demo_context
+    from dutypost.core.demo import demo_context
 
     ctx, server = demo_context()
     port = int(server.url.rsplit(":", 1)[1])

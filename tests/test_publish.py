@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from clock import Clock
-from core.checklists import standalone_fallback_text
-from core.config import load_settings
-from core.context import DutyContext
-from core.errors import InputError, OutcomeUnknown, PublishFailed
-from core.publish import compose_text, make_override, publish, reconcile, resend
+from dutypost.core.checklists import standalone_fallback_text
+from dutypost.core.config import load_settings
+from dutypost.core.context import DutyContext
+from dutypost.core.errors import InputError, OutcomeUnknown, PublishFailed
+from dutypost.core.publish import compose_text, make_override, publish, reconcile, resend
 
 
 @pytest.fixture

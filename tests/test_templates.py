@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from core.config import BUNDLED_TEMPLATES, load_settings
-from core.errors import InputError
-from core.templates import (
+from dutypost.core.config import BUNDLED_TEMPLATES, load_settings
+from dutypost.core.errors import InputError
+from dutypost.core.templates import (
     CATEGORY_ORDER,
     MissingFieldsError,
     bundled_dirs,
@@ -104,7 +104,7 @@ def test_templates_are_listed_by_category_then_order():
 @pytest.mark.parametrize("template", TEMPLATES, ids=IDS)
 def test_example_render_fits_one_post_or_declares_threads(template, settings):
     """Also in drill mode, where the caller puts the marker 【訓練】 in front."""
-    from core.length import weighted_length
+    from dutypost.core.length import weighted_length
 
     text = settings.drill.marker + render(template, template.examples)
     assert template.threads or weighted_length(text) <= 280, (template.id, weighted_length(text))
@@ -180,7 +180,7 @@ def test_hashtags_are_few_and_the_last_line():
 @pytest.mark.parametrize("drill", [False, True], ids=["live", "drill"])
 @pytest.mark.parametrize("template", TEMPLATES, ids=IDS)
 def test_the_gate_finds_nothing_blocking_in_any_example(template, drill, settings):
-    from core.gate import ContentContext, check_content
+    from dutypost.core.gate import ContentContext, check_content
 
     text = render(template, template.examples)
     if drill:

@@ -17,8 +17,8 @@ import re
 
 import pytest
 
-from core.config import default_data_dir
-from core.ledger import Ledger
+from dutypost.core.config import default_data_dir
+from dutypost.core.ledger import Ledger
 from sshd_harness import DUTYPOST, wait_until
 
 TERMS = ["xterm-256color", "xterm", "screen", "tmux-256color", "linux", "vt100"]

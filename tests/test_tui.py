@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from core.context import build_context
-from core.practice_server import DEMO_CREDENTIALS
-from tui.app import DutypostApp, make_app
+from dutypost.core.context import build_context
+from dutypost.core.practice_server import DEMO_CREDENTIALS
+from dutypost.tui.app import DutypostApp, make_app
 
 IN_HOURS = datetime(2026, 9, 1, 1, 0, tzinfo=timezone.utc)  # 2026-09-01 (火) 10:00 JST
 OUT_OF_HOURS = datetime(2026, 8, 31, 18, 20, tzinfo=timezone.utc)  # 2026-09-01 (火) 03:20 JST
@@ -69,7 +69,7 @@ def screen_text(app: DutypostApp) -> str:
     """Everything the current screen shows, as plain text."""
     from textual.widgets import Static
 
-    from tui.preview import PreviewPane
+    from dutypost.tui.preview import PreviewPane
 
     parts = [str(widget.render()) for widget in app.screen.query(Static)]
     parts += [pane.plain for pane in app.screen.query(PreviewPane)]
@@ -384,7 +384,7 @@ async def test_a_draft_left_by_a_crash_can_be_discarded(tui_context):
 
 
 async def test_the_preview_shows_count_findings_and_thread_split(tui_context, monkeypatch):
-    from tui.compose import ComposeScreen
+    from dutypost.tui.compose import ComposeScreen
 
     monkeypatch.setattr(ComposeScreen, "PREVIEW_DELAY", 0)
     ctx = tui_context()
@@ -469,11 +469,11 @@ def test_every_binding_has_a_stable_id_and_no_ctrl_enter():
 
     from textual.binding import Binding
 
-    import tui
+    import dutypost.tui
 
     classes = []
-    for info in pkgutil.iter_modules(tui.__path__):
-        module = importlib.import_module(f"tui.{info.name}")
+    for info in pkgutil.iter_modules(dutypost.tui.__path__):
+        module = importlib.import_module(f"dutypost.tui.{info.name}")
         classes += [c for _, c in inspect.getmembers(module, inspect.isclass)
                     if c.__module__ == module.__name__ and "BINDINGS" in c.__dict__]
     assert len(classes) >= 12
@@ -495,9 +495,9 @@ def test_a_dropped_session_keeps_the_draft_being_typed(tmp_path):
     import subprocess
     import sys
 
-    from core.config import EXAMPLE_CONFIG, load_settings
-    from core.ledger import Ledger
-    from core.templates import bundled_dirs, load_templates
+    from dutypost.core.config import EXAMPLE_CONFIG, load_settings
+    from dutypost.core.ledger import Ledger
+    from dutypost.core.templates import bundled_dirs, load_templates
 
     ids = [t.id for t in load_templates(bundled_dirs(load_settings(EXAMPLE_CONFIG))).templates]
     typed = "川の水位が上昇のため"  # fits the field, and is nowhere else on the screen
@@ -506,7 +506,7 @@ def test_a_dropped_session_keeps_the_draft_being_typed(tmp_path):
            "XDG_CONFIG_HOME": str(home / "config"), "XDG_STATE_HOME": str(home / "state"),
            "TERM": "xterm-256color", "LANG": "C.UTF-8", "COLUMNS": "80", "LINES": "24"}
     master, slave = os.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "core.cli", "--demo"], stdin=slave, stdout=slave,
+    process = subprocess.Popen([sys.executable, "-m", "dutypost.core.cli", "--demo"], stdin=slave, stdout=slave,
                                stderr=slave, env=env, cwd=Path(__file__).resolve().parent.parent,
                                start_new_session=True)
     os.close(slave)
@@ -540,8 +540,8 @@ def test_prepare_terminal_sets_the_environment_without_importing_textual(tmp_pat
 
     probe = (
         "import os, sys\n"
-        "from core.config import TuiConfig\n"
-        "from tui.terminal import prepare_terminal\n"
+        "from dutypost.core.config import TuiConfig\n"
+        "from dutypost.tui.terminal import prepare_terminal\n"
         "prepare_terminal(TuiConfig(escdelay_ms=25, disable_kitty_keys=True), slow_link=True)\n"
         "assert 'textual' not in sys.modules\n"
         "print(os.environ['ESCDELAY'], os.environ['TEXTUAL_DISABLE_KITTY_KEY'], os.environ['TEXTUAL_FPS'])\n"

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import pytest
 
-from core import checklists
-from core.publish import compose, make_approval, make_override, publish
+from dutypost.core import checklists
+from dutypost.core.publish import compose, make_approval, make_override, publish
 from test_tui import (  # noqa: F401 (tui_context is a fixture)
     IN_HOURS, JUSTIFICATION, OUT_OF_HOURS, SIZE, open_evac_l4, screen_text, settle, tui_context, type_text,
 )
-from tui.app import make_app
+from dutypost.tui.app import make_app
 
 pytestmark = pytest.mark.anyio
 
@@ -564,7 +564,7 @@ async def test_start_up_notices_are_shown_on_home(tui_context):
 def test_every_new_binding_has_a_stable_id_and_a_ctrl_twin():
     from textual.binding import Binding
 
-    from tui import approvals, checklist, history, home, review
+    from dutypost.tui import approvals, checklist, history, home, review
 
     classes = [home.HomeScreen, review.ReviewScreen, history.HistoryScreen, history.PostDetailScreen,
                history.FormModal, checklist.ChecklistScreen, checklist.TextModal, checklist.ChoiceModal,

@@ -15,12 +15,12 @@ import os
 import pytest
 from textual import events
 
-from core.config import default_data_dir
-from core.ledger import Ledger
+from dutypost.core.config import default_data_dir
+from dutypost.core.ledger import Ledger
 from sshd_harness import DUTYPOST, wait_until
 from test_tui import IN_HOURS, JUSTIFICATION, OUT_OF_HOURS, REASON, SIZE, number_of, open_evac_l4, screen_text, settle
 from test_tui import tui_context  # noqa: F401 (fixture)
-from tui.app import make_app
+from dutypost.tui.app import make_app
 
 AREA = "本郷地区"
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import InputError
-from core.oauth1 import Credentials
-from core.practice_server import DEMO_CREDENTIALS, PracticeServer
-from core.xapi import (
+from dutypost.core.errors import InputError
+from dutypost.core.oauth1 import Credentials
+from dutypost.core.practice_server import DEMO_CREDENTIALS, PracticeServer
+from dutypost.core.xapi import (
     XApiError,
     XAuthError,
     XClient,
@@ -33,7 +33,7 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 
 
 def test_importing_the_client_does_not_import_httpx_or_oauthlib() -> None:
-    code = "import sys, core.xapi, core.oauth1; print(sorted({'httpx', 'oauthlib'} & set(sys.modules)))"
+    code = "import sys, dutypost.core.xapi, dutypost.core.oauth1; print(sorted({'httpx', 'oauthlib'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -34,11 +34,11 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
-from core.context import DutyContext
-from tui.keys import DECLARED_KEYS, bind, display_keys
+from dutypost.core.context import DutyContext
+from dutypost.tui.keys import DECLARED_KEYS, bind, display_keys
 
 if TYPE_CHECKING:
-    from core.gate import HoursStatus
+    from dutypost.core.gate import HoursStatus
 
 LEDGER_POLL_SECONDS = 1.0
 RECENT_POSTS = 8
@@ -128,7 +128,7 @@ class DutypostApp(App[int]):
     def get_default_screen(self) -> Screen:
         """Home is the bottom of the screen stack, drawn first: not pushed over an empty
         default screen, which would cost start-up a screen of its own."""
-        from tui.home import HomeScreen
+        from dutypost.tui.home import HomeScreen
 
         return HomeScreen()
 
@@ -173,7 +173,7 @@ class DutypostApp(App[int]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="x")
     def warm_x(self) -> None:
         """Open (or keep open) the connection to X, so a publish is one round trip."""
-        from core.errors import DutypostError
+        from dutypost.core.errors import DutypostError
 
         try:
             connected = self.ctx.x_client().warm()
@@ -209,7 +209,7 @@ class DutypostApp(App[int]):
         new = [r for r in requests if r.id not in self._announced_requests and r.requested_by != self.ctx.operator.id]
         if not new:
             return
-        from tui.approvals import ApprovalsScreen
+        from dutypost.tui.approvals import ApprovalsScreen
 
         self._announced_requests.update(r.id for r in new)
         if isinstance(self.screen, ApprovalsScreen):
@@ -224,7 +224,7 @@ class DutypostApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="hours")
     def _check_hours(self) -> None:
-        from core.gate import hours_status  # off the start-up path: it is not needed for the first frame
+        from dutypost.core.gate import hours_status  # off the start-up path: it is not needed for the first frame
 
         self.post_message(self.HoursChecked(hours_status(self.ctx.now(), self.ctx.settings.hours)))
 
@@ -248,7 +248,7 @@ class DutypostApp(App[int]):
         return display_keys(keys) if keys else super().get_key_display(binding)
 
     def action_help(self) -> None:
-        from tui.help import HelpModal
+        from dutypost.tui.help import HelpModal
 
         if not isinstance(self.screen, HelpModal):
             self.push_screen(HelpModal(self.screen))
@@ -262,12 +262,12 @@ class DutypostApp(App[int]):
         self.notify("終了は Ctrl+Q です。", title="Ctrl+C", markup=False)
 
     def action_outbox(self) -> None:
-        from tui.outbox import OutboxScreen
+        from dutypost.tui.outbox import OutboxScreen
 
         self.push_screen(OutboxScreen())
 
     def action_drafts(self) -> None:
-        from tui.home import HomeScreen
+        from dutypost.tui.home import HomeScreen
 
         self.go_home()
         home = self.screen
@@ -275,19 +275,19 @@ class DutypostApp(App[int]):
             home.action_drafts()
 
     def action_history(self) -> None:
-        from tui.history import HistoryScreen
+        from dutypost.tui.history import HistoryScreen
 
         if not isinstance(self.screen, HistoryScreen):
             self.push_screen(HistoryScreen())
 
     def action_checklists(self) -> None:
-        from tui.checklist import ChecklistMenuModal
+        from dutypost.tui.checklist import ChecklistMenuModal
 
         if not isinstance(self.screen, ChecklistMenuModal):
             self.push_screen(ChecklistMenuModal())
 
     def action_approvals(self) -> None:
-        from tui.approvals import ApprovalsScreen
+        from dutypost.tui.approvals import ApprovalsScreen
 
         if not self.is_approver:
             self.notify(f"{self.ctx.operator.name} さんには承認者の役割がありません。", title="承認",
@@ -310,7 +310,7 @@ class DutypostApp(App[int]):
     # -- navigation ------------------------------------------------------------------------
 
     def go_home(self) -> None:
-        from tui.home import HomeScreen
+        from dutypost.tui.home import HomeScreen
 
         while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
             self.pop_screen()
@@ -326,7 +326,7 @@ class DutypostApp(App[int]):
     def show_outcome(self, outcome, *, back_to: Screen | None = None) -> None:
         """After a publish: back to ``back_to`` (e.g. the checklist the post was made for)
         or home, then the post's result screen on top of it."""
-        from tui.post import Notice, PostScreen
+        from dutypost.tui.post import Notice, PostScreen
 
         if outcome.state == "sent":
             headline = "訓練投稿を練習サーバーに送りました。" if self.ctx.drill else "本番アカウントに投稿しました。"

@@ -12,11 +12,11 @@ from textual.containers import Vertical
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from core.publish import make_approval
-from tui.typeahead import TypeAhead
-from tui.duty_screen import DutyModal
-from tui.keys import bind
-from tui.labels import APPROVAL_METHOD_LABELS
+from dutypost.core.publish import make_approval
+from dutypost.tui.typeahead import TypeAhead
+from dutypost.tui.duty_screen import DutyModal
+from dutypost.tui.keys import bind
+from dutypost.tui.labels import APPROVAL_METHOD_LABELS
 
 VERBAL_METHODS = ("phone", "in-person")
 

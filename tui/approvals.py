@@ -23,12 +23,12 @@ from textual.message import Message
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from core.ledger import POST_STATE_LABELS, ApprovalRequest, Post
-from tui.duty_screen import DutyModal, DutyScreen
-from tui.history import override_text
-from tui.keys import bind
-from tui.labels import first_line, short_time
-from tui.status import StatusBar
+from dutypost.core.ledger import POST_STATE_LABELS, ApprovalRequest, Post
+from dutypost.tui.duty_screen import DutyModal, DutyScreen
+from dutypost.tui.history import override_text
+from dutypost.tui.keys import bind
+from dutypost.tui.labels import first_line, short_time
+from dutypost.tui.status import StatusBar
 
 ROW_CELLS = 74
 

@@ -34,18 +34,18 @@ from textual.widget import Widget
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from core import checklists
-from core.checklists import DELETE, KEEP, OTHER, TITLES, Checklist, ChecklistItem, ItemState
-from core.context import DutyContext
-from core.errors import DutypostError
-from core.ledger import POST_STATE_LABELS, Draft, DraftPurpose, Post
-from core.publish import Composition
-from core.templates import JST
-from tui.duty_screen import DutyModal, DutyScreen
-from tui.keys import bind
-from tui.labels import first_line, short_time
-from tui.status import StatusBar
-from tui.typeahead import TypeAhead, TypedInput
+from dutypost.core import checklists
+from dutypost.core.checklists import DELETE, KEEP, OTHER, TITLES, Checklist, ChecklistItem, ItemState
+from dutypost.core.context import DutyContext
+from dutypost.core.errors import DutypostError
+from dutypost.core.ledger import POST_STATE_LABELS, Draft, DraftPurpose, Post
+from dutypost.core.publish import Composition
+from dutypost.core.templates import JST
+from dutypost.tui.duty_screen import DutyModal, DutyScreen
+from dutypost.tui.keys import bind
+from dutypost.tui.labels import first_line, short_time
+from dutypost.tui.status import StatusBar
+from dutypost.tui.typeahead import TypeAhead, TypedInput
 
 #: The ledger's post kind for the posts of these items; they reply to the original.
 REPLY_KINDS = {"correction_post": "correction", "apology_post": "apology"}
@@ -383,7 +383,7 @@ class ChecklistScreen(DutyScreen):
 
     @on(ComposeReady)
     def _open_compose(self, message: ComposeReady) -> None:
-        from tui.compose import ComposeScreen
+        from dutypost.tui.compose import ComposeScreen
 
         template = self.ctx.templates.get(message.template_id)
         if template is None:
@@ -778,7 +778,7 @@ class ChecklistMenuModal(DutyModal):
         if what == "open":
             self._open(int(arg))
         elif arg == "correction":
-            from tui.history import HistoryScreen
+            from dutypost.tui.history import HistoryScreen
 
             self.dismiss(None)
             self.app.push_screen(HistoryScreen())

@@ -34,21 +34,21 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
-from core.context import DutyContext
-from core.errors import InputError
-from core.length import weighted_length
-from core.models import Finding
-from core.publish import Composition, compose, review
-from core.templates import MissingFieldsError, Template, TemplateField, default_value, field_choices
-from tui.duty_screen import DutyScreen
-from tui.keys import bind
-from tui.labels import SEVERITY_LABELS, first_line
-from tui.preview import PreviewPane
-from tui.status import StatusBar
-from tui.typeahead import TypeAhead, TypedInput
+from dutypost.core.context import DutyContext
+from dutypost.core.errors import InputError
+from dutypost.core.length import weighted_length
+from dutypost.core.models import Finding
+from dutypost.core.publish import Composition, compose, review
+from dutypost.core.templates import MissingFieldsError, Template, TemplateField, default_value, field_choices
+from dutypost.tui.duty_screen import DutyScreen
+from dutypost.tui.keys import bind
+from dutypost.tui.labels import SEVERITY_LABELS, first_line
+from dutypost.tui.preview import PreviewPane
+from dutypost.tui.status import StatusBar
+from dutypost.tui.typeahead import TypeAhead, TypedInput
 
 if TYPE_CHECKING:
-    from core.ledger import DraftPurpose
+    from dutypost.core.ledger import DraftPurpose
 
 GATE_ONLY_RULES = ("hours", "approval")
 #: How long an error notification stays: long enough to read twice on a slow link.
@@ -452,7 +452,7 @@ class ComposeScreen(DutyScreen):
         self.app.pop_screen()
 
     def action_review(self) -> None:
-        from tui.review import ReviewScreen
+        from dutypost.tui.review import ReviewScreen
 
         values = self.values()
         try:

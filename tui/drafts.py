@@ -15,12 +15,12 @@ from textual.containers import Vertical
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.duty_screen import DutyModal
-from tui.keys import bind
-from tui.labels import first_line, short_time
+from dutypost.tui.duty_screen import DutyModal
+from dutypost.tui.keys import bind
+from dutypost.tui.labels import first_line, short_time
 
 if TYPE_CHECKING:
-    from core.ledger import DraftPurpose
+    from dutypost.core.ledger import DraftPurpose
 
 #: What a checklist item's post is published as, in words (訂正・お詫び).
 PURPOSE_KIND_LABELS = {"correction": "訂正", "apology": "お詫び"}

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 from textual.screen import ModalScreen, Screen
 
 if TYPE_CHECKING:
-    from core.context import DutyContext
-    from tui.app import DutypostApp
+    from dutypost.core.context import DutyContext
+    from dutypost.tui.app import DutypostApp
 
 
 class DutyScreen(Screen):

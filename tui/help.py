@@ -9,8 +9,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from tui.duty_screen import DutyModal
-from tui.keys import DECLARED_KEYS, bind
+from dutypost.tui.duty_screen import DutyModal
+from dutypost.tui.keys import DECLARED_KEYS, bind
 
 GENERAL = (
     "どの画面でも: F1 (Ctrl+G) ヘルプ、Ctrl+P コマンド一覧、Ctrl+Q 終了。Esc はいつも「戻る」です。\n"

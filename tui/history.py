@@ -25,17 +25,17 @@ from textual.message import Message
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from core import checklists
-from core.context import DutyContext
-from core.errors import DutypostError
-from core.ledger import POST_STATE_LABELS, AuditEvent, Post
-from core.templates import format_jst_datetime
-from tui.compose import ChoiceField
-from tui.duty_screen import DutyModal, DutyScreen
-from tui.keys import bind
-from tui.labels import APPROVAL_METHOD_LABELS, first_line, short_time
-from tui.status import StatusBar
-from tui.typeahead import TypeAhead
+from dutypost.core import checklists
+from dutypost.core.context import DutyContext
+from dutypost.core.errors import DutypostError
+from dutypost.core.ledger import POST_STATE_LABELS, AuditEvent, Post
+from dutypost.core.templates import format_jst_datetime
+from dutypost.tui.compose import ChoiceField
+from dutypost.tui.duty_screen import DutyModal, DutyScreen
+from dutypost.tui.keys import bind
+from dutypost.tui.labels import APPROVAL_METHOD_LABELS, first_line, short_time
+from dutypost.tui.status import StatusBar
+from dutypost.tui.typeahead import TypeAhead
 
 HISTORY_LIMIT = 300
 ROW_CELLS = 74
@@ -73,7 +73,7 @@ def forms_dir(ctx: DutyContext) -> Path:
 
 def write_form(ctx: DutyContext, post_id: int, fmt: str, *, mail_linked: bool) -> Path:
     """Write 様式第1号 of ``post_id`` as ``fmt`` (md|html|csv); returns the file (runs in a worker)."""
-    from core.form import form_data, render
+    from dutypost.core.form import form_data, render
 
     form = form_data(ctx.ledger, ctx.settings, post_id, mail_linked=mail_linked, templates=ctx.templates)
     folder = forms_dir(ctx)
@@ -377,7 +377,7 @@ class PostDetailScreen(DutyScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail-checklist")
     def _start_correction(self) -> None:
-        from tui.checklist import start_or_resume
+        from dutypost.tui.checklist import start_or_resume
 
         try:
             checklist_id = start_or_resume(self.ctx, "correction", self.post_id)
@@ -388,7 +388,7 @@ class PostDetailScreen(DutyScreen):
 
     @on(ChecklistReady)
     def _open_checklist(self, message: ChecklistReady) -> None:
-        from tui.checklist import ChecklistScreen
+        from dutypost.tui.checklist import ChecklistScreen
 
         self.app.push_screen(ChecklistScreen(message.checklist_id))
 

@@ -25,12 +25,12 @@ from textual.widget import AwaitMount
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from core.templates import Template
-from tui.duty_screen import DutyScreen
-from tui.keys import bind
-from tui.labels import first_line, short_time
-from tui.status import StatusBar
-from tui.typeahead import TypedInput
+from dutypost.core.templates import Template
+from dutypost.tui.duty_screen import DutyScreen
+from dutypost.tui.keys import bind
+from dutypost.tui.labels import first_line, short_time
+from dutypost.tui.status import StatusBar
+from dutypost.tui.typeahead import TypedInput
 
 RECENT_ROWS = 5
 
@@ -200,7 +200,7 @@ class HomeScreen(DutyScreen):
 
     def open_template(self, template: Template, values: dict[str, str] | None = None,
                       draft_id: str | None = None) -> AwaitMount:
-        from tui.compose import ComposeScreen
+        from dutypost.tui.compose import ComposeScreen
 
         return self.app.push_screen(ComposeScreen(template, values=values, draft_id=draft_id))
 
@@ -225,7 +225,7 @@ class HomeScreen(DutyScreen):
 
     @on(DraftsFound)
     def _offer_drafts(self, message: DraftsFound) -> None:
-        from tui.drafts import DraftsModal
+        from dutypost.tui.drafts import DraftsModal
 
         if not message.drafts:
             self.notify("開いている下書きはありません。", title="下書き", markup=False)
@@ -236,7 +236,7 @@ class HomeScreen(DutyScreen):
             if draft is not None and template is None:
                 self.notify(f"下書きのテンプレート {draft.template_id} が見つかりません。", severity="error", markup=False)
             elif draft is not None and draft.purpose is not None:
-                from tui.checklist import ChecklistScreen
+                from dutypost.tui.checklist import ChecklistScreen
 
                 # A checklist item's post: its checklist opens it, by the item's rules.
                 self.app.push_screen(ChecklistScreen(draft.purpose.checklist_id, draft=draft))
@@ -270,7 +270,7 @@ class HomeScreen(DutyScreen):
         if not posts:
             self.query_one("#recent-list", Static).update("まだ投稿はありません。")
             return
-        from core.ledger import POST_STATE_LABELS  # the ledger is opened after the first frame
+        from dutypost.core.ledger import POST_STATE_LABELS  # the ledger is opened after the first frame
 
         now = self.ctx.now()
         lines = Text()

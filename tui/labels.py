@@ -9,7 +9,7 @@ from datetime import datetime
 
 from rich.cells import cell_len
 
-from core.templates import JST
+from dutypost.core.templates import JST
 
 APPROVAL_METHOD_LABELS = {"phone": "電話", "in-person": "対面", "in-app": "アプリ内"}
 

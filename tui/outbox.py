@@ -17,14 +17,14 @@ from textual.message import Message
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from core.errors import DutypostError
-from core.ledger import POST_STATE_LABELS, Post
-from core.publish import cancel
-from tui.duty_screen import DutyModal, DutyScreen
-from tui.keys import bind
-from tui.labels import first_line, short_time
-from tui.status import StatusBar
-from tui.typeahead import TypedInput
+from dutypost.core.errors import DutypostError
+from dutypost.core.ledger import POST_STATE_LABELS, Post
+from dutypost.core.publish import cancel
+from dutypost.tui.duty_screen import DutyModal, DutyScreen
+from dutypost.tui.keys import bind
+from dutypost.tui.labels import first_line, short_time
+from dutypost.tui.status import StatusBar
+from dutypost.tui.typeahead import TypedInput
 
 #: States a post can be cancelled (取消) from; ``core.publish.cancel`` decides in the end.
 CANCELLABLE_STATES = ("failed", "queued")
@@ -108,7 +108,7 @@ class OutboxScreen(DutyScreen):
         self._open_post(None)
 
     def _open_post(self, start: str | None) -> None:
-        from tui.post import PostScreen
+        from dutypost.tui.post import PostScreen
 
         post = self._selected()
         if post is not None:

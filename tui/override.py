@@ -18,12 +18,12 @@ from textual.containers import Vertical
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from core.errors import InputError
-from core.publish import make_override
-from tui.typeahead import TypeAhead, TypedInput
-from tui.duty_screen import DutyModal
-from tui.keys import bind
-from tui.labels import publish_confirmation
+from dutypost.core.errors import InputError
+from dutypost.core.publish import make_override
+from dutypost.tui.typeahead import TypeAhead, TypedInput
+from dutypost.tui.duty_screen import DutyModal
+from dutypost.tui.keys import bind
+from dutypost.tui.labels import publish_confirmation
 
 
 class CategoryList(TypeAhead, OptionList):

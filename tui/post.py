@@ -23,14 +23,14 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, Static
 
-from core.errors import DutypostError, OutcomeUnknown, PublishFailed
-from core.ledger import POST_STATE_LABELS, Post
-from core.publish import reconcile, resend
-from tui.duty_screen import DutyScreen
-from tui.keys import bind
-from tui.outbox import CANCEL_BINDING, CANCELLABLE_STATES, CancelModal
-from tui.review import failure_hint
-from tui.status import StatusBar
+from dutypost.core.errors import DutypostError, OutcomeUnknown, PublishFailed
+from dutypost.core.ledger import POST_STATE_LABELS, Post
+from dutypost.core.publish import reconcile, resend
+from dutypost.tui.duty_screen import DutyScreen
+from dutypost.tui.keys import bind
+from dutypost.tui.outbox import CANCEL_BINDING, CANCELLABLE_STATES, CancelModal
+from dutypost.tui.review import failure_hint
+from dutypost.tui.status import StatusBar
 
 PHONE_HINT = ("X に接続できないときは c で本文をコピーしてスマートフォンなどから公式アカウントに投稿し、"
               "x で取り消して送信待ちから外します。")

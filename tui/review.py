@@ -35,17 +35,17 @@ from textual.message import Message
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from core.errors import DutypostError, GateBlocked, OutcomeUnknown, PublishFailed
-from core.gate import RULES, Approval, Override
-from core.ledger import ApprovalRequest
-from core.publish import Composition, Review, make_approval, publish, review
-from core.templates import Template, format_jst_time
-from tui.compose import GATE_ONLY_RULES, composition_text, count_text
-from tui.typeahead import TypeAhead
-from tui.duty_screen import DutyScreen
-from tui.keys import bind
-from tui.labels import APPROVAL_METHOD_LABELS, publish_confirmation
-from tui.status import StatusBar
+from dutypost.core.errors import DutypostError, GateBlocked, OutcomeUnknown, PublishFailed
+from dutypost.core.gate import RULES, Approval, Override
+from dutypost.core.ledger import ApprovalRequest
+from dutypost.core.publish import Composition, Review, make_approval, publish, review
+from dutypost.core.templates import Template, format_jst_time
+from dutypost.tui.compose import GATE_ONLY_RULES, composition_text, count_text
+from dutypost.tui.typeahead import TypeAhead
+from dutypost.tui.duty_screen import DutyScreen
+from dutypost.tui.keys import bind
+from dutypost.tui.labels import APPROVAL_METHOD_LABELS, publish_confirmation
+from dutypost.tui.status import StatusBar
 
 
 @dataclass(frozen=True)
@@ -303,7 +303,7 @@ class ReviewScreen(DutyScreen):
     # -- approval and override -------------------------------------------------------------
 
     def action_approval(self) -> None:
-        from tui.approval import ApprovalModal
+        from dutypost.tui.approval import ApprovalModal
 
         def recorded(approval: Approval | None) -> None:
             if approval is not None:
@@ -364,7 +364,7 @@ class ReviewScreen(DutyScreen):
         self._recheck()
 
     async def action_override(self) -> None:
-        from tui.override import CategoryList, OverrideModal
+        from dutypost.tui.override import CategoryList, OverrideModal
 
         def confirmed(override: Override | None) -> None:
             if override is not None:
@@ -408,7 +408,7 @@ class ReviewScreen(DutyScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="publish")
     def _publish(self, approval: Approval | None, override: Override | None, acks: frozenset[str]) -> None:
-        from tui.checklist import link_post, publish_options
+        from dutypost.tui.checklist import link_post, publish_options
 
         ctx = self.ctx
         draft_id: str | None = self.draft_id

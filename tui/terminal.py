@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 
-from core.config import TuiConfig
+from dutypost.core.config import TuiConfig
 
 SLOW_LINK_FPS = 10
 
