@@ -344,8 +344,7 @@ def correction_values(ledger: Ledger, original_post_id: int, *, wrong: str, righ
     ``templates`` gives the subject from the original's template title; without it the
     bundled templates are used.
     """
-    from dutypost.core.form import post_subject
-    from dutypost.core.templates import format_jst_datetime
+    from dutypost.core.templates import format_jst_datetime, post_subject
 
     original = _original(ledger, original_post_id)
     return {
