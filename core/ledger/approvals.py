@@ -15,7 +15,6 @@ APPROVAL_METHODS = ("phone", "in-person", "in-app")
 """電話, 対面, and アプリ内 (the approver approved from their own session)."""
 
 
-
 @dataclass(frozen=True)
 class ApprovalRequest:
     """An in-app approval request (承認依頼): the approver decides from their own session."""
@@ -31,7 +30,6 @@ class ApprovalRequest:
     decided_by: str | None
     decided_at: datetime | None
     note: str
-
 
 
 class ApprovalStore(PostStore):

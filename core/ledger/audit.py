@@ -117,7 +117,6 @@ class AuditLog(LedgerConnection):
         )
         return event_id
 
-
     # -- audit trail (監査記録) ----------------------------------------------------------
 
     def append_event(self, *, operator: str, kind: str, payload: dict, post_id: int | None = None) -> int:

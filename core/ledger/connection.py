@@ -201,7 +201,6 @@ class LedgerConnection:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
     # -- plumbing ---------------------------------------------------------------------
 
     def _use_wal(self) -> None:

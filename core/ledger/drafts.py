@@ -54,7 +54,6 @@ class Draft:
     purpose: DraftPurpose | None
 
 
-
 class DraftStore(AuditLog):
     """Drafts; creating and closing one are audit events."""
 

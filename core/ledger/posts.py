@@ -40,7 +40,6 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-
 @dataclass(frozen=True)
 class Post:
     """A post (投稿) and everything recorded about it.
@@ -102,7 +101,6 @@ class Post:
         }
 
 
-
 class PostStore(AuditLog):
     """Posts and their states. A post's overrides and approvals are read with it."""
 
@@ -112,7 +110,6 @@ class PostStore(AuditLog):
         if row is None:
             raise ValueError(f"投稿 #{post_id} は記録にありません。")
         return row
-
 
     # -- posts (投稿) -------------------------------------------------------------------
 
