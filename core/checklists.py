@@ -5,16 +5,10 @@ policy article it comes from (SPEC R3, R6–R9). An operator starts a checklist,
 items in any order, can leave and resume it from another session, and finishes it once
 every required item is done.
 
-Storage: the checklist state lives in two tables of the ledger's SQLite file,
-``checklists`` and ``checklist_items``, created here on first use (the ledger's schema
-version is not touched). The :class:`~core.ledger.Ledger` exposes no connection, so this
-module opens its own short-lived connection to the same file for each operation: WAL (set
-by the ledger), a 15 s busy timeout and ``BEGIN IMMEDIATE`` for every write, so sessions
-queue instead of failing. Every step is also an audit event (監査記録) written through
-:meth:`Ledger.append_event`, *before* the row changes: the ledger's connection and ours
-are separate transactions, and this order means a value in the table always has its
-audit event (a crash in between leaves an event whose value must be recorded again).
-Each item row keeps the id and the time of its audit event.
+Storage: this module holds the items, their rules and the checks of each value; the
+ledger stores them (:mod:`dutypost.core.ledger.checklists`, tables created by the ledger's
+migrations). Every step writes its row and its audit event (監査記録) in one transaction
+on the ledger's connection, and each item row keeps the id and the time of its audit event.
 
 Deleting the original post (元の投稿の削除) is never a plain value: it takes
 :func:`request_deletion` (with a reason), then :func:`confirm_deletion` as a separate
@@ -24,16 +18,25 @@ the outcome.
 
 from __future__ import annotations
 
-import json
-import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 from dutypost.core.errors import InputError, PublishFailed
+# The audit event kinds of checklists are the ledger's; callers may name them from here too.
+from dutypost.core.ledger.checklists import (
+    EVENT_CORRECTION_LINKED,
+    EVENT_DELETION_CONFIRMED,
+    EVENT_DELETION_FAILED,
+    EVENT_DELETION_REQUESTED,
+    EVENT_FINISHED as EVENT_FINISHED,
+    EVENT_STARTED as EVENT_STARTED,
+    EVENT_TICK as EVENT_TICK,
+    ChecklistEvent,
+    StoredChecklist,
+    StoredItem,
+)
 
 if TYPE_CHECKING:
     from dutypost.core.ledger import Ledger, Post
@@ -41,21 +44,11 @@ if TYPE_CHECKING:
     from dutypost.core.xapi import XClient
 
 JST = ZoneInfo("Asia/Tokyo")
-BUSY_TIMEOUT_MS = 15_000
 
 ItemKind = Literal["tick", "text", "choice", "who_when", "post"]
 
 OTHER = "その他"
 """A choice that needs a note saying what it was."""
-
-# Audit event kinds written here.
-EVENT_STARTED = "checklist.started"
-EVENT_TICK = "checklist.tick"
-EVENT_FINISHED = "checklist.finished"
-EVENT_DELETION_REQUESTED = "checklist.deletion_requested"
-EVENT_DELETION_CONFIRMED = "checklist.deletion_confirmed"
-EVENT_DELETION_FAILED = "checklist.deletion_failed"
-EVENT_CORRECTION_LINKED = "post.correction_linked"
 
 KEEP, DELETE = "残す", "削除"
 
@@ -185,78 +178,6 @@ class Checklist:
         return next(state for state in self.items if state.item.key == key)
 
 
-# -- storage -------------------------------------------------------------------
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS checklists (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        kind TEXT NOT NULL,
-        post_id INTEGER REFERENCES posts (id),
-        operator TEXT NOT NULL,
-        status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'finished')),
-        started_at TEXT,
-        audit_id INTEGER,
-        finished_by TEXT,
-        finished_at TEXT
-    )""",
-    "CREATE INDEX IF NOT EXISTS checklists_open ON checklists (status, post_id)",
-    """CREATE TABLE IF NOT EXISTS checklist_items (
-        checklist_id INTEGER NOT NULL REFERENCES checklists (id),
-        item_key TEXT NOT NULL,
-        value TEXT NOT NULL,
-        operator TEXT NOT NULL,
-        at TEXT NOT NULL,
-        audit_id INTEGER NOT NULL,
-        PRIMARY KEY (checklist_id, item_key)
-    )""",
-)
-
-
-@contextmanager
-def _connect(ledger: Ledger) -> Iterator[sqlite3.Connection]:
-    with closing(sqlite3.connect(ledger.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)) as conn:
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'checklist_items'").fetchone() is None:
-            with _transaction(conn):
-                for statement in _SCHEMA:
-                    conn.execute(statement)
-        yield conn
-
-
-@contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def _event_time(conn: sqlite3.Connection, audit_id: int) -> str:
-    """The time the ledger stamped on audit event ``audit_id`` (its clock, not ours)."""
-    return conn.execute("SELECT at FROM audit WHERE id = ?", (audit_id,)).fetchone()["at"]
-
-
-def _row(conn: sqlite3.Connection, checklist_id: int) -> sqlite3.Row:
-    row = conn.execute("SELECT * FROM checklists WHERE id = ?", (checklist_id,)).fetchone()
-    if row is None:
-        raise InputError(f"チェックリスト #{checklist_id} は記録にありません。",
-                         hint="続きのあるチェックリストはチェックリスト画面の一覧から選べます。")
-    return row
-
-
-def _open_row(conn: sqlite3.Connection, checklist_id: int) -> sqlite3.Row:
-    row = _row(conn, checklist_id)
-    if row["status"] != "open":
-        raise InputError(f"チェックリスト #{checklist_id} はもう完了しています。",
-                         hint="追加の対応があるときは、新しいチェックリストを始めてください。")
-    return row
-
-
 # -- the API -------------------------------------------------------------------
 
 
@@ -270,22 +191,7 @@ def start(ledger: Ledger, *, kind: str, operator: str, post_id: int | None) -> i
     if kind == "correction" and post_id is None:
         raise InputError("訂正・お詫びのチェックリストには、誤りのあった元の投稿が必要です。",
                          hint="履歴から元の投稿を選んでから始めてください。")
-    with _connect(ledger) as conn:
-        with _transaction(conn):
-            checklist_id = conn.execute(
-                "INSERT INTO checklists (kind, post_id, operator) VALUES (?, ?, ?)", (kind, post_id, operator)
-            ).lastrowid
-        try:
-            audit_id = ledger.append_event(operator=operator, kind=EVENT_STARTED, post_id=post_id,
-                                           payload={"checklist_id": checklist_id, "checklist_kind": kind})
-        except BaseException:
-            with _transaction(conn):
-                conn.execute("DELETE FROM checklists WHERE id = ?", (checklist_id,))
-            raise
-        with _transaction(conn):
-            conn.execute("UPDATE checklists SET started_at = ?, audit_id = ? WHERE id = ?",
-                         (_event_time(conn, audit_id), audit_id, checklist_id))
-    return checklist_id
+    return ledger.start_checklist(kind=kind, operator=operator, post_id=post_id)
 
 
 def record(ledger: Ledger, checklist_id: int, item_key: str, *, operator: str,
@@ -298,42 +204,29 @@ def record(ledger: Ledger, checklist_id: int, item_key: str, *, operator: str,
     (no offset: JST) or left out for now; ``post`` a post id or ``{"post_id"}``.
     Deleting the original post is not a value: see :func:`request_deletion`.
     """
-    with _connect(ledger) as conn:
-        row = _open_row(conn, checklist_id)
-        item = _item(row["kind"], item_key)
-        if item.key == "original":
-            current = _values(conn, checklist_id).get("original")
-            if current and current.get("stage") == "deleted":
-                raise InputError("元の投稿はもう削除されています。この項目は変えられません。")
-            if value == DELETE or (isinstance(value, dict) and value.get("choice") == DELETE):
-                raise InputError(
-                    "元の投稿の削除は、理由を付けた削除の申し出と、別の操作での確認の2段階で行います。",
-                    hint="チェックリスト画面の「元の投稿を削除」から進めてください。",
-                )
-        normalised = _normalise(ledger, item, value)
-        _store(ledger, conn, row, item, normalised, operator=operator)
+    stored = _open_stored(ledger, checklist_id)
+    item = _item(stored.kind, item_key)
+    if item.key == "original":
+        current = _value(stored, "original")
+        if current and current.get("stage") == "deleted":
+            raise InputError("元の投稿はもう削除されています。この項目は変えられません。")
+        if value == DELETE or (isinstance(value, dict) and value.get("choice") == DELETE):
+            raise InputError(
+                "元の投稿の削除は、理由を付けた削除の申し出と、別の操作での確認の2段階で行います。",
+                hint="チェックリスト画面の「元の投稿を削除」から進めてください。",
+            )
+    normalised = _normalise(ledger, item, value)
+    ledger.record_checklist_item(checklist_id, item.key, normalised, operator=operator)
 
 
 def get(ledger: Ledger, checklist_id: int) -> Checklist:
     """A checklist with every item's value, who recorded it and when."""
-    with _connect(ledger) as conn:
-        row = _row(conn, checklist_id)
-        items = conn.execute("SELECT * FROM checklist_items WHERE checklist_id = ?", (checklist_id,)).fetchall()
-    return _checklist(row, items)
+    return _checklist(ledger.get_checklist(checklist_id))
 
 
 def open_checklists(ledger: Ledger, post_id: int | None = None) -> list[Checklist]:
     """Checklists not finished yet, newest first; only those about ``post_id`` when given."""
-    sql, params = "SELECT * FROM checklists WHERE status = 'open' AND audit_id IS NOT NULL", ()
-    if post_id is not None:
-        sql, params = sql + " AND post_id = ?", (post_id,)
-    with _connect(ledger) as conn:
-        rows = conn.execute(sql + " ORDER BY id DESC", params).fetchall()
-        items = {
-            row["id"]: conn.execute("SELECT * FROM checklist_items WHERE checklist_id = ?", (row["id"],)).fetchall()
-            for row in rows
-        }
-    return [_checklist(row, items[row["id"]]) for row in rows]
+    return [_checklist(stored) for stored in ledger.open_checklist_records(post_id)]
 
 
 def finish(ledger: Ledger, checklist_id: int, *, operator: str) -> None:
@@ -345,14 +238,7 @@ def finish(ledger: Ledger, checklist_id: int, *, operator: str) -> None:
         labels = "、".join(checklist.item(key).item.label for key in checklist.missing)
         raise InputError(f"チェックリスト「{checklist.title}」にまだ済んでいない項目があります: {labels}",
                          hint="すべての必須項目を記録してから完了にしてください。")
-    with _connect(ledger) as conn:
-        audit_id = ledger.append_event(operator=operator, kind=EVENT_FINISHED, post_id=checklist.post_id,
-                                       payload={"checklist_id": checklist_id, "checklist_kind": checklist.kind})
-        with _transaction(conn):
-            conn.execute(
-                "UPDATE checklists SET status = 'finished', finished_by = ?, finished_at = ? WHERE id = ?",
-                (operator, _event_time(conn, audit_id), checklist_id),
-            )
+    ledger.finish_checklist(checklist_id, operator=operator)
 
 
 def link_correction(ledger: Ledger, checklist_id: int, *, correction_post_id: int, operator: str) -> None:
@@ -361,20 +247,18 @@ def link_correction(ledger: Ledger, checklist_id: int, *, correction_post_id: in
     The link between the original and its correction is kept as the item value and as an
     audit event ``post.correction_linked`` on each of the two posts.
     """
-    with _connect(ledger) as conn:
-        row = _open_row(conn, checklist_id)
-        if row["kind"] != "correction":
-            raise InputError(f"チェックリスト #{checklist_id} は訂正・お詫びのチェックリストではありません。")
-        item = _item("correction", "correction_post")
-        value = _normalise(ledger, item, correction_post_id)
-        original_id = row["post_id"]
-        if correction_post_id == original_id:
-            raise InputError("訂正の投稿に元の投稿そのものは選べません。")
-        link = {"checklist_id": checklist_id, "original_post_id": original_id,
-                "correction_post_id": correction_post_id}
-        for post_id in (original_id, correction_post_id):
-            ledger.append_event(operator=operator, kind=EVENT_CORRECTION_LINKED, post_id=post_id, payload=link)
-        _store(ledger, conn, row, item, value, operator=operator)
+    stored = _open_stored(ledger, checklist_id)
+    if stored.kind != "correction":
+        raise InputError(f"チェックリスト #{checklist_id} は訂正・お詫びのチェックリストではありません。")
+    item = _item("correction", "correction_post")
+    value = _normalise(ledger, item, correction_post_id)
+    original_id = stored.post_id
+    if correction_post_id == original_id:
+        raise InputError("訂正の投稿に元の投稿そのものは選べません。")
+    link = {"checklist_id": checklist_id, "original_post_id": original_id,
+            "correction_post_id": correction_post_id}
+    events = [ChecklistEvent(EVENT_CORRECTION_LINKED, post_id, link) for post_id in (original_id, correction_post_id)]
+    ledger.record_checklist_item(checklist_id, item.key, value, operator=operator, events=events)
 
 
 def request_deletion(ledger: Ledger, checklist_id: int, *, operator: str, reason: str) -> None:
@@ -383,34 +267,31 @@ def request_deletion(ledger: Ledger, checklist_id: int, *, operator: str, reason
     if not reason:
         raise InputError("元の投稿を削除する理由を書いてください。",
                          hint="原則は残して訂正します (上富田町手順 5(1))。削除するときは理由の記録が必要です。")
-    with _connect(ledger) as conn:
-        row = _open_row(conn, checklist_id)
-        if row["kind"] != "correction":
-            raise InputError("元の投稿の削除は、訂正・お詫びのチェックリストから行います。")
-        current = _values(conn, checklist_id).get("original") or {}
-        if current.get("stage") == "deleted":
-            raise InputError("元の投稿はもう削除されています。")
-        post = ledger.get_post(row["post_id"])
-        if post is None or post.state != "sent":
-            raise InputError(f"元の投稿 #{row['post_id']} は送信済みではないので、X から削除できません。")
-        value = {"choice": DELETE, "stage": "requested", "reason": reason, "requested_by": operator}
-        ledger.append_event(operator=operator, kind=EVENT_DELETION_REQUESTED, post_id=row["post_id"],
-                            payload={"checklist_id": checklist_id, "reason": reason})
-        _store(ledger, conn, row, _item("correction", "original"), value, operator=operator)
+    stored = _open_stored(ledger, checklist_id)
+    if stored.kind != "correction":
+        raise InputError("元の投稿の削除は、訂正・お詫びのチェックリストから行います。")
+    current = _value(stored, "original") or {}
+    if current.get("stage") == "deleted":
+        raise InputError("元の投稿はもう削除されています。")
+    post = ledger.get_post(stored.post_id)
+    if post is None or post.state != "sent":
+        raise InputError(f"元の投稿 #{stored.post_id} は送信済みではないので、X から削除できません。")
+    value = {"choice": DELETE, "stage": "requested", "reason": reason, "requested_by": operator}
+    event = ChecklistEvent(EVENT_DELETION_REQUESTED, stored.post_id, {"checklist_id": checklist_id, "reason": reason})
+    ledger.record_checklist_item(checklist_id, "original", value, operator=operator, events=[event])
 
 
 def confirm_deletion(ledger: Ledger, checklist_id: int, *, operator: str) -> None:
     """Second, separate step (削除の確認): only after :func:`request_deletion`."""
-    with _connect(ledger) as conn:
-        row = _open_row(conn, checklist_id)
-        current = _values(conn, checklist_id).get("original") or {}
-        if current.get("stage") != "requested":
-            raise InputError("確認する削除の申し出がありません。",
-                             hint="先に理由を付けて削除を申し出てください。")
-        value = {**current, "stage": "confirmed", "confirmed_by": operator}
-        ledger.append_event(operator=operator, kind=EVENT_DELETION_CONFIRMED, post_id=row["post_id"],
-                            payload={"checklist_id": checklist_id, "reason": current["reason"]})
-        _store(ledger, conn, row, _item("correction", "original"), value, operator=operator)
+    stored = _open_stored(ledger, checklist_id)
+    current = _value(stored, "original") or {}
+    if current.get("stage") != "requested":
+        raise InputError("確認する削除の申し出がありません。",
+                         hint="先に理由を付けて削除を申し出てください。")
+    value = {**current, "stage": "confirmed", "confirmed_by": operator}
+    event = ChecklistEvent(EVENT_DELETION_CONFIRMED, stored.post_id,
+                           {"checklist_id": checklist_id, "reason": current["reason"]})
+    ledger.record_checklist_item(checklist_id, "original", value, operator=operator, events=[event])
 
 
 def delete_original(ledger: Ledger, client: XClient, checklist_id: int, *, operator: str) -> None:
@@ -424,35 +305,32 @@ def delete_original(ledger: Ledger, client: XClient, checklist_id: int, *, opera
     """
     from dutypost.core.xapi import XApiError
 
-    with _connect(ledger) as conn:
-        row = _open_row(conn, checklist_id)
-        current = _values(conn, checklist_id).get("original") or {}
-        if current.get("stage") != "confirmed":
-            raise InputError("元の投稿の削除は、理由を付けた申し出と確認が済んでから行えます。")
-        post_id = row["post_id"]
-        post = ledger.get_post(post_id)
-        if post is None or post.state != "sent":
-            raise InputError(f"元の投稿 #{post_id} は送信済みではないので、X から削除できません。")
-        gone = list(current.get("deleted_x_post_ids", []))
-        item = _item("correction", "original")
-        try:
-            for x_id in reversed(post.x_post_ids):
-                if x_id in gone:
-                    continue
-                if not client.delete_post(x_id):
-                    raise PublishFailed(f"X は投稿 {x_id} を削除したと答えませんでした。",
-                                        hint="アカウントのタイムラインで確かめ、残っていればもう一度削除してください。")
-                gone.append(x_id)
-        except (XApiError, PublishFailed) as exc:
-            failed = {**current, "deleted_x_post_ids": gone, "error": exc.message}
-            ledger.append_event(operator=operator, kind=EVENT_DELETION_FAILED, post_id=post_id,
-                                payload={"checklist_id": checklist_id, "error": exc.message,
-                                         "deleted_x_post_ids": gone})
-            _store(ledger, conn, row, item, failed, operator=operator)
-            raise
-        ledger.set_state(post_id, "deleted", operator=operator)
-        done = {key: v for key, v in current.items() if key != "error"}
-        _store(ledger, conn, row, item, {**done, "stage": "deleted", "deleted_x_post_ids": gone}, operator=operator)
+    stored = _open_stored(ledger, checklist_id)
+    current = _value(stored, "original") or {}
+    if current.get("stage") != "confirmed":
+        raise InputError("元の投稿の削除は、理由を付けた申し出と確認が済んでから行えます。")
+    post_id = stored.post_id
+    post = ledger.get_post(post_id)
+    if post is None or post.state != "sent":
+        raise InputError(f"元の投稿 #{post_id} は送信済みではないので、X から削除できません。")
+    gone = list(current.get("deleted_x_post_ids", []))
+    try:
+        for x_id in reversed(post.x_post_ids):
+            if x_id in gone:
+                continue
+            if not client.delete_post(x_id):
+                raise PublishFailed(f"X は投稿 {x_id} を削除したと答えませんでした。",
+                                    hint="アカウントのタイムラインで確かめ、残っていればもう一度削除してください。")
+            gone.append(x_id)
+    except (XApiError, PublishFailed) as exc:
+        failed = {**current, "deleted_x_post_ids": gone, "error": exc.message}
+        event = ChecklistEvent(EVENT_DELETION_FAILED, post_id,
+                               {"checklist_id": checklist_id, "error": exc.message, "deleted_x_post_ids": gone})
+        ledger.record_checklist_item(checklist_id, "original", failed, operator=operator, events=[event])
+        raise
+    done = {key: v for key, v in current.items() if key != "error"}
+    ledger.record_post_deleted(checklist_id, "original", {**done, "stage": "deleted", "deleted_x_post_ids": gone},
+                               operator=operator)
 
 
 # -- the correction text -------------------------------------------------------
@@ -466,8 +344,7 @@ def correction_values(ledger: Ledger, original_post_id: int, *, wrong: str, righ
     ``templates`` gives the subject from the original's template title; without it the
     bundled templates are used.
     """
-    from dutypost.core.form import post_subject
-    from dutypost.core.templates import format_jst_datetime
+    from dutypost.core.templates import format_jst_datetime, post_subject
 
     original = _original(ledger, original_post_id)
     return {
@@ -520,26 +397,17 @@ def _bundled_templates() -> TemplateSet:
     return load_templates([BUNDLED_TEMPLATES])
 
 
-def _values(conn: sqlite3.Connection, checklist_id: int) -> dict[str, dict]:
-    rows = conn.execute("SELECT item_key, value FROM checklist_items WHERE checklist_id = ?", (checklist_id,))
-    return {r["item_key"]: json.loads(r["value"]) for r in rows}
+def _open_stored(ledger: Ledger, checklist_id: int) -> StoredChecklist:
+    stored = ledger.get_checklist(checklist_id)
+    if stored.status != "open":
+        raise InputError(f"チェックリスト #{checklist_id} はもう完了しています。",
+                         hint="追加の対応があるときは、新しいチェックリストを始めてください。")
+    return stored
 
 
-def _store(ledger: Ledger, conn: sqlite3.Connection, row: sqlite3.Row, item: ChecklistItem, value: dict, *,
-           operator: str) -> None:
-    """Audit event first, then the row (see the module docstring)."""
-    audit_id = ledger.append_event(
-        operator=operator, kind=EVENT_TICK, post_id=row["post_id"],
-        payload={"checklist_id": row["id"], "checklist_kind": row["kind"], "item": item.key, "value": value},
-    )
-    with _transaction(conn):
-        conn.execute(
-            "INSERT INTO checklist_items (checklist_id, item_key, value, operator, at, audit_id)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (checklist_id, item_key) DO UPDATE SET"
-            " value = excluded.value, operator = excluded.operator, at = excluded.at, audit_id = excluded.audit_id",
-            (row["id"], item.key, json.dumps(value, ensure_ascii=False), operator, _event_time(conn, audit_id),
-             audit_id),
-        )
+def _value(stored: StoredChecklist, key: str) -> dict | None:
+    recorded = stored.items.get(key)
+    return recorded.value if recorded else None
 
 
 def _normalise(ledger: Ledger, item: ChecklistItem, value: dict | str | bool | int) -> dict:
@@ -598,12 +466,12 @@ def _parse_when(when: object, what: str) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
-def _checklist(row: sqlite3.Row, item_rows: list[sqlite3.Row]) -> Checklist:
-    recorded = {r["item_key"]: r for r in item_rows}
-    values = {key: json.loads(r["value"]) for key, r in recorded.items()}
+def _checklist(stored: StoredChecklist) -> Checklist:
+    recorded: dict[str, StoredItem] = stored.items
+    values = {key: r.value for key, r in recorded.items()}
     states: list[ItemState] = []
     missing: list[str] = []
-    for item in ITEMS[row["kind"]]:
+    for item in ITEMS[stored.kind]:
         r = recorded.get(item.key)
         value = values.get(item.key)
         if value is None and item.default is not None:
@@ -616,14 +484,13 @@ def _checklist(row: sqlite3.Row, item_rows: list[sqlite3.Row]) -> Checklist:
         if (required and not done) or (value is not None and not done and "stage" in value):
             missing.append(item.key)
         states.append(ItemState(
-            item=item, value=values.get(item.key), operator=r["operator"] if r else None,
-            at=datetime.fromisoformat(r["at"]) if r else None, audit_id=r["audit_id"] if r else None,
-            required=required, done=done,
+            item=item, value=values.get(item.key), operator=r.operator if r else None,
+            at=r.at if r else None, audit_id=r.audit_id if r else None, required=required, done=done,
         ))
     return Checklist(
-        id=row["id"], kind=row["kind"], title=TITLES[row["kind"]], post_id=row["post_id"],
-        operator=row["operator"], started_at=_time(row["started_at"]), status=row["status"],
-        finished_by=row["finished_by"], finished_at=_time(row["finished_at"]), items=tuple(states),
+        id=stored.id, kind=stored.kind, title=TITLES[stored.kind], post_id=stored.post_id,
+        operator=stored.operator, started_at=stored.started_at, status=stored.status,
+        finished_by=stored.finished_by, finished_at=stored.finished_at, items=tuple(states),
         missing=missing,
     )
 
@@ -638,6 +505,3 @@ def _done(item: ChecklistItem, value: dict | None) -> bool:
         return value["stage"] == "deleted"
     return True
 
-
-def _time(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None

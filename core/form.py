@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from dutypost.core.checklists import EVENT_CORRECTION_LINKED, EVENT_DELETION_REQUESTED
 from dutypost.core.errors import InputError
+from dutypost.core.ledger.checklists import EVENT_CORRECTION_LINKED, EVENT_DELETION_REQUESTED
+from dutypost.core.templates import post_subject
 
 if TYPE_CHECKING:
     from dutypost.core.config import Settings
-    from dutypost.core.ledger import Ledger, Post
+    from dutypost.core.ledger import Ledger
     from dutypost.core.templates import TemplateSet
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -32,7 +33,6 @@ APPROVAL_COLUMNS = ("課長", "課長補佐", "係長", "担当")
 UPDATE_KINDS = ("新規", "変更", "削除")
 OTHER_DATA_KINDS = ("動画", "画像", "その他")
 METHOD_JA = {"phone": "電話", "in-person": "対面", "in-app": "アプリ内"}
-SUBJECT_MAX_CHARS = 30
 
 Format = Literal["md", "html", "csv"]
 
@@ -163,20 +163,6 @@ def form_data(ledger: Ledger, settings: Settings, post_id: int, *, mail_linked: 
         other_data=(),  # the ledger records no media yet
         remarks=tuple(remarks),
     )
-
-
-def post_subject(post: Post, templates: TemplateSet) -> str:
-    """件名 of a post: its template's title, else the first line of its text (without the
-    drill marker and the 【】 around a heading), at most 30 characters."""
-    template = templates.get(post.template_id) if post.template_id else None
-    if template is not None:
-        return template.title
-    first = next((line.strip() for line in post.text.splitlines() if line.strip()), "")
-    if post.drill:
-        first = first.replace("【訓練】", "", 1).strip()
-    if first.startswith("【") and first.endswith("】") and first.count("【") == 1:
-        first = first[1:-1]
-    return first if len(first) <= SUBJECT_MAX_CHARS else first[: SUBJECT_MAX_CHARS - 1] + "…"
 
 
 def town_domain(settings: Settings) -> str:

@@ -48,6 +48,7 @@ from dutypost.core.errors import InputError
 
 if TYPE_CHECKING:
     from dutypost.core.config import Settings
+    from dutypost.core.ledger import Post
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -60,6 +61,8 @@ CATEGORY_ORDER = (
     "避難情報", "避難所", "気象", "地震", "本部", "ライフライン", "交通", "生活", "訂正・お詫び", "運用",
 )
 DEFAULT_ORDER = 1000
+SUBJECT_MAX_CHARS = 30
+"""The longest 件名 (subject) of a post, as 様式第1号 and a correction name it."""
 
 _TOP_KEYS = ("id", "title", "category", "emergency", "threads", "order", "description",
              "body", "hashtags", "link", "fields")
@@ -463,6 +466,20 @@ def format_jst_datetime(moment: datetime) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(JST)
     return f"{moment.month}月{moment.day}日 {format_jst_time(moment)}"
+
+
+def post_subject(post: Post, templates: TemplateSet) -> str:
+    """件名 of a post: its template's title, else the first line of its text (without the
+    drill marker and the 【】 around a heading), at most 30 characters."""
+    template = templates.get(post.template_id) if post.template_id else None
+    if template is not None:
+        return template.title
+    first = next((line.strip() for line in post.text.splitlines() if line.strip()), "")
+    if post.drill:
+        first = first.replace("【訓練】", "", 1).strip()
+    if first.startswith("【") and first.endswith("】") and first.count("【") == 1:
+        first = first[1:-1]
+    return first if len(first) <= SUBJECT_MAX_CHARS else first[: SUBJECT_MAX_CHARS - 1] + "…"
 
 
 def default_value(field: TemplateField, now: datetime) -> str:

@@ -12,7 +12,7 @@ from clock import START, Clock
 from dutypost.core import checklists
 from dutypost.core.checklists import ITEMS, TITLES
 from dutypost.core.config import BUNDLED_TEMPLATES
-from dutypost.core.errors import InputError
+from dutypost.core.errors import InputError, PublishFailed
 from dutypost.core.ledger import Ledger
 from dutypost.core.practice_server import DEMO_CREDENTIALS
 from dutypost.core.templates import load_templates, render
@@ -230,7 +230,7 @@ def test_open_checklists_lists_newest_first_and_filters_by_post(ledger):
     assert [x.id for x in checklists.open_checklists(ledger, post_id=first)] == [a]
 
 
-def test_the_tables_live_in_the_ledger_file_without_touching_its_schema_version(ledger, path):
+def test_the_tables_live_in_the_ledger_file_and_a_checklist_leaves_its_schema_version_alone(ledger, path):
     version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]
     checklists.start(ledger, kind="suspension", operator="tanaka", post_id=None)
     conn = sqlite3.connect(path)
@@ -238,6 +238,82 @@ def test_the_tables_live_in_the_ledger_file_without_touching_its_schema_version(
     assert {"checklists", "checklist_items"} <= tables
     assert conn.execute("PRAGMA user_version").fetchone()[0] == version
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+# -- one transaction: a step's row and its audit event ------------------------------
+
+
+def raw_fault(path: Path, table: str, action: str = "INSERT") -> sqlite3.Connection:
+    """A real fault: a trigger that makes the next ``action`` on ``table`` fail mid-transaction."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(f"CREATE TRIGGER fault BEFORE {action} ON {table} BEGIN SELECT RAISE(ABORT, 'disk fault'); END")
+    return conn
+
+
+def test_every_step_has_its_audit_event_and_the_chain_holds_after_many(ledger, path, clock):
+    checklist_id = checklists.start(ledger, kind="correction", operator="tanaka", post_id=sent_post(ledger))
+    for n in range(60):
+        clock.advance(seconds=7)
+        key = ("wrong", "right", "channel_hp")[n % 3]
+        value = {"done": n % 2 == 0} if key == "channel_hp" else f"{key} {n}"
+        checklists.record(ledger, checklist_id, key, operator=("tanaka", "suzuki")[n % 2], value=value)
+    assert ledger.verify().ok
+    ticks = {e.id: e for e in events_of(ledger, "checklist.tick")}
+    assert len(ticks) == 60
+    for state in checklists.get(ledger, checklist_id).items:
+        if state.value is None:
+            continue
+        tick = ticks[state.audit_id]  # the row names the event that recorded its value
+        assert tick.payload["item"] == state.item.key and tick.payload["value"] == state.value
+        assert (tick.at, tick.operator) == (state.at, state.operator)
+        assert tick.id == max(e.id for e in ticks.values() if e.payload["item"] == state.item.key)
+
+
+def test_a_tick_whose_row_cannot_be_written_leaves_no_audit_event(ledger, path):
+    checklist_id = checklists.start(ledger, kind="correction", operator="tanaka", post_id=sent_post(ledger))
+    before = ledger.events()
+    with raw_fault(path, "checklist_items") as fault:
+        with pytest.raises(sqlite3.DatabaseError, match="disk fault"):
+            checklists.record(ledger, checklist_id, "wrong", operator="tanaka", value="中央公民館")
+        correction = sent_post(ledger, text="【訂正】…", template_id="correction")
+        before = ledger.events()
+        with pytest.raises(sqlite3.DatabaseError, match="disk fault"):
+            checklists.link_correction(ledger, checklist_id, correction_post_id=correction, operator="tanaka")
+        fault.execute("DROP TRIGGER fault")
+    assert ledger.events() == before
+    assert events_of(ledger, "checklist.tick") == [] and events_of(ledger, "post.correction_linked") == []
+    assert checklists.get(ledger, checklist_id).item("wrong").value is None
+    assert ledger.verify().ok
+    checklists.record(ledger, checklist_id, "wrong", operator="tanaka", value="中央公民館")  # and it goes on
+    assert checklists.get(ledger, checklist_id).item("wrong").audit_id == ledger.events()[-1].id
+
+
+def test_an_audit_event_that_cannot_be_written_leaves_no_row(ledger, path):
+    checklist_id = checklists.start(ledger, kind="suspension", operator="tanaka", post_id=None)
+    with raw_fault(path, "audit") as fault:
+        with pytest.raises(sqlite3.DatabaseError, match="disk fault"):
+            checklists.record(ledger, checklist_id, "hp_notice", operator="tanaka", value=True)
+        with pytest.raises(sqlite3.DatabaseError, match="disk fault"):
+            checklists.start(ledger, kind="impersonation", operator="tanaka", post_id=None)
+        fault.execute("DROP TRIGGER fault")
+        assert fault.execute("SELECT count(*) FROM checklist_items").fetchone()[0] == 0
+        assert fault.execute("SELECT count(*) FROM checklists").fetchone()[0] == 1
+    assert [c.id for c in checklists.open_checklists(ledger)] == [checklist_id]
+    assert ledger.verify().ok
+
+
+def test_a_finish_that_cannot_be_written_leaves_the_checklist_open(ledger, path):
+    checklist_id = checklists.start(ledger, kind="suspension", operator="tanaka", post_id=None)
+    checklists.record(ledger, checklist_id, "hp_notice", operator="tanaka", value=True)
+    checklists.record(ledger, checklist_id, "final_post", operator="tanaka", value=sent_post(ledger))
+    with raw_fault(path, "checklists", "UPDATE") as fault:
+        with pytest.raises(sqlite3.DatabaseError, match="disk fault"):
+            checklists.finish(ledger, checklist_id, operator="tanaka")
+        fault.execute("DROP TRIGGER fault")
+    assert events_of(ledger, "checklist.finished") == []
+    assert checklists.get(ledger, checklist_id).status == "open"
+    checklists.finish(ledger, checklist_id, operator="tanaka")
+    assert checklists.get(ledger, checklist_id).status == "finished" and ledger.verify().ok
 
 
 # -- the correction and its link ----------------------------------------------------
@@ -348,6 +424,28 @@ def test_a_requested_deletion_can_be_withdrawn_by_keeping_the_original(ledger, o
     assert "original" not in checklist.missing
     with pytest.raises(InputError, match="申し出がありません"):
         checklists.confirm_deletion(ledger, checklist_id, operator="tanaka")
+
+
+def test_a_deletion_whose_outcome_cannot_be_recorded_leaves_the_post_sent(ledger, on_x, path, x_client,
+                                                                         practice_server):
+    post_id, checklist_id, _ = on_x
+    checklists.request_deletion(ledger, checklist_id, operator="tanaka", reason="誤った地区名のため")
+    checklists.confirm_deletion(ledger, checklist_id, operator="tanaka")
+    with raw_fault(path, "checklist_items", "UPDATE") as fault:
+        with pytest.raises(sqlite3.DatabaseError, match="disk fault"):
+            checklists.delete_original(ledger, x_client, checklist_id, operator="tanaka")
+        fault.execute("DROP TRIGGER fault")
+    assert practice_server.posts() == []  # X did delete it
+    assert ledger.get_post(post_id).state == "sent"  # but neither the state nor the item moved
+    assert events_of(ledger, "post.deleted") == []
+    assert checklists.get(ledger, checklist_id).item("original").value["stage"] == "confirmed"
+    # Trying again records what X answers now (the post is gone) instead of a half outcome.
+    with pytest.raises(PublishFailed):
+        checklists.delete_original(ledger, x_client, checklist_id, operator="tanaka")
+    assert [e.post_id for e in events_of(ledger, "checklist.deletion_failed")] == [post_id]
+    assert checklists.get(ledger, checklist_id).item("original").value["error"]
+    assert ledger.get_post(post_id).state == "sent"
+    assert ledger.verify().ok
 
 
 def test_a_failed_deletion_is_recorded_and_can_be_tried_again(ledger, on_x, closed_port_url, x_client,

@@ -12,8 +12,18 @@ from pathlib import Path
 import pytest
 from clock import START, Clock
 
+from dutypost.core import checklists
 from dutypost.core.errors import InputError
-from dutypost.core.ledger import _MIGRATIONS, GENESIS_HASH, POST_STATES, SCHEMA_VERSION, DraftPurpose, Ledger, event_hash
+from dutypost.core.ledger import (
+    _MIGRATIONS,
+    GENESIS_HASH,
+    POST_STATES,
+    SCHEMA_VERSION,
+    DraftPurpose,
+    Ledger,
+    canonical_json,
+    event_hash,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -141,8 +151,125 @@ def test_a_version_1_file_is_migrated_and_keeps_its_drafts(path: Path, clock: Cl
                           draft_id="old", purpose=purpose)
         assert ledger.open_drafts()[0].purpose == purpose
     with raw(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         assert "purpose" in [r[1] for r in conn.execute("PRAGMA table_info(drafts)")]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {"checklists", "checklist_items"} <= tables
+
+
+# The checklist tables exactly as the previous release (schema 2) created them on first use,
+# from core/checklists.py, outside the ledger's migrations.
+SCHEMA_2_CHECKLIST_TABLES = (
+    """CREATE TABLE IF NOT EXISTS checklists (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        post_id INTEGER REFERENCES posts (id),
+        operator TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'finished')),
+        started_at TEXT,
+        audit_id INTEGER,
+        finished_by TEXT,
+        finished_at TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS checklists_open ON checklists (status, post_id)",
+    """CREATE TABLE IF NOT EXISTS checklist_items (
+        checklist_id INTEGER NOT NULL REFERENCES checklists (id),
+        item_key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        operator TEXT NOT NULL,
+        at TEXT NOT NULL,
+        audit_id INTEGER NOT NULL,
+        PRIMARY KEY (checklist_id, item_key)
+    )""",
+)
+OLD_TEXT = "【避難所開設】3時00分現在、中央公民館を開設しました。"
+
+
+def append_raw_event(conn: sqlite3.Connection, *, at: str, kind: str, post_id: int | None, payload: dict) -> int:
+    """Append an audit event as dutypost with schema 2 wrote it: chained, with the head in meta."""
+    row = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    event_id, prev_hash = (row[0] + 1, row[1]) if row else (1, GENESIS_HASH)
+    digest = event_hash(id=event_id, at=at, operator="tanaka", kind=kind, post_id=post_id, payload=payload,
+                        prev_hash=prev_hash)
+    conn.execute("INSERT INTO audit (id, at, operator, kind, post_id, payload, prev_hash, hash)"
+                 " VALUES (?, ?, 'tanaka', ?, ?, ?, ?, ?)",
+                 (event_id, at, kind, post_id, canonical_json(payload), prev_hash, digest))
+    conn.execute("INSERT INTO meta (key, value) VALUES ('audit_head', ?)"
+                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                 (canonical_json({"id": event_id, "hash": digest}),))
+    return event_id
+
+
+def write_schema_2_file(path: Path, *, with_checklist: bool) -> None:
+    """A ledger as the previous release left it: schema 2, one sent post; with
+    ``with_checklist``, also the checklist tables it created on first use, holding a
+    started 訂正・お詫び checklist with one recorded item."""
+    path.parent.mkdir(parents=True)
+    with raw(path) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+        for statements in _MIGRATIONS[:2]:
+            for statement in statements:
+                conn.execute(statement)
+        conn.execute("PRAGMA user_version = 2")
+        at = "2026-09-01T03:00:00+00:00"
+        conn.execute("INSERT INTO posts (state, kind, template_id, text, parts, operator, department, drill,"
+                     " created_at, updated_at, sent_at, x_post_ids) VALUES ('sent', 'post', 'shelter-open', ?, ?,"
+                     " 'tanaka', '防災危機管理課', 0, ?, ?, ?, '[\"1001\"]')",
+                     (OLD_TEXT, canonical_json([OLD_TEXT]), at, at, at))
+        append_raw_event(conn, at=at, kind="post.queued", post_id=1, payload={"text": OLD_TEXT})
+        if not with_checklist:
+            return
+        for statement in SCHEMA_2_CHECKLIST_TABLES:
+            conn.execute(statement)
+        conn.execute("INSERT INTO checklists (kind, post_id, operator) VALUES ('correction', 1, 'tanaka')")
+        started = append_raw_event(conn, at="2026-09-01T03:10:00+00:00", kind="checklist.started", post_id=1,
+                                   payload={"checklist_id": 1, "checklist_kind": "correction"})
+        conn.execute("UPDATE checklists SET started_at = '2026-09-01T03:10:00+00:00', audit_id = ? WHERE id = 1",
+                     (started,))
+        value = {"text": "中央公民館"}
+        tick = append_raw_event(conn, at="2026-09-01T03:11:00+00:00", kind="checklist.tick", post_id=1,
+                                payload={"checklist_id": 1, "checklist_kind": "correction", "item": "wrong",
+                                         "value": value})
+        conn.execute("INSERT INTO checklist_items (checklist_id, item_key, value, operator, at, audit_id)"
+                     " VALUES (1, 'wrong', ?, 'tanaka', '2026-09-01T03:11:00+00:00', ?)",
+                     (canonical_json(value), tick))
+
+
+def test_a_version_2_file_with_checklists_is_migrated_and_keeps_them(path: Path, clock: Clock) -> None:
+    write_schema_2_file(path, with_checklist=True)
+    with Ledger(path, now=clock) as ledger:
+        assert ledger.verify().ok
+        [kept] = checklists.open_checklists(ledger, post_id=1)
+        wrong = kept.item("wrong")
+        assert (kept.id, kept.kind, kept.operator) == (1, "correction", "tanaka")
+        assert kept.started_at == datetime.fromisoformat("2026-09-01T03:10:00+00:00")
+        assert (wrong.value, wrong.operator, wrong.audit_id) == ({"text": "中央公民館"}, "tanaka", 3)
+        assert wrong.at == datetime.fromisoformat("2026-09-01T03:11:00+00:00")
+        # The migrated checklist goes on: its next step chains on to the old events.
+        checklists.record(ledger, 1, "right", operator="suzuki", value="本郷ふれあいセンター")
+        assert checklists.get(ledger, 1).item("right").audit_id == 4
+        assert ledger.verify().ok and ledger.verify().checked == 4
+        assert ledger.get_post(1).text == OLD_TEXT
+    with raw(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert conn.execute("SELECT count(*) FROM checklist_items").fetchone()[0] == 2
+
+
+def test_a_version_2_file_without_checklists_gains_their_tables(path: Path, clock: Clock) -> None:
+    write_schema_2_file(path, with_checklist=False)
+    with raw(path) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert "checklists" not in tables
+    with Ledger(path, now=clock) as ledger:
+        assert checklists.open_checklists(ledger) == []
+        checklist_id = checklists.start(ledger, kind="correction", operator="tanaka", post_id=1)
+        checklists.record(ledger, checklist_id, "wrong", operator="tanaka", value="中央公民館")
+        assert checklists.get(ledger, checklist_id).item("wrong").value == {"text": "中央公民館"}
+        assert ledger.verify().ok and ledger.verify().checked == 3
+    with raw(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {"checklists", "checklist_items"} <= tables
 
 
 # -- posts (投稿) ---------------------------------------------------------------------------

@@ -1,0 +1,50 @@
+"""The ledger (記録・台帳): one SQLite file shared by every session on the host (SPEC §2, §6).
+
+It holds drafts (下書き), posts (投稿) and their states, approvals (承認), emergency
+overrides (緊急オーバーライド), in-app approval requests, checklists (チェックリスト), a small
+key/value cache, and the audit trail (監査記録): append-only and hash-chained.
+
+The package, by concern (each store is a mixin of :class:`Ledger`, all on one connection):
+
+- :mod:`~dutypost.core.ledger.connection`: open, WAL, busy timeout, ``BEGIN IMMEDIATE``,
+  and the schema migrations in one ordered list (every table is created there);
+- :mod:`~dutypost.core.ledger.audit`: the hash-chained audit trail and ``verify``;
+- :mod:`~dutypost.core.ledger.posts`: posts and their states;
+- :mod:`~dutypost.core.ledger.drafts`: drafts;
+- :mod:`~dutypost.core.ledger.approvals`: approvals, approval requests and overrides;
+- :mod:`~dutypost.core.ledger.checklists`: the checklists' rows (the items and their rules
+  are :mod:`dutypost.core.checklists`).
+
+A change and its audit event are always written in one transaction.
+
+Times are stored as UTC ISO 8601 strings with an offset (``2026-09-01T03:00:00+00:00``)
+and returned as aware datetimes.
+"""
+
+from __future__ import annotations
+
+from dutypost.core.ledger.approvals import APPROVAL_METHODS, ApprovalRequest, ApprovalStore
+from dutypost.core.ledger.audit import GENESIS_HASH, AuditEvent, VerifyResult, canonical_json, event_hash
+from dutypost.core.ledger.checklists import ChecklistEvent, ChecklistStore, StoredChecklist, StoredItem
+from dutypost.core.ledger.connection import BUSY_TIMEOUT_SECONDS, MIGRATIONS, SCHEMA_VERSION
+from dutypost.core.ledger.drafts import DRAFT_CLOSED_STATES, Draft, DraftPurpose, DraftStore
+from dutypost.core.ledger.posts import OUTBOX_STATES, POST_STATE_LABELS, POST_STATES, TRANSITIONS, Post
+
+_MIGRATIONS = MIGRATIONS  # the name the tests of schema upgrades have always used
+
+__all__ = [
+    "APPROVAL_METHODS", "BUSY_TIMEOUT_SECONDS", "DRAFT_CLOSED_STATES", "GENESIS_HASH", "MIGRATIONS",
+    "OUTBOX_STATES", "POST_STATES", "POST_STATE_LABELS", "SCHEMA_VERSION", "TRANSITIONS", "ApprovalRequest",
+    "AuditEvent", "ChecklistEvent", "Draft", "DraftPurpose", "Ledger", "Post", "StoredChecklist", "StoredItem",
+    "VerifyResult", "canonical_json", "event_hash",
+]
+
+
+class Ledger(DraftStore, ApprovalStore, ChecklistStore):
+    """The ledger (記録・台帳). Safe to share between threads; many processes may open one file.
+
+    One connection (:class:`~dutypost.core.ledger.connection.LedgerConnection`) under every
+    store: drafts, posts, approvals, checklists and the audit trail
+    (:class:`~dutypost.core.ledger.audit.AuditLog`).
+    """
+

@@ -1,0 +1,276 @@
+"""The ledger's connection (記録ファイルへの接続): open, WAL, busy timeout, transactions, schema.
+
+Several processes (one per SSH session) open the same file. The database runs in WAL mode
+with a 15 s busy timeout, and every write is one short ``BEGIN IMMEDIATE`` transaction, so
+writers queue instead of failing with "database is locked". Within one process the
+connection is shared between threads (``check_same_thread=False``) and every use of it is
+serialised with a lock. Reads that need more than one statement run in a read transaction
+so that they see one snapshot.
+
+Every table of the ledger is created here, by :data:`MIGRATIONS`, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Self
+
+from dutypost.core.errors import InputError
+
+SCHEMA_VERSION = 3
+BUSY_TIMEOUT_SECONDS = 15.0
+AUDIT_HEAD_KEY = "audit_head"
+"""The ``meta`` key that holds the audit chain's head (see :mod:`dutypost.core.ledger.audit`)."""
+
+# Migrations: MIGRATIONS[n] takes the schema from version n to n + 1. To change the
+# schema, append a tuple of statements and bump SCHEMA_VERSION; never edit an old one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )""",
+        """CREATE TABLE drafts (
+            id TEXT PRIMARY KEY,
+            operator TEXT NOT NULL,
+            template_id TEXT NOT NULL,
+            field_values TEXT NOT NULL,
+            text TEXT NOT NULL,
+            drill INTEGER NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'discarded', 'published')),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX drafts_open ON drafts (status, operator)",
+        """CREATE TABLE posts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            state TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            template_id TEXT,
+            text TEXT NOT NULL,
+            parts TEXT NOT NULL,
+            operator TEXT NOT NULL,
+            department TEXT NOT NULL,
+            drill INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            sent_at TEXT,
+            x_post_ids TEXT NOT NULL DEFAULT '[]',
+            url TEXT,
+            error TEXT,
+            reply_to_post_id INTEGER REFERENCES posts (id),
+            draft_id TEXT REFERENCES drafts (id),
+            acks TEXT NOT NULL DEFAULT '[]',
+            findings TEXT NOT NULL DEFAULT '[]'
+        )""",
+        "CREATE INDEX posts_state ON posts (state)",
+        "CREATE INDEX posts_template ON posts (template_id, created_at)",
+        "CREATE INDEX posts_sent ON posts (sent_at)",
+        """CREATE TABLE approvals (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            post_id INTEGER REFERENCES posts (id),
+            approver TEXT NOT NULL,
+            method TEXT NOT NULL,
+            at TEXT NOT NULL,
+            recorded_by TEXT NOT NULL,
+            post_hoc INTEGER NOT NULL,
+            note TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX approvals_post ON approvals (post_id)",
+        """CREATE TABLE approval_requests (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            draft_id TEXT REFERENCES drafts (id),
+            post_id INTEGER REFERENCES posts (id),
+            requested_by TEXT NOT NULL,
+            department TEXT NOT NULL,
+            text TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected')),
+            requested_at TEXT NOT NULL,
+            decided_by TEXT,
+            decided_at TEXT,
+            note TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX approval_requests_pending ON approval_requests (status, department)",
+        """CREATE TABLE overrides (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            post_id INTEGER NOT NULL UNIQUE REFERENCES posts (id),
+            operator TEXT NOT NULL,
+            category TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            lifted TEXT NOT NULL,
+            at TEXT NOT NULL
+        )""",
+        """CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            operator TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            post_id INTEGER,
+            payload TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )""",
+        "CREATE INDEX audit_post ON audit (post_id)",
+        """CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+           BEGIN SELECT RAISE(ABORT, '監査記録は書き換えられません (audit events are append-only)'); END""",
+        """CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+           BEGIN SELECT RAISE(ABORT, '監査記録は削除できません (audit events are append-only)'); END""",
+    ),
+    # 2: what a draft is written for (DraftPurpose as JSON), so that it survives a crash.
+    ("ALTER TABLE drafts ADD COLUMN purpose TEXT",),
+    # 3: the checklists (チェックリスト). The previous release created these two tables on first
+    # use, with these same definitions, so a schema 2 file may already have them.
+    (
+        """CREATE TABLE IF NOT EXISTS checklists (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            post_id INTEGER REFERENCES posts (id),
+            operator TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'finished')),
+            started_at TEXT,
+            audit_id INTEGER,
+            finished_by TEXT,
+            finished_at TEXT
+        )""",
+        "CREATE INDEX IF NOT EXISTS checklists_open ON checklists (status, post_id)",
+        """CREATE TABLE IF NOT EXISTS checklist_items (
+            checklist_id INTEGER NOT NULL REFERENCES checklists (id),
+            item_key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            operator TEXT NOT NULL,
+            at TEXT NOT NULL,
+            audit_id INTEGER NOT NULL,
+            PRIMARY KEY (checklist_id, item_key)
+        )""",
+    ),
+)
+
+
+def utc_text(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("日時にタイムゾーンがありません (naive datetime)")
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def parse_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def system_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class LedgerConnection:
+    """The ledger's one connection: open, WAL, migrations, and the write and read transactions.
+
+    The stores of :mod:`dutypost.core.ledger` build on it; :class:`~dutypost.core.ledger.Ledger`
+    is them all in one object."""
+
+    def __init__(self, path: Path, *, now: Callable[[], datetime] | None = None) -> None:
+        self.path = Path(path)
+        self._now = now or system_now
+        self._lock = threading.Lock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+        )
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        self._use_wal()
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        try:
+            self._migrate()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _use_wal(self) -> None:
+        """Switch a new file to WAL. Switching needs an exclusive lock and SQLite answers
+        "database is locked" at once, without the busy timeout, while another process
+        (several SSH sessions starting together) is creating the same file: wait it out."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        while True:
+            try:
+                if self._conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self._conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    def _migrate(self) -> None:
+        with self._write() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise InputError(
+                    f"記録ファイル {self.path} は新しい版の dutypost で作られています (schema {version})。",
+                    hint="dutypost を更新してください。",
+                )
+            for statements in MIGRATIONS[version:]:
+                for statement in statements:
+                    conn.execute(statement)
+            if version < SCHEMA_VERSION:
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction; BEGIN IMMEDIATE takes the write lock up front."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every statement inside sees the same snapshot."""
+        with self._lock:
+            self._conn.execute("BEGIN")
+            try:
+                yield self._conn
+            finally:
+                self._conn.execute("COMMIT")
+
+    def _stamp(self) -> str:
+        return utc_text(self._now())
+
+    # -- cache ----------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        """A cached value (e.g. the account's ``users/me`` record)."""
+        with self._read() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row["value"] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        if key == AUDIT_HEAD_KEY:
+            raise ValueError(f"{key} は監査記録が使うキーです。")
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
