@@ -134,6 +134,7 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     rc = add("recover", "X にあって (復元した) 記録にない投稿を記録に取り込む")
     rc.add_argument("--since", metavar="TIME", help="この時刻以降のタイムラインを見る (例: 2026-09-01T03:00、2h)。既定: 最後の複製の少し前")
     rc.add_argument("--json", action="store_true")
+    rc.add_argument("--drill", action="store_true", default=argparse.SUPPRESS, help="訓練: 練習サーバーのタイムラインと照らし合わせる")
 
     ps = add("practice-server", "訓練と試験のための練習用 X API サーバー")
     ps.add_argument("--host", default="127.0.0.1")
