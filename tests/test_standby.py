@@ -316,3 +316,53 @@ def test_an_sftp_replica_whose_host_key_does_not_match_is_refused(litestream, to
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "litestream" in proc.stderr and "SSH" in proc.stderr and "Traceback" not in proc.stderr
     assert "host key" in proc.stderr, proc.stderr  # the admin line carries litestream's reason
+
+
+def test_the_timeline_is_read_page_by_page_when_x_pages_it():
+    """X pages timelines (``meta.next_token`` → ``pagination_token``); the practice server
+    does not yet, so a small real HTTP server on loopback answers in two pages here."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlsplit
+
+    from dutypost.core.xapi import XClient
+
+    seen: list[dict] = []
+
+    class Pages(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            query = parse_qs(urlsplit(self.path).query)
+            seen.append(query)
+            if "pagination_token" not in query:
+                body = {"data": [{"id": "30", "text": "c"}, {"id": "20", "text": "b &amp; b"}],
+                        "meta": {"result_count": 2, "next_token": "page2"}}
+            else:
+                assert query["pagination_token"] == ["page2"]
+                body = {"data": [{"id": "10", "text": "a"}], "meta": {"result_count": 1}}
+            payload = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Pages)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with XClient(f"http://127.0.0.1:{server.server_address[1]}", DEMO_CREDENTIALS, timeout=5) as client:
+            assert [p["id"] for p in client.user_posts("1", max_pages=5)] == ["30", "20", "10"]
+            assert [p["id"] for p in client.user_posts("1")] == ["30", "20"]  # one page unless asked
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(seen) == 3
+
+
+def test_recover_since_that_is_not_a_time_is_refused_in_japanese(town):
+    primary, _ = town('replica = ""')
+    proc = dutypost("--config", str(primary), "recover", "--since", "きのう")
+    assert proc.returncode == 2 and "--since" in proc.stderr and "2h" in proc.stderr, proc.stderr
