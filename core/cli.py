@@ -123,6 +123,19 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     csub.add_parser("check", parents=[common], help="設定ファイルを検査")
     csub.add_parser("path", parents=[common], help="使われる設定ファイルの場所を表示")
 
+    sb = add("standby", "予備機 (待機系) への記録の複製 (Litestream、追加パッケージ dutypost[standby])")
+    sbsub = sb.add_subparsers(dest="standby_command", required=True, metavar="replicate|status|restore", parser_class=_Parser)
+    sbsub.add_parser("replicate", parents=[common], help="記録を複製先に送り続ける (前面で動く。systemd から起動)")
+    sbs = sbsub.add_parser("status", parents=[common], help="複製がどれだけ遅れているか")
+    sbs.add_argument("--json", action="store_true")
+    sbr = sbsub.add_parser("restore", parents=[common], help="予備機で最新の複製から記録を復元し、監査記録を確かめる")
+    sbr.add_argument("--to", type=Path, metavar="PATH", help="復元先 (既定: 設定の [ledger] path。今ある記録は名前を変えて残す)")
+
+    rc = add("recover", "X にあって (復元した) 記録にない投稿を記録に取り込む")
+    rc.add_argument("--since", metavar="TIME", help="この時刻以降のタイムラインを見る (例: 2026-09-01T03:00、2h)。既定: 最後の複製の少し前")
+    rc.add_argument("--json", action="store_true")
+    rc.add_argument("--drill", action="store_true", default=argparse.SUPPRESS, help="訓練: 練習サーバーのタイムラインと照らし合わせる")
+
     ps = add("practice-server", "訓練と試験のための練習用 X API サーバー")
     ps.add_argument("--host", default="127.0.0.1")
     ps.add_argument("--port", type=int, default=8787)
@@ -439,6 +452,48 @@ def cmd_config(args) -> int:
     return 0
 
 
+def cmd_standby(args) -> int:
+    from dutypost.core import standby
+    from dutypost.core.config import load_settings, resolve_config_path
+
+    settings = load_settings(resolve_config_path(getattr(args, "config", None)))
+    if args.standby_command == "replicate":
+        argv = standby.replicate_argv(settings)
+        print(f"記録 {settings.ledger.path} を {settings.standby.replica} に複製します (止めるには Ctrl-C)。",
+              file=sys.stderr, flush=True)
+        os.execv(argv[0], argv)  # Litestream takes this process's place: systemd and signals reach it
+    if args.standby_command == "status":
+        status = standby.replica_status(settings)
+        if args.json:
+            _print_json(status.as_json())
+        else:
+            print(status.describe())
+        return 0
+    import getpass
+
+    # Who restored is the OS user (the audit trail records it as os:NAME): a restore runs
+    # before any operator can be resolved against the restored ledger.
+    result = standby.restore(settings, args.to, operator=f"os:{getpass.getuser()}")
+    print(result.describe())
+    return 0
+
+
+def cmd_recover(args) -> int:
+    from dutypost.core.recover import parse_since, recover
+
+    ctx = _context(args)
+    try:
+        since = parse_since(args.since, now=ctx.now()) if args.since else None
+        report = recover(ctx, since)
+    finally:
+        ctx.close()
+    if args.json:
+        _print_json(report.as_json())
+    else:
+        print(report.describe())
+    return 0
+
+
 def cmd_practice_server(args) -> int:
     from dutypost.core.practice_server import serve
 
@@ -491,6 +546,8 @@ COMMANDS = {
     "form": cmd_form,
     "auth": cmd_auth,
     "config": cmd_config,
+    "standby": cmd_standby,
+    "recover": cmd_recover,
     "practice-server": cmd_practice_server,
 }
 

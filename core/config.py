@@ -208,6 +208,43 @@ class SshConfig:
     service_user: str = "dutypost"
 
 
+def _replica(value: str) -> str:
+    """A folder (an absolute path) or ``sftp://user@host[:port]/absolute/path``; no password."""
+    from urllib.parse import urlsplit
+
+    if not value:
+        return value
+    if "://" not in value:
+        if not Path(value).expanduser().is_absolute():
+            raise ValueError(f"replica のフォルダは絶対パスで書いてください (例: \"/srv/dutypost-replica\"): {value!r}")
+        return value
+    parts = urlsplit(value)
+    if parts.scheme != "sftp":
+        raise ValueError(f"replica はフォルダか sftp://利用者@予備機:ポート/パス の形で書いてください: {value!r}")
+    if parts.password is not None:
+        raise ValueError("replica の URL にパスワードを書かないでください。ssh_key に鍵ファイルの場所を書きます")
+    if not parts.username or not parts.hostname or not parts.path.startswith("/") or parts.path == "/":
+        raise ValueError(f"replica は sftp://利用者@予備機:ポート/絶対パス の形で書いてください "
+                         f"(例: \"sftp://dutypost@standby.example:22/var/lib/dutypost/replica\"): {value!r}")
+    try:
+        parts.port
+    except ValueError:
+        raise ValueError(f"replica のポート番号が正しくありません: {value!r}") from None
+    return value
+
+
+@dataclass
+class StandbyConfig:
+    """The standby host (予備機・待機系): where Litestream replicates the ledger (issue 16)."""
+
+    __pydantic_config__ = _STRICT_KEYS
+    replica: Annotated[str, Check(_replica)] = ""
+    ssh_key: Path | None = None         # the private key for an sftp:// replica
+    host_key: str = ""                  # the standby's SSH host public key ("ssh-ed25519 AAAA…"); empty: not verified
+    sync_interval_seconds: Annotated[float, Bounds(gt=0, le=3600)] = 1.0
+    litestream: Path | None = None      # the litestream binary; default: the one dutypost[standby] installs
+
+
 @dataclass
 class TuiConfig:
     """Terminal behaviour; read before textual is imported."""
@@ -296,6 +333,7 @@ class Settings:
     drill: DrillConfig = field(default_factory=DrillConfig)
     ledger: LedgerConfig = field(default_factory=LedgerConfig)
     ssh: SshConfig = field(default_factory=SshConfig)
+    standby: StandbyConfig = field(default_factory=StandbyConfig)
     tui: TuiConfig = field(default_factory=TuiConfig)
     gate: GateConfig = field(default_factory=GateConfig)
     lists: ListsConfig = field(default_factory=ListsConfig)

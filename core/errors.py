@@ -54,3 +54,9 @@ class OutcomeUnknown(_PostError):
     """The request may or may not have reached X (exit 5); see ``dutypost outbox``."""
 
     exit_code = 5
+
+
+class TamperingDetected(DutypostError):
+    """The audit chain is broken (exit 6): the message names the first bad event or row."""
+
+    exit_code = 6

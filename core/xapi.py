@@ -209,25 +209,36 @@ class XClient:
         *,
         start_time: datetime | None = None,
         max_results: int = 100,
+        max_pages: int = 1,
     ) -> list[dict[str, Any]]:
         """The account's recent posts, newest first: dicts with ``id``, ``text``, ``created_at``.
 
         ``start_time`` (timezone-aware) limits them to posts created at or after it.
-        Used to find out whether a post whose outcome is unknown did reach X.
+        Used to find out whether a post whose outcome is unknown did reach X. With
+        ``max_pages`` > 1 it follows ``meta.next_token`` (as ``pagination_token``) for up
+        to that many pages, so that a busy timeline is read to ``start_time``.
         """
         params: dict[str, str | int] = {"max_results": max_results, "tweet.fields": "created_at"}
         if start_time is not None:
             params["start_time"] = start_time.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        response = self._request(
-            "GET", f"/2/users/{_checked_id(user_id)}/tweets", what="タイムラインの取得", params=params
-        )
-        try:
-            posts = response.json().get("data", [])
-        except (ValueError, AttributeError):
-            posts = None
-        if not isinstance(posts, list):
-            raise XApiError("X から受け取ったタイムラインを読み取れませんでした。少し待ってから、もう一度試してください。",
-                            status=response.status_code)
+        posts: list[dict[str, Any]] = []
+        for _ in range(max(1, max_pages)):
+            response = self._request(
+                "GET", f"/2/users/{_checked_id(user_id)}/tweets", what="タイムラインの取得", params=params
+            )
+            try:
+                body = response.json()
+                page, meta = body.get("data", []), body.get("meta") or {}
+            except (ValueError, AttributeError):
+                page = meta = None
+            if not isinstance(page, list) or not isinstance(meta, dict):
+                raise XApiError("X から受け取ったタイムラインを読み取れませんでした。少し待ってから、もう一度試してください。",
+                                status=response.status_code)
+            posts += page
+            token = meta.get("next_token")
+            if not token or not page:
+                break
+            params["pagination_token"] = str(token)
         return posts
 
     def upload_media(self, path: str | Path) -> str:

@@ -175,6 +175,27 @@ class PostStore(AuditLog):
         self._append(conn, operator=operator or row["operator"], kind=f"post.{state}", post_id=post_id,
                      at=stamp, payload=payload)
 
+    def record_recovered_post(self, *, operator: str, department: str, text: str, x_post_id: str, url: str,
+                              drill: bool, x_text: str, x_created_at: datetime | None) -> int:
+        """A post that X has and this (restored) ledger lacked: recorded as ``sent``, with the
+        audit event ``post.recovered`` (X 上で見つかった投稿 (復旧後)), in one transaction.
+        ``x_text`` is the text as X returned it (``&amp;``, t.co links)."""
+        stamp = self._stamp()
+        sent_at = utc_text(x_created_at) if x_created_at else stamp
+        with self._write() as conn:
+            post_id = conn.execute(
+                "INSERT INTO posts (state, kind, template_id, text, parts, operator, department, drill,"
+                " created_at, updated_at, sent_at, x_post_ids, url)"
+                " VALUES ('sent', 'post', NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (text, canonical_json([text]), operator, department, int(drill), sent_at, stamp, sent_at,
+                 canonical_json([x_post_id]), url),
+            ).lastrowid
+            self._append(conn, operator=operator, kind="post.recovered", post_id=post_id, at=stamp, payload={
+                "note": "X 上で見つかった投稿 (復旧後)", "x_post_id": x_post_id, "url": url, "text": text,
+                "x_text": x_text, "x_created_at": sent_at, "drill": drill,
+            })
+        return post_id
+
     def use_standalone_text(self, post_id: int, text: str, *, operator: str) -> None:
         """X refused a correction's reply (SPEC §5): its first part goes out standalone as
         ``text``, which is recorded as the post's text before it is sent, so the record,
