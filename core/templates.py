@@ -75,7 +75,8 @@ DEFAULT_SOURCE = {"area": "areas", "facility": "shelters"}
 
 #: Categories in the order the home screen lists them; other categories follow, by name.
 CATEGORY_ORDER = (
-    "避難情報", "避難所", "気象", "地震", "本部", "ライフライン", "交通", "生活", "訂正・お詫び", "運用",
+    "避難情報", "避難所", "気象", "地震", "国民保護", "本部", "ライフライン", "交通", "生活", "訂正・お詫び", "運用",
+    "多言語",
 )
 DEFAULT_ORDER = 1000
 
