@@ -433,3 +433,163 @@ def test_describe_gives_the_templates_list_json_shape():
             {"name": "area", "label": "対象地区", "kind": "area", "required": True, "example": "本郷地区"},
         ],
     }
+
+
+# -- the municipality is configuration (issue 13) --------------------------------------
+
+NAGAREYAMA = """\
+[account]
+name = "流山市公式"
+handle = "nagareyama_city"
+drill_handle = "nagareyama_drill"
+web_base_url = "https://x.com"
+inquiry_url = "https://www.city.nagareyama.chiba.jp/"
+
+[municipality]
+name = "流山市"
+kind = "市"
+name_en = "Nagareyama City"
+hashtags = ["#流山市"]
+website = "https://www.city.nagareyama.chiba.jp"
+mail_service = "流山市安心メール"
+manager_title = "秘書広報課長"
+
+[municipality.pages]
+bosai = "/bousai/"
+shelters = "/bousai/hinanjo/"
+inquiry = "/otoiawase/"
+hazard_map = "/bousai/hazardmap/"
+risai = "/bousai/risai/"
+
+[lists]
+areas = ["東部地区", "南部地区", "北部地区"]
+
+[[lists.shelters]]
+name = "東部公民館"
+[[lists.shelters]]
+name = "南部中学校"
+
+[[lists.facilities]]
+name = "市役所本庁舎"
+[[lists.facilities]]
+name = "給水所 (南部公民館)"
+
+"""
+
+
+def _city_config(tmp_path: Path, example_config_path: Path) -> Path:
+    """The example config with [account], [municipality] and the lists of a city (seed 003)."""
+    text = example_config_path.read_text(encoding="utf-8")
+    head, rest = text.split("[hours]", 1)
+    rest = re.sub(r"\[lists\].*?(?=\[templates\])", "", rest, flags=re.S)
+    path = tmp_path / "nagareyama.toml"
+    path.write_text(NAGAREYAMA + "[hours]" + rest, encoding="utf-8")
+    return path
+
+
+def _city_values(template, city) -> dict[str, str]:
+    values = dict(template.examples)
+    for f in template.fields:
+        if f.kind in ("area", "facility") and f.example:
+            values[f.name] = field_choices(f, city)[0]
+    return values
+
+
+def test_every_template_rendered_for_a_city_names_the_city_and_never_the_example_town(tmp_path,
+                                                                                       example_config_path):
+    city = load_settings(_city_config(tmp_path, example_config_path))
+    variables = municipality_variables(city)
+    assert variables["municipality"] == "流山市" and variables["municipality_kind"] == "市"
+    named = 0
+    for template in TEMPLATES:
+        text = render(template, _city_values(template, city), variables=variables)
+        assert not re.search(r"阿見|あみ|town\.ami|\bAmi\b|町[はのにでがへ内道]", text), (template.id, text)
+        used = template.variables
+        if "municipality" in used or "municipality_en" in used and not city.municipality.name_en:
+            assert "流山市" in text, template.id
+        if "municipality_en" in used:
+            assert "Nagareyama City" in text, template.id
+        if "municipality_kind" in used:
+            assert "市" in text, template.id
+        if "municipality_hashtags" in used:
+            assert text.splitlines()[-1].startswith("#流山市"), template.id
+        if {"website"} & used or any(v.startswith("page.") for v in used):
+            assert "https://www.city.nagareyama.chiba.jp" in text, template.id
+        named += "流山市" in text
+    assert named >= 45
+
+
+def test_no_bundled_template_text_names_a_municipality():
+    """Body, link, hashtags, title, description and labels; example values of area and
+    facility fields come from the example config's lists and may name its places."""
+    for template in TEMPLATES:
+        texts = [template.body, template.link or "", *template.hashtags, template.title, template.description]
+        texts += [t for f in template.fields for t in (f.label, f.help, *f.choices)]
+        texts += [f.example for f in template.fields if f.kind not in ("area", "facility")]
+        for text in texts:
+            assert not re.search(r"阿見|あみ|town\.ami|\bAmi\b|町[はのにでがへ内道]", text), (template.id, text)
+
+
+def test_without_variables_a_municipality_placeholder_stays_and_the_gate_blocks_it(settings):
+    from dutypost.core.gate import ContentContext, check_content
+
+    template = BUNDLED.get("evac-l4")
+    text = render(template, template.examples)
+    assert "{municipality_kind}は、" in text and text.splitlines()[-1] == "{municipality_hashtags} #避難指示"
+    ctx = ContentContext.from_settings(settings, drill=False, emergency=True)
+    assert any(f.severity == "block" and text[f.start:f.end] == "{municipality_kind}"
+               for f in check_content(text, ctx))
+
+
+def test_an_empty_mail_service_leaves_out_its_line(variables):
+    template = BUNDLED.get("hq-established")
+    assert "あみメールでも配信しています。" in render(template, template.examples, variables=variables)
+    text = render(template, template.examples, variables={**variables, "mail_service": ""})
+    assert "配信しています" not in text and "{" not in text
+
+
+def test_a_page_the_config_lacks_and_an_empty_name_are_named_with_their_config_keys(variables):
+    template = BUNDLED.get("risai-certificate")
+    lacking = {k: v for k, v in variables.items() if k != "page.risai"}
+    with pytest.raises(InputError) as caught:
+        render(template, template.examples, variables=lacking)
+    assert "[municipality.pages]" in str(caught.value) and "risai" in str(caught.value)
+    assert caught.value.exit_code == 2
+    with pytest.raises(InputError, match=r"\[municipality\] name"):
+        render(BUNDLED.get("weather-warning"), BUNDLED.get("weather-warning").examples,
+               variables={**variables, "municipality": ""})
+
+
+def test_variables_are_the_documented_names():
+    assert is_variable("municipality") and is_variable("page.bosai") and is_variable("mail_service")
+    assert not is_variable("municipalty") and not is_variable("page.") and not is_variable("area")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        (GOOD.replace("{area}でお知らせ", "{area}で{municipalty}からのお知らせ"), 6, "{municipalty}"),
+        (GOOD.replace('description = "読み込めるテンプレート"',
+                      'description = "x"\nlink = "{webiste}/bousai/"'), 6, "{webiste}"),
+        (GOOD.replace('description = "読み込めるテンプレート"',
+                      'description = "x"\nhashtags = ["{municipality_hashtag}"]'), 6, "hashtags"),
+    ],
+    ids=["body", "link", "hashtags"],
+)
+def test_an_unknown_variable_is_reported_with_file_and_line(tmp_path, text, line, words):
+    path = _write(tmp_path, "good.toml", text)
+    result = load_templates([tmp_path])
+    assert result.templates == []
+    assert [(e.path, e.line) for e in result.errors] == [(path, line)], result.errors
+    assert words in result.errors[0].message
+
+
+def test_a_known_variable_loads(tmp_path, variables):
+    _write(tmp_path, "good.toml", GOOD.replace("{area}でお知らせ", "{area}で{municipality}からのお知らせ").replace(
+        'description = "読み込めるテンプレート"',
+        'description = "x"\nlink = "{page.bosai}"\nhashtags = ["{municipality_hashtags}", "#防災"]'))
+    [template] = load_templates([tmp_path]).templates
+    assert template.variables == {"municipality", "page.bosai", "municipality_hashtags"}
+    text = render(template, template.examples, variables=variables)
+    assert text.splitlines() == ["9時00分現在、本郷地区で阿見町からのお知らせがあります。",
+                                 "https://www.town.ami.lg.jp/bousai/", "#阿見町 #防災"]
