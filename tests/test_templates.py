@@ -593,3 +593,22 @@ def test_a_known_variable_loads(tmp_path, variables):
     text = render(template, template.examples, variables=variables)
     assert text.splitlines() == ["9時00分現在、本郷地区で阿見町からのお知らせがあります。",
                                  "https://www.town.ami.lg.jp/bousai/", "#阿見町 #防災"]
+
+
+def test_an_evacuation_order_for_four_areas_goes_out_as_a_thread_led_by_the_order(settings, variables):
+    """Issue 12: a 避難指示 for four areas blocked on length. It now splits, and part 1
+    carries the level, the time, who issued it and where."""
+    from dutypost.core.gate import ContentContext, check_content
+    from dutypost.core.length import split_thread, weighted_length
+
+    template = BUNDLED.get("evac-l4")
+    areas = "本郷地区、吉原地区、君原地区、舟島地区"
+    text = settings.drill.marker + render(
+        template, {**template.examples, "area": areas, "reason": "大雨で土砂災害の危険が高まったため"},
+        variables=variables)
+    assert weighted_length(text) > 280 and template.threads
+    ctx = ContentContext.from_settings(settings, drill=True, emergency=True, threads_allowed=template.threads)
+    assert [f for f in check_content(text, ctx) if f.severity == "block"] == []
+    first, *rest = split_thread(text, 280)
+    assert rest and first.startswith("【訓練】【警戒レベル4】避難指示 発令\n18時40分現在\n町は、")
+    assert f"{areas}に避難指示を発令しました。" in first
