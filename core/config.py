@@ -53,6 +53,8 @@ EXAMPLE_CONFIG = _shipped("config.example.toml")
 BUNDLED_TEMPLATES = _shipped("templates")
 
 Role = Literal["poster", "approver", "manager", "security"]
+MunicipalityKind = Literal["町", "市", "村", "区"]
+MUNICIPALITY_KINDS = ("町", "市", "村", "区")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -130,6 +132,28 @@ def _timezone(value: str) -> str:
     return value
 
 
+def _hashtags(value: list[str]) -> list[str]:
+    bad = [h for h in value if not re.fullmatch(r"#[^\s#{}]+", h)]
+    if bad:
+        raise ValueError(f"ハッシュタグは # で始め、空白を入れずに書いてください (例: [\"#阿見町\"]): {bad}")
+    return value
+
+
+def _website(value: str) -> str:
+    if value and not re.fullmatch(r"https?://[^\s/]+(?:/\S*)?", value):
+        raise ValueError(f"website は https:// で始まる URL で書いてください (例: \"https://www.town.ami.lg.jp\"): {value!r}")
+    return value.rstrip("/")
+
+
+def _pages(value: dict[str, str]) -> dict[str, str]:
+    for name, url in value.items():
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            raise ValueError(f"ページ名 {name!r} は英小文字で始まる英小文字・数字・_ で書いてください (例: bosai)")
+        if not re.fullmatch(r"(?:https?://|/)\S*", url):
+            raise ValueError(f"ページ {name} は https:// で始まる URL か、website からの / で始まるパスで書いてください: {url!r}")
+    return value
+
+
 def _operator_id(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", value):
         raise ValueError(f"職員ID {value!r} は英数字と _ . - だけで、64 文字までで書いてください")
@@ -152,6 +176,46 @@ class AccountConfig:
     drill_handle: str = ""
     web_base_url: str = "https://x.com"
     inquiry_url: str = ""
+
+
+@dataclass
+class MunicipalityConfig:
+    """The municipality (自治体): what the templates say instead of a town's name.
+
+    Templates use these as variables (``{municipality}``, ``{municipality_kind}``…, see
+    :mod:`core.templates`). A config without ``[municipality]`` takes the name from
+    ``[account] name`` when that is a municipality's name (「阿見町公式」 → 阿見町), its
+    kind from the name's last character, the hashtag ``#<name>`` and the website from
+    ``[account] inquiry_url``; see :meth:`Settings.__post_init__`. When no name can be
+    found the config still loads, and a template naming the municipality refuses to
+    render, saying to write ``[municipality] name``.
+    """
+
+    __pydantic_config__ = _STRICT_KEYS
+    name: str = ""                       # 阿見町
+    kind: MunicipalityKind | Literal[""] = ""   # 町 | 市 | 村 | 区; default: the name's last character
+    name_en: str = ""                    # Ami Town (English templates; default: name)
+    hashtags: Annotated[list[str], Check(_hashtags)] = field(default_factory=list)   # default: ["#<name>"]
+    website: Annotated[str, Check(_website)] = ""      # https://www.town.ami.lg.jp
+    pages: Annotated[dict[str, str], Check(_pages)] = field(default_factory=dict)  # bosai = "/bousai/"
+    mail_service: str = ""               # あみメール (lines naming it are left out when empty)
+    manager_title: str = ""              # 秘書広聴課長 (運用管理者)
+
+    def __post_init__(self) -> None:
+        if self.name and not self.kind and self.name[-1] in MUNICIPALITY_KINDS:
+            self.kind = self.name[-1]  # type: ignore[assignment]
+        if self.name and not self.hashtags:
+            self.hashtags = [f"#{self.name}"]
+
+    def page_url(self, name: str) -> str | None:
+        """The full URL of the page ``name`` (a path is taken from the website), or None."""
+        url = self.pages.get(name)
+        if url is None:
+            return None
+        return self.website.rstrip("/") + url if url.startswith("/") else url
+
+
+_ACCOUNT_NAME = re.compile(r"(.+?[町市村区])(?:公式.*)?")
 
 
 @dataclass
@@ -328,6 +392,7 @@ class Settings:
     """The whole config. Built by :func:`load_settings`, which validates it."""
 
     account: AccountConfig = field(default_factory=AccountConfig)
+    municipality: MunicipalityConfig = field(default_factory=MunicipalityConfig)
     hours: HoursConfig = field(default_factory=HoursConfig)
     x: XConfig = field(default_factory=XConfig)
     drill: DrillConfig = field(default_factory=DrillConfig)
@@ -342,6 +407,7 @@ class Settings:
     operators: list[Operator] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self._derive_municipality()
         names = {d.name for d in self.departments}
         seen: set[str] = set()
         for i, op in enumerate(self.operators):
@@ -353,6 +419,20 @@ class Settings:
                     f"operators[{i}].department: {op.department!r} は [[departments]] にありません。"
                     "別表第1 の所属名と同じ文字列にしてください"
                 )
+
+    def _derive_municipality(self) -> None:
+        """An old config without ``[municipality]``: take what ``[account]`` says."""
+        m = self.municipality
+        if m.name:
+            return
+        found = _ACCOUNT_NAME.fullmatch(self.account.name.strip())
+        if found is None:
+            return
+        m.name = found[1]
+        m.__post_init__()
+        if not m.website and self.account.inquiry_url:
+            site = re.match(r"https?://[^/\s]+", self.account.inquiry_url)
+            m.website = site[0] if site else ""
 
     # -- lookups -----------------------------------------------------------
 

@@ -22,7 +22,7 @@ from dutypost.core.errors import GateBlocked, InputError, OutcomeUnknown, Publis
 from dutypost.core.gate import Approval, GateDecision, Override, evaluate, validate_override
 from dutypost.core.length import extract_urls, split_thread, weighted_length
 from dutypost.core.models import Finding
-from dutypost.core.templates import Template, render
+from dutypost.core.templates import Template, municipality_variables, render
 
 SAME_TEMPLATE_RULE = "same-template"
 
@@ -44,8 +44,8 @@ class Composition:
 
 
 def compose(ctx: DutyContext, template: Template, values: Mapping[str, str], *, now: datetime | None = None) -> Composition:
-    """Render ``template`` and mark it 【訓練】 in drill mode."""
-    text = render(template, values, now=now or ctx.now())
+    """Render ``template`` with the municipality's variables and mark it 【訓練】 in drill mode."""
+    text = render(template, values, now=now or ctx.now(), variables=municipality_variables(ctx.settings))
     return compose_text(ctx, text, template_id=template.id, emergency=template.emergency,
                         threads_allowed=template.threads, values=values)
 

@@ -88,7 +88,7 @@ def test_templates_list_json_shape():
     proc = dutypost("templates", "list", "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert len(data) >= 24
+    assert len(data) >= 45
     evac = next(t for t in data if t["id"] == "evac-l4")
     assert set(evac) == {"id", "title", "category", "emergency", "fields"}
     assert evac["emergency"] is True
@@ -112,6 +112,26 @@ def test_render_evacuation_order_json(live_config):
     assert data["max"] == 280 and data["weighted_length"] <= 280
     assert data["in_hours"] is True
     assert not [f for f in data["findings"] if f["severity"] == "block"]
+
+
+def test_render_fills_the_municipality_from_the_config(live_config):
+    """The CLI goes through compose, which passes [municipality]: no {variable} is left."""
+    proc = dutypost("--config", str(live_config()), "render", "evac-l4", *EVAC_VALUES, "--json")
+    assert proc.returncode == 0, proc.stderr
+    text = json.loads(proc.stdout)["text"]
+    assert "町は、" in text and text.splitlines()[-1] == "#阿見町 #避難指示"
+    assert "{" not in text
+
+
+def test_templates_check_reports_an_unknown_variable_with_file_and_line(tmp_path):
+    path = tmp_path / "bad-variable.toml"
+    path.write_text(
+        'id = "bad-variable"\ntitle = "x"\ncategory = "生活"\nemergency = false\ndescription = "x"\n'
+        'body = """\n{municipalty}からのお知らせ\n"""\n', encoding="utf-8")
+    proc = dutypost("templates", "check", str(tmp_path))
+    assert proc.returncode == 2
+    assert f"{path}:7:" in proc.stderr and "{municipalty}" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_render_in_drill_carries_the_marker(live_config):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -228,3 +229,47 @@ def test_templates_check_parses_every_file(tmp_path, capsys):
     assert load_templates([site]).templates == []  # the snapshot is what a start reads...
     assert main(["templates", "check", str(site)]) == 0  # ...but the check reads the files
     assert "1 件のテンプレート" in capsys.readouterr().out
+
+
+# -- [municipality] (issue 13) -----------------------------------------------------------
+
+
+def _without_municipality(text: str) -> str:
+    return re.sub(r"\[municipality\].*?(?=\[hours\])", "", text, flags=re.S)
+
+
+def test_the_example_config_names_the_example_town(example_config_path):
+    m = load_settings(example_config_path, fresh=True).municipality
+    assert (m.name, m.kind, m.hashtags, m.website) == ("阿見町", "町", ["#阿見町"], "https://www.town.ami.lg.jp")
+    assert (m.mail_service, m.manager_title) == ("あみメール", "秘書広聴課長")
+    assert m.page_url("bosai") == "https://www.town.ami.lg.jp/bousai/"
+
+
+def test_an_old_config_without_municipality_takes_it_from_the_account(config_file):
+    path = config_file()
+    path.write_text(_without_municipality(path.read_text(encoding="utf-8")), encoding="utf-8")
+    assert "[municipality]" not in path.read_text(encoding="utf-8")
+    m = load_settings(path, fresh=True).municipality
+    assert (m.name, m.kind, m.hashtags, m.website) == ("阿見町", "町", ["#阿見町"], "https://www.town.ami.lg.jp")
+
+
+def test_a_config_whose_account_names_no_municipality_loads_without_a_name(config_file):
+    path = config_file(replace={"account": 'name = "防災情報"\nhandle = "bousai"'})
+    path.write_text(_without_municipality(path.read_text(encoding="utf-8")), encoding="utf-8")
+    assert load_settings(path, fresh=True).municipality.name == ""
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ('name = "流山市"\nkind = "県"', "municipality.kind"),
+        ('name = "流山市"\nhashtags = ["流山市"]', "#"),
+        ('name = "流山市"\nwebsite = "www.city.nagareyama.chiba.jp"', "https://"),
+        ('name = "流山市"\nmail = "x"', "municipality.mail"),
+    ],
+)
+def test_a_wrong_municipality_key_is_named(config_file, body, words):
+    path = config_file(replace={"municipality": body})
+    with pytest.raises(InputError) as caught:
+        load_settings(path, fresh=True)
+    assert words in str(caught.value)
