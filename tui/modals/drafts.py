@@ -17,7 +17,7 @@ from textual.widgets.option_list import Option
 
 from dutypost.tui.duty_screen import DutyModal
 from dutypost.tui.keys import bind
-from dutypost.tui.labels import first_line, short_time
+from dutypost.tui.words import first_line, short_time
 
 if TYPE_CHECKING:
     from dutypost.core.ledger import DraftPurpose
