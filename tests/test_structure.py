@@ -56,9 +56,10 @@ def violations() -> list[str]:
             continue  # the app owns navigation: it opens every screen and dialog
         own = kind_of(module)
         is_package = path.name == "__init__.py"
-        for target in imported_modules(path.read_text(encoding="utf-8"), module, is_package=is_package):
-            if target == module or kind_of(target) is None:
-                continue
+        targets = imported_modules(path.read_text(encoding="utf-8"), module, is_package=is_package)
+        for target in sorted(targets):
+            if target == module or kind_of(target) is None or target.rpartition(".")[0] in targets - {module}:
+                continue  # ``from m import Name`` is said once, as ``m``
             who = own or "shared module or widget"
             found.append(f"{path.relative_to(REPO)} ({who}) imports {target}")
     return found
@@ -93,3 +94,44 @@ def test_the_checker_sees_imports_inside_functions_and_relative_ones():
     assert "dutypost.tui.modals.help" in found
     assert kind_of("dutypost.tui.words") is None
     assert kind_of("dutypost.tui.screens.review") == "screens"
+
+
+def tui_import_graph() -> dict[str, set[str]]:
+    paths = {module_name(p): p for p in TUI.rglob("*.py")}
+    graph = {}
+    for module, path in paths.items():
+        targets = imported_modules(path.read_text(encoding="utf-8"), module, is_package=path.name == "__init__.py")
+        graph[module] = {t for t in targets if t in paths and t != module and t != "dutypost.tui"}
+    return graph
+
+
+def cycle_in(graph: dict[str, set[str]]) -> list[str]:
+    """One import cycle of ``graph`` (a path that comes back to its start), or []."""
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> list[str]:
+        if node in path:
+            return path[path.index(node):] + [node]
+        if node in done:
+            return []
+        for target in sorted(graph[node]):
+            found = visit(target, path + [node])
+            if found:
+                return found
+        done.add(node)
+        return []
+
+    for start in sorted(graph):
+        found = visit(start, [])
+        if found:
+            return found
+    return []
+
+
+def test_no_tui_module_imports_one_that_imports_it_back():
+    assert cycle_in(tui_import_graph()) == []
+
+
+def test_the_cycle_finder_finds_a_cycle_through_a_base_class():
+    graph = {"app": {"screen"}, "screen": {"base"}, "base": {"app"}, "words": set()}
+    assert cycle_in(graph) == ["app", "screen", "base", "app"]

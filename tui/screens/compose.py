@@ -9,7 +9,7 @@ land in the field they were typed for (:class:`TypeAhead`).
 
 The preview (text, weighted count, thread split, findings) comes from ``core.publish``
 in a thread worker, a moment after typing pauses — one redraw per burst of typing rather
-than one per character — and only its changed lines are redrawn (tui/preview.py). The draft (下書き) is saved to the ledger at most a second
+than one per character — and only its changed lines are redrawn (tui/widgets/preview.py). The draft (下書き) is saved to the ledger at most a second
 behind the typing, so a crash or a dropped SSH session loses nothing — with its purpose
 (下書きの目的, ``DraftPurpose``) when it is a checklist item's post, so a restored correction
 still goes out as one. The purpose comes as an argument (``app.open_compose(template,
