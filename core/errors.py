@@ -35,7 +35,10 @@ class GateBlocked(DutypostError):
 
 class _PostError(DutypostError):
     """A publish that did not end ``sent``: ``post_id`` names the ledger entry, ``cause``
-    is the X client's error (e.g. ``XRateLimited`` with its ``wait_seconds``)."""
+    is the X client's error (e.g. ``XRateLimited`` with its ``wait_seconds``).
+    ``checklist_note``: for a checklist item's post, its record on the checklist in words."""
+
+    checklist_note: str = ""
 
     def __init__(self, message: str, *, hint: str = "", post_id: int | None = None,
                  cause: Exception | None = None) -> None:

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from dutypost.core.context import DutyContext
-from dutypost.core.errors import GateBlocked, InputError, OutcomeUnknown, PublishFailed
+from dutypost.core.errors import DutypostError, GateBlocked, InputError, OutcomeUnknown, PublishFailed
 from dutypost.core.gate import Approval, GateDecision, Override, evaluate, validate_override
 from dutypost.core.length import extract_urls, split_thread, weighted_length
 from dutypost.core.models import Finding
 from dutypost.core.templates import Template, municipality_variables, render
+
+if TYPE_CHECKING:
+    from dutypost.core.ledger import DraftPurpose
 
 SAME_TEMPLATE_RULE = "same-template"
 
@@ -154,6 +157,8 @@ class PublishResult:
     url: str | None
     x_post_ids: tuple[str, ...]
     reply_fallback: bool = False
+    #: For a checklist item's post: its record on the checklist, in words (or why it failed).
+    checklist_note: str = ""
 
 
 def publish(
@@ -166,6 +171,7 @@ def publish(
     kind: str = "post",
     reply_to_post_id: int | None = None,
     fallback_text: str | None = None,
+    purpose: DraftPurpose | None = None,
     draft_id: str | None = None,
     now: datetime | None = None,
 ) -> PublishResult:
@@ -173,6 +179,13 @@ def publish(
 
     With ``reply_to_post_id`` (a correction), the first part is sent as a reply to that
     post; if X refuses the reply (SPEC §5), ``fallback_text`` goes out as a standalone post.
+
+    With ``purpose`` (a checklist item's post, チェックリストの投稿: 訂正・お詫び, 炎上, なりすまし,
+    運用停止), the post's kind and reply target are the purpose's, the standalone text is
+    worked out here (:func:`core.checklists.standalone_fallback_text`: the original's date
+    and subject), and once the post is recorded it is recorded on its checklist item too —
+    sent, failed or unknown alike, so the checklist shows it and the outbox resends it by
+    the same rules. ``PublishResult.checklist_note`` (or the raised error's) says so in words.
     """
     now = now or ctx.now()
     result = review(ctx, composition, approval=approval, override=override, acks=acks, now=now)
@@ -181,7 +194,14 @@ def publish(
         raise GateBlocked(headline, hint=details)
     ledger = ctx.ledger
     ctx.x_client()  # credentials are checked before anything is recorded
+    if purpose is not None:
+        kind, reply_to_post_id = purpose.kind, purpose.reply_to_post_id
     reply_x_id = _reply_target(ctx, reply_to_post_id)
+    if purpose is not None and reply_to_post_id is not None and fallback_text is None:
+        from dutypost.core.checklists import standalone_fallback_text
+
+        fallback_text = standalone_fallback_text(ledger, reply_to_post_id, composition.parts[0],
+                                                 templates=ctx.templates)
     post_id = ledger.create_post(
         operator=ctx.operator.id,
         department=ctx.operator.department,
@@ -203,7 +223,32 @@ def publish(
                                reason=override.reason, lifted=list(result.decision.lifted))
     if draft_id:
         ledger.close_draft(draft_id, "published")
-    return _send(ctx, post_id, list(composition.parts), sent=[], reply_to=reply_x_id, fallback_text=fallback_text)
+    if purpose is None:
+        return _send(ctx, post_id, list(composition.parts), sent=[], reply_to=reply_x_id, fallback_text=fallback_text)
+    try:
+        result = _send(ctx, post_id, list(composition.parts), sent=[], reply_to=reply_x_id,
+                       fallback_text=fallback_text)
+    except Exception as exc:  # failed or unknown: the item still records the post, to be resolved
+        exc.checklist_note = _record_on_checklist(ctx, purpose, post_id)
+        raise
+    return replace(result, checklist_note=_record_on_checklist(ctx, purpose, post_id))
+
+
+def _record_on_checklist(ctx: DutyContext, purpose: DraftPurpose, post_id: int) -> str:
+    """Record ``post_id`` on its checklist item; the outcome in words (never raises a
+    DutypostError: the post itself is recorded already)."""
+    from dutypost.core import checklists
+
+    try:
+        if purpose.item_key == "correction_post":
+            checklists.link_correction(ctx.ledger, purpose.checklist_id, correction_post_id=post_id,
+                                       operator=ctx.operator.id)
+        else:
+            checklists.record(ctx.ledger, purpose.checklist_id, purpose.item_key, operator=ctx.operator.id,
+                              value=post_id)
+    except DutypostError as exc:
+        return f"チェックリストに記録できませんでした: {exc.message}"
+    return f"チェックリスト #{purpose.checklist_id} に投稿 #{post_id} を記録しました。"
 
 
 def _reply_target(ctx: DutyContext, reply_to_post_id: int | None) -> str | None:

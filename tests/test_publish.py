@@ -93,3 +93,96 @@ def test_a_drill_post_links_to_the_practice_server_not_to_x(ctx, practice_server
 
     page = httpx.get(result.url)
     assert page.status_code == 200 and "中央公民館" in page.text
+
+
+# -- a checklist item's post: publish takes its purpose (DraftPurpose) -----------------------
+
+
+def _correction_checklist(ctx, original_post_id):
+    from dutypost.core import checklists
+
+    return checklists.start(ctx.ledger, kind="correction", operator="tanaka", post_id=original_post_id)
+
+
+def test_a_correction_with_its_purpose_replies_and_is_recorded_on_its_checklist(ctx, practice_server):
+    from dutypost.core import checklists
+    from dutypost.core.ledger import DraftPurpose
+
+    original = _post(ctx, "中央公民館を開設しました。")
+    checklist_id = _correction_checklist(ctx, original.post_id)
+    purpose = DraftPurpose(checklist_id=checklist_id, item_key="correction_post", kind="correction",
+                           reply_to_post_id=original.post_id)
+    result = _post(ctx, "【訓練】訂正: 開設したのは本郷小学校です。", purpose=purpose)
+    post = ctx.ledger.get_post(result.post_id)
+    assert (post.kind, post.reply_to_post_id) == ("correction", original.post_id)
+    stored = {p["id"]: p for p in practice_server.posts()}
+    assert stored[result.x_post_ids[0]]["reply_to"] == original.x_post_ids[0]
+    assert not result.reply_fallback
+    assert checklists.get(ctx.ledger, checklist_id).item("correction_post").value == {"post_id": result.post_id}
+    linked = [e for e in ctx.ledger.events(original.post_id) if e.kind == "post.correction_linked"]
+    assert linked[0].payload["correction_post_id"] == result.post_id
+    assert result.checklist_note == f"チェックリスト #{checklist_id} に投稿 #{result.post_id} を記録しました。"
+
+
+def test_a_correction_with_its_purpose_falls_back_to_the_standalone_text_itself(ctx, practice_server):
+    from dutypost.core import checklists
+    from dutypost.core.ledger import DraftPurpose
+
+    original = _post(ctx, "中央公民館を開設しました。")
+    checklist_id = _correction_checklist(ctx, original.post_id)
+    purpose = DraftPurpose(checklist_id=checklist_id, item_key="correction_post", kind="correction",
+                           reply_to_post_id=original.post_id)
+    text = "【訓練】訂正: 開設したのは本郷小学校です。"
+    fallback = standalone_fallback_text(ctx.ledger, original.post_id, text)
+    practice_server.set_refuse_replies(True)
+    result = _post(ctx, text, purpose=purpose)
+    assert result.reply_fallback
+    sent = practice_server.posts()[0]
+    assert sent["reply_to"] is None and sent["text"] == fallback
+    assert ctx.ledger.get_post(result.post_id).reply_to_post_id == original.post_id  # the link is kept
+    assert checklists.get(ctx.ledger, checklist_id).item("correction_post").value == {"post_id": result.post_id}
+
+
+def test_a_failed_checklist_post_is_still_recorded_on_its_item_and_resent_by_the_same_rules(ctx, practice_server):
+    from dutypost.core import checklists
+    from dutypost.core.ledger import DraftPurpose
+
+    original = _post(ctx, "中央公民館を開設しました。")
+    checklist_id = _correction_checklist(ctx, original.post_id)
+    purpose = DraftPurpose(checklist_id=checklist_id, item_key="correction_post", kind="correction",
+                           reply_to_post_id=original.post_id)
+    text = "【訓練】訂正: 開設したのは本郷小学校です。"
+    practice_server.inject({"kind": "status", "status": 503})
+    with pytest.raises(PublishFailed) as failed:
+        _post(ctx, text, purpose=purpose)
+    post_id = failed.value.post_id
+    assert failed.value.checklist_note == f"チェックリスト #{checklist_id} に投稿 #{post_id} を記録しました。"
+    assert checklists.get(ctx.ledger, checklist_id).item("correction_post").value == {"post_id": post_id}
+    practice_server.set_refuse_replies(True)
+    result = resend(ctx, post_id)  # `dutypost outbox resend`: the reply is tried, then the standalone text
+    assert result.reply_fallback
+    assert practice_server.posts()[0]["text"] == standalone_fallback_text(ctx.ledger, original.post_id, text)
+    assert ctx.ledger.get_post(post_id).state == "sent"
+
+
+def test_an_incident_notice_with_its_purpose_is_standalone_and_recorded_on_its_item(ctx, practice_server):
+    from dutypost.core import checklists
+    from dutypost.core.ledger import DraftPurpose
+
+    checklist_id = checklists.start(ctx.ledger, kind="flaming", operator="tanaka", post_id=None)
+    purpose = DraftPurpose(checklist_id=checklist_id, item_key="responding_post", kind="post", reply_to_post_id=None)
+    result = _post(ctx, "【訓練】避難所の運営について、防災危機管理課で対応しています。", purpose=purpose)
+    assert practice_server.posts()[0]["reply_to"] is None
+    assert ctx.ledger.get_post(result.post_id).kind == "post"
+    assert checklists.get(ctx.ledger, checklist_id).item("responding_post").value == {"post_id": result.post_id}
+
+
+def test_a_purpose_whose_checklist_cannot_record_it_says_so_and_the_post_still_goes_out(ctx, practice_server):
+    from dutypost.core import checklists
+    from dutypost.core.ledger import DraftPurpose
+
+    checklist_id = checklists.start(ctx.ledger, kind="flaming", operator="tanaka", post_id=None)
+    purpose = DraftPurpose(checklist_id=checklist_id, item_key="no_such_item", kind="post", reply_to_post_id=None)
+    result = _post(ctx, "【訓練】避難所の運営について、防災危機管理課で対応しています。", purpose=purpose)
+    assert ctx.ledger.get_post(result.post_id).state == "sent"
+    assert result.checklist_note.startswith("チェックリストに記録できませんでした: ")

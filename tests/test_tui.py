@@ -69,7 +69,7 @@ def screen_text(app: DutypostApp) -> str:
     """Everything the current screen shows, as plain text."""
     from textual.widgets import Static
 
-    from dutypost.tui.preview import PreviewPane
+    from dutypost.tui.widgets.preview import PreviewPane
 
     parts = [str(widget.render()) for widget in app.screen.query(Static)]
     parts += [pane.plain for pane in app.screen.query(PreviewPane)]
@@ -384,7 +384,7 @@ async def test_a_draft_left_by_a_crash_can_be_discarded(tui_context):
 
 
 async def test_the_preview_shows_count_findings_and_thread_split(tui_context, monkeypatch):
-    from dutypost.tui.compose import ComposeScreen
+    from dutypost.tui.screens.compose import ComposeScreen
 
     monkeypatch.setattr(ComposeScreen, "PREVIEW_DELAY", 0)
     ctx = tui_context()
@@ -472,8 +472,8 @@ def test_every_binding_has_a_stable_id_and_no_ctrl_enter():
     import dutypost.tui
 
     classes = []
-    for info in pkgutil.iter_modules(dutypost.tui.__path__):
-        module = importlib.import_module(f"dutypost.tui.{info.name}")
+    for info in pkgutil.walk_packages(dutypost.tui.__path__, "dutypost.tui."):  # screens/, modals/, widgets/ too
+        module = importlib.import_module(info.name)
         classes += [c for _, c in inspect.getmembers(module, inspect.isclass)
                     if c.__module__ == module.__name__ and "BINDINGS" in c.__dict__]
     assert len(classes) >= 12

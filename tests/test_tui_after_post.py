@@ -564,13 +564,14 @@ async def test_start_up_notices_are_shown_on_home(tui_context):
 def test_every_new_binding_has_a_stable_id_and_a_ctrl_twin():
     from textual.binding import Binding
 
-    from dutypost.tui import approvals, checklist, history, home, review
+    from dutypost.tui.modals import checklist_items, checklist_menu, decision, form
+    from dutypost.tui.screens import approvals, checklist, history, home, review
 
     classes = [home.HomeScreen, review.ReviewScreen, history.HistoryScreen, history.PostDetailScreen,
-               history.FormModal, checklist.ChecklistScreen, checklist.TextModal, checklist.ChoiceModal,
-               checklist.WhoWhenModal, checklist.OriginalModal, checklist.DeleteConfirmModal,
-               checklist.ChecklistMenuModal, approvals.ApprovalsScreen, approvals.DecisionModal,
-               approvals.SignOffModal]
+               form.FormModal, checklist.ChecklistScreen, checklist_items.TextModal, checklist_items.ChoiceModal,
+               checklist_items.WhoWhenModal, checklist_items.OriginalModal, checklist_items.DeleteConfirmModal,
+               checklist_menu.ChecklistMenuModal, approvals.ApprovalsScreen, decision.DecisionModal,
+               decision.SignOffModal]
     for cls in classes:
         for binding in cls.BINDINGS:
             assert isinstance(binding, Binding)

@@ -11,7 +11,7 @@ import pytest
 
 from test_tui import OUT_OF_HOURS, REASON, number_of, settle, tui_context, type_text  # noqa: F401 (fixture)
 from dutypost.tui.app import make_app
-from dutypost.tui.compose import ComposeScreen
+from dutypost.tui.screens.compose import ComposeScreen
 
 SIZE = (80, 24)
 MODES = [pytest.param(False, id="live"), pytest.param(True, id="drill")]

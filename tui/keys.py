@@ -88,3 +88,7 @@ def display_keys(keys: str) -> str:
             shown.append(_NAMES.get(key, key))
     return "/".join(shown)
 
+
+
+#: 取消 on the outbox and on a post's screen: a plain letter, as no text field has the focus there.
+CANCEL_BINDING = bind("x", "cancel", "取消", "post.cancel")

@@ -13,10 +13,11 @@ answer comes) and, once approved, publishes with that in-app approval. An approv
 another text does not count.
 
 A post made for a checklist item (訂正・お詫び, 炎上, なりすまし, 運用停止; see
-tui/checklist.py) goes out the same way; a correction or apology is sent as a reply to
-the original post, standalone with the original's date and subject if X refuses the
-reply, and is then recorded on its checklist. Out of hours, the override category for
-erroneous posts (誤った投稿への対応) is offered first for it.
+tui/screens/checklist.py) comes with its purpose (``DraftPurpose``) and goes out the same
+way: ``core.publish.publish(purpose=…)`` sends a correction or apology as a reply to the
+original post, standalone with the original's date and subject if X refuses the reply,
+and records it on its checklist. Out of hours, the override category for erroneous posts
+(誤った投稿への対応) is offered first for it.
 
 Entering this screen opens the connection to X (X drops it after two idle minutes), so
 the publish is one round trip. Publishing runs in a thread worker; its key is disabled
@@ -25,7 +26,8 @@ until the outcome is known.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -40,12 +42,15 @@ from dutypost.core.gate import RULES, Approval, Override
 from dutypost.core.ledger import ApprovalRequest
 from dutypost.core.publish import Composition, Review, make_approval, publish, review
 from dutypost.core.templates import Template, format_jst_time
-from dutypost.tui.compose import GATE_ONLY_RULES, composition_text, count_text
-from dutypost.tui.typeahead import TypeAhead
 from dutypost.tui.duty_screen import DutyScreen
 from dutypost.tui.keys import bind
-from dutypost.tui.labels import APPROVAL_METHOD_LABELS, publish_confirmation
-from dutypost.tui.status import StatusBar
+from dutypost.tui.widgets.status import StatusBar
+from dutypost.tui.widgets.typeahead import TypeAhead
+from dutypost.tui.words import (APPROVAL_METHOD_LABELS, GATE_ONLY_RULES, composition_text, count_text,
+                                failure_hint, publish_confirmation)
+
+if TYPE_CHECKING:
+    from dutypost.core.ledger import DraftPurpose
 
 
 @dataclass(frozen=True)
@@ -63,16 +68,6 @@ class PublishOutcome:
 REQUEST_POLL_SECONDS = 1.0
 #: The override category offered first for a correction or apology (SPEC §3).
 CORRECTION_CATEGORY = "誤った投稿への対応"
-
-
-def failure_hint(exc: DutypostError) -> str:
-    """X's own advice for a failed publish (e.g. how long to wait after a 429).
-
-    ``core.publish`` raises PublishFailed/OutcomeUnknown with a hint for the command line
-    and X's error as ``cause``; the screens show X's hint and add their own next steps in
-    keys, not commands.
-    """
-    return getattr(getattr(exc, "cause", None), "hint", "") or ""
 
 
 class WarningList(TypeAhead, OptionList):
@@ -124,9 +119,12 @@ class ReviewScreen(DutyScreen):
             super().__init__()
             self.request = request
 
-    def __init__(self, template: Template, composition: Composition, *, draft_id: str) -> None:
+    def __init__(self, template: Template, composition: Composition, *, draft_id: str,
+                 purpose: DraftPurpose | None = None) -> None:
         super().__init__()
         self.template = template
+        #: The checklist item this post is made for (下書きの目的), if any.
+        self.purpose = purpose
         self.composition = composition
         self.draft_id = draft_id
         self.approval: Approval | None = None
@@ -164,11 +162,6 @@ class ReviewScreen(DutyScreen):
         self.set_focus(self.query_one("#review-body"))
         self.app.warm_x()
         self._recheck()
-
-    @property
-    def purpose(self):
-        """The checklist item this post is made for (a ``ChecklistPost``), if any."""
-        return self.app.checklist_posts.get(self.draft_id)
 
     # -- the gate ---------------------------------------------------------------------
 
@@ -303,14 +296,12 @@ class ReviewScreen(DutyScreen):
     # -- approval and override -------------------------------------------------------------
 
     def action_approval(self) -> None:
-        from dutypost.tui.approval import ApprovalModal
-
         def recorded(approval: Approval | None) -> None:
             if approval is not None:
                 self.approval = approval
                 self._recheck()
 
-        self.app.push_screen(ApprovalModal(), recorded)
+        self.app.open_approval(recorded)
 
     def action_request_approval(self) -> None:
         if self.check_action("request_approval", ()) is not True:
@@ -364,20 +355,15 @@ class ReviewScreen(DutyScreen):
         self._recheck()
 
     async def action_override(self) -> None:
-        from dutypost.tui.override import CategoryList, OverrideModal
-
         def confirmed(override: Override | None) -> None:
             if override is not None:
                 self.override = override
                 self._publish_when_allowed = True
                 self._recheck()
 
-        modal = OverrideModal()
-        await self.app.push_screen(modal, confirmed)
-        categories = list(self.ctx.settings.gate.override_categories)
         purpose = self.purpose
-        if purpose is not None and purpose.reply_to_post_id is not None and CORRECTION_CATEGORY in categories:
-            modal.query_one(CategoryList).highlighted = categories.index(CORRECTION_CATEGORY)
+        first = CORRECTION_CATEGORY if purpose is not None and purpose.reply_to_post_id is not None else None
+        await self.app.open_override(confirmed, category=first)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         result = self.result
@@ -408,8 +394,6 @@ class ReviewScreen(DutyScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="publish")
     def _publish(self, approval: Approval | None, override: Override | None, acks: frozenset[str]) -> None:
-        from dutypost.tui.checklist import link_post, publish_options
-
         ctx = self.ctx
         draft_id: str | None = self.draft_id
         purpose = self.purpose
@@ -420,28 +404,26 @@ class ReviewScreen(DutyScreen):
         except ValueError:
             draft_id = None  # closed meanwhile; the post is recorded without it
         try:
-            options = publish_options(ctx, purpose, self.composition) if purpose is not None else {}
             with self.app.sending:
                 result = publish(ctx, self.composition, approval=approval, override=override, acks=acks,
-                                 draft_id=draft_id, **options)
+                                 purpose=purpose, draft_id=draft_id)
         except GateBlocked as exc:
             outcome = PublishOutcome(None, "blocked", exc.message, exc.hint)
         except (PublishFailed, OutcomeUnknown) as exc:
             state = "unknown" if isinstance(exc, OutcomeUnknown) else "failed"
-            outcome = PublishOutcome(exc.post_id, state, exc.message, failure_hint(exc))
+            outcome = PublishOutcome(exc.post_id, state, exc.message, failure_hint(exc), exc.checklist_note)
         except DutypostError as exc:
             outcome = PublishOutcome(None, "error", exc.message, exc.hint)
         except Exception as exc:  # never leave the officer waiting on a worker that died
             outcome = PublishOutcome(self._post_of_draft(draft_id), "error",
                                      f"予期しないエラーで投稿が止まりました ({type(exc).__name__})。",
-                                     "送信待ち (F3) で投稿の状態を確かめ、運用管理者に連絡してください。")
+                                     "送信待ち (F3) で投稿の状態を確かめ、運用管理者に連絡してください。",
+                                     getattr(exc, "checklist_note", ""))
         else:
-            detail = ("X が返信を受け付けなかったため、元の投稿の日時と件名を書いた単独の投稿にしました。"
-                      if result.reply_fallback else "")
+            fallback = ("X が返信を受け付けなかったため、元の投稿の日時と件名を書いた単独の投稿にしました。"
+                        if result.reply_fallback else "")
+            detail = "\n".join(filter(None, (fallback, result.checklist_note)))
             outcome = PublishOutcome(result.post_id, "sent", "投稿しました。", result.url or "", detail)
-        if purpose is not None and outcome.post_id is not None:
-            linked = link_post(ctx, purpose, outcome.post_id)
-            outcome = replace(outcome, detail="\n".join(filter(None, (outcome.detail, linked))))
         self.post_message(self.PublishDone(outcome))
 
     def _post_of_draft(self, draft_id: str | None) -> int | None:
@@ -465,8 +447,7 @@ class ReviewScreen(DutyScreen):
             self.notify(outcome.message, title="投稿できませんでした", severity="error", markup=False)
             self._recheck()
             return
-        purpose = self.app.checklist_posts.pop(self.draft_id, None)
-        self.app.show_outcome(outcome, back_to=purpose.back_to if purpose is not None else None)
+        self.app.show_outcome(outcome, purpose=self.purpose)
 
     def action_back(self) -> None:
         if self.publishing:

@@ -28,9 +28,9 @@ from textual.widgets.option_list import Option
 from dutypost.core.templates import Template
 from dutypost.tui.duty_screen import DutyScreen
 from dutypost.tui.keys import bind
-from dutypost.tui.labels import first_line, short_time
-from dutypost.tui.status import StatusBar
-from dutypost.tui.typeahead import TypedInput
+from dutypost.tui.words import first_line, short_time
+from dutypost.tui.widgets.status import StatusBar
+from dutypost.tui.widgets.typeahead import TypedInput
 
 RECENT_ROWS = 5
 
@@ -200,9 +200,7 @@ class HomeScreen(DutyScreen):
 
     def open_template(self, template: Template, values: dict[str, str] | None = None,
                       draft_id: str | None = None) -> AwaitMount:
-        from dutypost.tui.compose import ComposeScreen
-
-        return self.app.push_screen(ComposeScreen(template, values=values, draft_id=draft_id))
+        return self.app.open_compose(template, values=values, draft_id=draft_id)
 
     def action_search(self) -> None:
         self.set_focus(self.query_one("#search", Input))
@@ -225,8 +223,6 @@ class HomeScreen(DutyScreen):
 
     @on(DraftsFound)
     def _offer_drafts(self, message: DraftsFound) -> None:
-        from dutypost.tui.drafts import DraftsModal
-
         if not message.drafts:
             self.notify("開いている下書きはありません。", title="下書き", markup=False)
             return
@@ -236,14 +232,12 @@ class HomeScreen(DutyScreen):
             if draft is not None and template is None:
                 self.notify(f"下書きのテンプレート {draft.template_id} が見つかりません。", severity="error", markup=False)
             elif draft is not None and draft.purpose is not None:
-                from dutypost.tui.checklist import ChecklistScreen
-
                 # A checklist item's post: its checklist opens it, by the item's rules.
-                self.app.push_screen(ChecklistScreen(draft.purpose.checklist_id, draft=draft))
+                self.app.open_checklist(draft.purpose.checklist_id, draft=draft)
             elif draft is not None:
                 self.open_template(template, values=draft.values, draft_id=draft.id)
 
-        self.app.push_screen(DraftsModal(message.drafts), restore)
+        self.app.open_drafts(message.drafts, restore)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "approvals":

@@ -10,7 +10,9 @@ required item is done.
   flow with its template, prefilled — for 訂正 from ``correction_values`` (the original's
   date and subject, 誤 and 正). The post passes the gate like any other; a correction or
   apology goes out as a reply to the original (standalone, naming the original, if X
-  refuses the reply) and is recorded on its item when the outcome is known.
+  refuses the reply) and is recorded on its item when the outcome is known — all of it
+  ``core.publish.publish``'s work, given the post's purpose (``DraftPurpose``), which the
+  compose and review screens receive as an argument (``app.open_compose(…, purpose=…)``).
 - The draft of such a post is saved with its purpose (下書きの目的, ``DraftPurpose``), so
   a draft restored after a crash opens this screen again, and the post goes out by the
   same rules as when the item is chosen (:meth:`ChecklistScreen.item_chosen`).
@@ -21,76 +23,28 @@ required item is done.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
-from textual.widget import Widget
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from dutypost.core import checklists
-from dutypost.core.checklists import DELETE, KEEP, OTHER, TITLES, Checklist, ChecklistItem, ItemState
-from dutypost.core.context import DutyContext
+from dutypost.core.checklists import DELETE, KEEP, Checklist, ChecklistItem, ItemState
 from dutypost.core.errors import DutypostError
 from dutypost.core.ledger import POST_STATE_LABELS, Draft, DraftPurpose, Post
-from dutypost.core.publish import Composition
 from dutypost.core.templates import JST
-from dutypost.tui.duty_screen import DutyModal, DutyScreen
+from dutypost.tui.duty_screen import DutyScreen
 from dutypost.tui.keys import bind
-from dutypost.tui.labels import first_line, short_time
-from dutypost.tui.status import StatusBar
-from dutypost.tui.typeahead import TypeAhead, TypedInput
+from dutypost.tui.widgets.status import StatusBar
+from dutypost.tui.widgets.typeahead import TypeAhead
+from dutypost.tui.words import first_line, short_time
 
 #: The ledger's post kind for the posts of these items; they reply to the original.
 REPLY_KINDS = {"correction_post": "correction", "apology_post": "apology"}
-
-
-@dataclass(frozen=True)
-class ChecklistPost(DraftPurpose):
-    """A post being made for a checklist item (チェックリストの投稿), keyed by its draft id
-    in ``app.checklist_posts`` so that the review screen publishes it the right way. The
-    compose screen saves it with the draft (as its ``DraftPurpose``)."""
-
-    back_to: Screen  # where the officer returns after the publish
-
-
-def publish_options(ctx: DutyContext, purpose: ChecklistPost, composition: Composition) -> dict:
-    """``core.publish.publish`` keyword arguments for a checklist post (runs in a worker)."""
-    options: dict = {"kind": purpose.kind}
-    if purpose.reply_to_post_id is not None:
-        options["reply_to_post_id"] = purpose.reply_to_post_id
-        options["fallback_text"] = checklists.standalone_fallback_text(
-            ctx.ledger, purpose.reply_to_post_id, composition.parts[0], templates=ctx.templates)
-    return options
-
-
-def link_post(ctx: DutyContext, purpose: ChecklistPost, post_id: int) -> str:
-    """Record the post on its checklist item (runs in a worker); the outcome in words."""
-    try:
-        if purpose.item_key == "correction_post":
-            checklists.link_correction(ctx.ledger, purpose.checklist_id, correction_post_id=post_id,
-                                       operator=ctx.operator.id)
-        else:
-            checklists.record(ctx.ledger, purpose.checklist_id, purpose.item_key, operator=ctx.operator.id,
-                              value=post_id)
-    except DutypostError as exc:
-        return f"チェックリストに記録できませんでした: {exc.message}"
-    return f"チェックリスト #{purpose.checklist_id} に投稿 #{post_id} を記録しました。"
-
-
-def start_or_resume(ctx: DutyContext, kind: str, post_id: int | None) -> int:
-    """The open checklist of ``kind`` about ``post_id``, or a new one (runs in a worker)."""
-    if post_id is not None:
-        for checklist in checklists.open_checklists(ctx.ledger, post_id):
-            if checklist.kind == kind:
-                return checklist.id
-    return checklists.start(ctx.ledger, kind=kind, operator=ctx.operator.id, post_id=post_id)
 
 
 def _when_text(value: str) -> str:
@@ -320,12 +274,8 @@ class ChecklistScreen(DutyScreen):
             self._original_chosen(value)
         elif item.kind == "tick":
             self.record(item.key, not (value or {}).get("done", False))
-        elif item.kind == "text":
-            self._ask(TextModal(item.label, (value or {}).get("text", "")), item.key)
-        elif item.kind == "choice":
-            self._ask(ChoiceModal(item.label, item.choices, value), item.key)
-        elif item.kind == "who_when":
-            self._ask(WhoWhenModal(item.label, value), item.key)
+        elif item.kind in ("text", "choice", "who_when"):
+            self._ask(item, value)
         else:
             self._post_chosen(item.key, self.posts.get((value or {}).get("post_id")), draft)
 
@@ -338,14 +288,14 @@ class ChecklistScreen(DutyScreen):
         self.notify(f"この項目には投稿 #{linked.id} ({state}) が記録されています。失敗・結果不明なら"
                     "送信待ち (ホームで F3) で照合・再送してください。", title="チェックリスト", markup=False)
 
-    def _ask(self, modal: DutyModal, key: str) -> None:
+    def _ask(self, item: ChecklistItem, value: dict | None) -> None:
         """Open the dialog for an item; record what it answers (None: nothing to record)."""
 
-        def answered(value: object) -> None:
-            if value is not None:
-                self.record(key, value)
+        def answered(answer: object) -> None:
+            if answer is not None:
+                self.record(item.key, answer)
 
-        self.app.push_screen(modal, answered)
+        self.app.open_item_dialog(item, value, answered)
 
     # -- posts for items -----------------------------------------------------------
 
@@ -383,18 +333,15 @@ class ChecklistScreen(DutyScreen):
 
     @on(ComposeReady)
     def _open_compose(self, message: ComposeReady) -> None:
-        from dutypost.tui.compose import ComposeScreen
-
         template = self.ctx.templates.get(message.template_id)
         if template is None:
             self.notify(f"テンプレート {message.template_id} が見つかりません。運用管理者に連絡してください。",
                         severity="error", markup=False)
             return
-        draft_id = message.draft_id or uuid.uuid4().hex
-        self.app.checklist_posts[draft_id] = ChecklistPost(
-            checklist_id=self.checklist_id, item_key=message.item_key,
-            kind=REPLY_KINDS.get(message.item_key, "post"), reply_to_post_id=message.reply_to, back_to=self)
-        self.app.push_screen(ComposeScreen(template, values=message.values, draft_id=draft_id))
+        purpose = DraftPurpose(checklist_id=self.checklist_id, item_key=message.item_key,
+                               kind=REPLY_KINDS.get(message.item_key, "post"), reply_to_post_id=message.reply_to)
+        self.app.open_compose(template, values=message.values, draft_id=message.draft_id or uuid.uuid4().hex,
+                              purpose=purpose)
 
     # -- the original post: keep, or delete in two steps ------------------------------
 
@@ -403,9 +350,9 @@ class ChecklistScreen(DutyScreen):
         if stage == "deleted":
             self.notify("元の投稿はもう削除されています。", title="元の投稿", markup=False)
         elif stage in ("requested", "confirmed"):
-            self.app.push_screen(DeleteConfirmModal(self.original, value), self._delete_answered)
+            self.app.open_delete_confirm(self.original, value, self._delete_answered)
         else:
-            self.app.push_screen(OriginalModal(), self._original_answered)
+            self.app.open_original_choice(self._original_answered)
 
     def _original_answered(self, answer: dict | None) -> None:
         if answer is None:
@@ -485,320 +432,3 @@ class ChecklistScreen(DutyScreen):
             self.notify("削除の結果を待っています。結果が出てから戻れます。", title="処理中", markup=False)
             return
         self.app.pop_screen()
-
-
-# -- dialogs that record one item -------------------------------------------------------
-
-
-class DialogField(TypedInput):
-    """A dialog's text field: Enter goes to the dialog at once (``field_entered``), and keys
-    typed ahead land where they belong (see :class:`tui.compose.TypeAhead`)."""
-
-    async def action_submit(self) -> None:
-        self.screen.field_entered(self)
-
-
-class DialogChoices(TypeAhead, OptionList):
-    """A dialog's choices: Enter goes to the dialog at once, like :class:`DialogField`."""
-
-    def action_select(self) -> None:
-        self.screen.field_entered(self)
-
-
-def _field(value: str, *, id: str, placeholder: str = "") -> DialogField:
-    field = DialogField(value, placeholder=placeholder, compact=True, id=id)
-    field.cursor_blink = False
-    return field
-
-
-class TextModal(DutyModal):
-    """A recorded text (誤・正, the fake account): Enter records it."""
-
-    HELP = "項目の内容を書いて Enter で記録します。Esc で記録せずに戻ります。"
-    BINDINGS = [bind("escape", "cancel", "戻る", "back")]
-
-    def __init__(self, label: str, value: str) -> None:
-        super().__init__()
-        self.label = label
-        self.value = value
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Static(self.label, classes="dialog-title", markup=False)
-            with Horizontal(classes="dialog-row"):
-                yield Static("内容:", classes="dialog-label", markup=False)
-                yield _field(self.value, placeholder="ここに書きます", id="item-text")
-            yield Static("Enter: 記録する   Esc: 戻る", classes="note", markup=False)
-        yield Footer(compact=True, show_command_palette=False)
-
-    def on_mount(self) -> None:
-        self.query_one("#item-text", Input).focus()
-
-    def field_entered(self, field: DialogField) -> None:
-        if field.value.strip():
-            self.dismiss(field.value)
-        else:
-            self.notify("空のままでは記録できません。", severity="error", markup=False)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class ChoiceModal(DutyModal):
-    """One of the item's choices, with an optional note (required for その他)."""
-
-    HELP = ("上下の矢印キーで選び、Enter で記録します。メモを書くときは Tab でメモ欄に移り、"
-            "書いてから Enter で記録します (「その他」はメモが必要です)。Esc で戻ります。")
-    BINDINGS = [bind("escape", "cancel", "戻る", "back")]
-
-    def __init__(self, label: str, choices: tuple[str, ...], value: dict | None) -> None:
-        super().__init__()
-        self.label = label
-        self.choices = choices
-        self.value = value or {}
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Static(self.label, classes="dialog-title", markup=False)
-            yield DialogChoices(*(Option(c, id=str(i)) for i, c in enumerate(self.choices)), id="choices",
-                                markup=False)
-            with Horizontal(classes="dialog-row"):
-                yield Static("メモ:", classes="dialog-label", markup=False)
-                yield _field(self.value.get("note", ""), placeholder="任意 (「その他」では必要)", id="item-note")
-            yield Static("Enter: 記録する   Tab: メモ欄   Esc: 戻る", classes="note", markup=False)
-        yield Footer(compact=True, show_command_palette=False)
-
-    def on_mount(self) -> None:
-        choices = self.query_one("#choices", OptionList)
-        current = self.value.get("choice")
-        choices.highlighted = self.choices.index(current) if current in self.choices else 0
-        choices.focus()
-
-    def field_entered(self, _field: Widget) -> None:
-        option = self.query_one("#choices", OptionList).highlighted_option
-        if option is None:
-            return
-        choice = self.choices[int(option.id)]
-        note = self.query_one("#item-note", Input).value.strip()
-        if choice == OTHER and not note:
-            self.notify("「その他」を選んだときは、メモに内容を書いてください。", severity="error", markup=False)
-            self.query_one("#item-note", Input).focus()
-            return
-        self.dismiss({"choice": choice, "note": note} if note else choice)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class WhoWhenModal(DutyModal):
-    """Who was told and when (誰に・いつ): the time starts at now, in JST."""
-
-    HELP = ("誰に (氏名・役職)、いつ (例: 2026-09-01 03:20、日本時間) を書きます。Enter で次の欄へ、"
-            "最後の欄で Enter を押すと記録します。Esc で戻ります。")
-    BINDINGS = [bind("escape", "cancel", "戻る", "back")]
-
-    def __init__(self, label: str, value: dict | None) -> None:
-        super().__init__()
-        self.label = label
-        self.value = value or {}
-
-    def compose(self) -> ComposeResult:
-        when = self.value.get("when")
-        moment = datetime.fromisoformat(when) if when else self.ctx.now()
-        rows = (("誰に:", "who-who", self.value.get("who", ""), "例: 鈴木 防災危機管理課長"),
-                ("いつ:", "who-when", f"{moment.astimezone(JST):%Y-%m-%d %H:%M}", "例: 2026-09-01 03:20"),
-                ("メモ:", "who-note", self.value.get("note", ""), "任意"))
-        with Vertical(id="dialog"):
-            yield Static(self.label, classes="dialog-title", markup=False)
-            for label, id, value, placeholder in rows:
-                with Horizontal(classes="dialog-row"):
-                    yield Static(label, classes="dialog-label", markup=False)
-                    yield _field(value, placeholder=placeholder, id=id)
-            yield Static("Enter: 次の欄へ (最後の欄で記録)   Esc: 戻る", classes="note", markup=False)
-        yield Footer(compact=True, show_command_palette=False)
-
-    def on_mount(self) -> None:
-        self.query_one("#who-who", Input).focus()
-
-    def field_entered(self, field: DialogField) -> None:
-        if field.id != "who-note":
-            self.focus_next()
-            return
-        who = self.query_one("#who-who", Input).value.strip()
-        if not who:
-            self.notify("誰に報告したかを書いてください。", severity="error", markup=False)
-            self.query_one("#who-who", Input).focus()
-            return
-        self.dismiss({"who": who, "when": self.query_one("#who-when", Input).value.strip(),
-                      "note": self.query_one("#who-note", Input).value})
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class OriginalModal(DutyModal):
-    """What happens to the original post: kept (the rule), or deletion asked for with a reason."""
-
-    HELP = ("元の投稿は残して訂正するのが原則です。\n"
-            "削除するときは「削除を申し出る」を選び、理由を書いて Enter を押します。"
-            "削除は、もう一度この項目を開いて確認 (F10) したときに X で行われます。Esc で戻ります。")
-    BINDINGS = [bind("escape", "cancel", "戻る", "back")]
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Static("元の投稿の扱い", classes="dialog-title", markup=False)
-            yield DialogChoices(Option("残す (原則)", id=KEEP), Option("削除を申し出る (理由が必要)", id=DELETE),
-                                id="original-choice", markup=False)
-            with Horizontal(classes="dialog-row"):
-                yield Static("理由:", classes="dialog-label", markup=False)
-                yield _field("", placeholder="削除を申し出るとき (例: 個人情報を含めたため)", id="delete-reason")
-            yield Static("削除はこのあと別の確認 (F10) で行います。ここでは申し出だけを記録します。", classes="note",
-                         markup=False)
-        yield Footer(compact=True, show_command_palette=False)
-
-    def on_mount(self) -> None:
-        choice = self.query_one("#original-choice", OptionList)
-        choice.highlighted = 0
-        choice.focus()
-
-    def field_entered(self, field: Widget) -> None:
-        if isinstance(field, OptionList):
-            if field.highlighted_option is not None and field.highlighted_option.id == KEEP:
-                self.dismiss({"choice": KEEP})
-            else:
-                self.set_focus(self.query_one("#delete-reason", Input))
-        elif not field.value.strip():
-            self.notify("削除の理由を書いてください。", severity="error", markup=False)
-        else:
-            self.dismiss({"choice": DELETE, "reason": field.value.strip()})
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class DeleteConfirmModal(DutyModal):
-    """The separate confirmation of a deletion (削除の確認): F10 deletes on X; k keeps it."""
-
-    HELP = ("元の投稿の削除を確認します。F10 (Ctrl+X) で X から削除します (元に戻せません)。\n"
-            "k で申し出を取り下げて、元の投稿を残します。Esc で何もせずに戻ります。")
-    BINDINGS = [
-        bind("f10,ctrl+x", "delete", "削除する", "checklist.delete-original"),
-        bind("k", "keep", "残す", "checklist.keep-original"),
-        bind("escape", "cancel", "戻る", "back"),
-    ]
-
-    def __init__(self, original: Post | None, value: dict) -> None:
-        super().__init__()
-        self.original = original
-        self.value = value
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(id="dialog"):
-            yield Static("元の投稿を削除しますか", classes="dialog-title", markup=False)
-            if self.original is not None:
-                yield Static(Text(self.original.text), id="delete-text", markup=False)
-            yield Static(f"理由: {self.value.get('reason', '')}", markup=False)
-            if self.value.get("error"):
-                yield Static(f"前回の削除は失敗しました: {self.value['error']}", classes="error", markup=False)
-            where = "練習サーバー" if self.original is not None and self.original.drill else "本番アカウント"
-            yield Static(Text(f"{where}から元の投稿を削除します。元に戻せません。", style="bold"), markup=False)
-            yield Static("F10 (Ctrl+X): 削除する   k: 削除をやめて残す   Esc: 戻る", classes="note", markup=False)
-        yield Footer(compact=True, show_command_palette=False)
-
-    def on_mount(self) -> None:
-        self.query_one("#dialog").focus()
-
-    def action_delete(self) -> None:
-        self.dismiss(DELETE)
-
-    def action_keep(self) -> None:
-        self.dismiss(KEEP)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-# -- the menu from home -----------------------------------------------------------------
-
-
-class ChecklistMenuModal(DutyModal):
-    """Resume an open checklist, or start one (訂正・お詫び starts from a post in the history)."""
-
-    HELP = ("チェックリストを選びます。上下の矢印キーで選び、Enter で開きます。\n"
-            "・「続き」は、まだ完了していないチェックリストです (全職員)。\n"
-            "・訂正・お詫びは、履歴で誤りのあった投稿を選んでから始めます (履歴で F6)。\n"
-            "Esc で戻ります。")
-    BINDINGS = [bind("escape", "cancel", "戻る", "back")]
-
-    class Found(Message):
-        def __init__(self, open_lists: list[Checklist]) -> None:
-            super().__init__()
-            self.open_lists = open_lists
-
-    class Started(Message):
-        def __init__(self, checklist_id: int) -> None:
-            super().__init__()
-            self.checklist_id = checklist_id
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Static("チェックリスト", classes="dialog-title", markup=False)
-            yield OptionList(Option("読み込んでいます...", disabled=True), id="checklists", markup=False)
-            yield Static("Enter: 開く   Esc: 戻る", classes="note", markup=False)
-        yield Footer(compact=True, show_command_palette=False)
-
-    def on_mount(self) -> None:
-        self.query_one("#checklists", OptionList).focus()
-        self._find()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="checklist-menu")
-    def _find(self) -> None:
-        self.post_message(self.Found(checklists.open_checklists(self.ctx.ledger)))
-
-    @on(Found)
-    def _show(self, message: Found) -> None:
-        now = self.ctx.now()
-        options: list[Option] = []
-        for checklist in message.open_lists:
-            about = f" 投稿 #{checklist.post_id}" if checklist.post_id is not None else ""
-            who = self.app.operator_name(checklist.operator).split()[0]
-            when = short_time(checklist.started_at, now) if checklist.started_at else ""
-            options.append(Option(f"続き: {checklist.title} #{checklist.id}{about} ({who} {when}, "
-                                  f"まだ {len(checklist.missing)} 件)", id=f"open:{checklist.id}"))
-        for kind in ("flaming", "impersonation", "suspension"):
-            options.append(Option(f"新しく始める: {TITLES[kind]}", id=f"new:{kind}"))
-        options.append(Option(f"新しく始める: {TITLES['correction']} (履歴で元の投稿を選ぶ)", id="new:correction"))
-        listing = self.query_one("#checklists", OptionList)
-        listing.set_options(options)
-        listing.highlighted = 0
-
-    @on(OptionList.OptionSelected, "#checklists")
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        what, _, arg = (event.option.id or "").partition(":")
-        if what == "open":
-            self._open(int(arg))
-        elif arg == "correction":
-            from dutypost.tui.history import HistoryScreen
-
-            self.dismiss(None)
-            self.app.push_screen(HistoryScreen())
-            self.app.notify("誤りのあった投稿を選んで Enter、詳細の画面で F6 (Ctrl+F) を押します。",
-                            title="訂正・お詫び", timeout=10, markup=False)
-        else:
-            self._start(arg)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="checklist-menu")
-    def _start(self, kind: str) -> None:
-        checklist_id = checklists.start(self.ctx.ledger, kind=kind, operator=self.ctx.operator.id, post_id=None)
-        self.post_message(self.Started(checklist_id))
-
-    @on(Started)
-    def _started(self, message: Started) -> None:
-        self._open(message.checklist_id)
-
-    def _open(self, checklist_id: int) -> None:
-        self.dismiss(None)
-        self.app.push_screen(ChecklistScreen(checklist_id))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

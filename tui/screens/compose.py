@@ -9,16 +9,16 @@ land in the field they were typed for (:class:`TypeAhead`).
 
 The preview (text, weighted count, thread split, findings) comes from ``core.publish``
 in a thread worker, a moment after typing pauses — one redraw per burst of typing rather
-than one per character — and only its changed lines are redrawn (tui/preview.py). The draft (下書き) is saved to the ledger at most a second
+than one per character — and only its changed lines are redrawn (tui/widgets/preview.py). The draft (下書き) is saved to the ledger at most a second
 behind the typing, so a crash or a dropped SSH session loses nothing — with its purpose
-(下書きの目的) when it is a checklist item's post (``app.checklist_posts``, by draft id), so a
-restored correction still goes out as one.
+(下書きの目的, ``DraftPurpose``) when it is a checklist item's post, so a restored correction
+still goes out as one. The purpose comes as an argument (``app.open_compose(template,
+purpose=…)``) and goes on to the review screen (``app.open_review``).
 """
 
 from __future__ import annotations
 
 import threading
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -27,30 +27,28 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.events import DescendantFocus, Key, Paste
+from textual.events import DescendantFocus
 from textual.message import Message
-from textual.reactive import var
 from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
 from dutypost.core.context import DutyContext
 from dutypost.core.errors import InputError
-from dutypost.core.length import weighted_length
 from dutypost.core.models import Finding
 from dutypost.core.publish import Composition, compose, review
 from dutypost.core.templates import MissingFieldsError, Template, TemplateField, default_value, field_choices
 from dutypost.tui.duty_screen import DutyScreen
 from dutypost.tui.keys import bind
-from dutypost.tui.labels import SEVERITY_LABELS, first_line
-from dutypost.tui.preview import PreviewPane
-from dutypost.tui.status import StatusBar
-from dutypost.tui.typeahead import TypeAhead, TypedInput
+from dutypost.tui.widgets.choice_field import ChoiceField
+from dutypost.tui.widgets.preview import PreviewPane
+from dutypost.tui.widgets.status import StatusBar
+from dutypost.tui.widgets.typeahead import TypedInput
+from dutypost.tui.words import GATE_ONLY_RULES, SEVERITY_LABELS, composition_text, count_text
 
 if TYPE_CHECKING:
     from dutypost.core.ledger import DraftPurpose
 
-GATE_ONLY_RULES = ("hours", "approval")
 #: How long an error notification stays: long enough to read twice on a slow link.
 ERROR_NOTICE_SECONDS = 12
 
@@ -87,20 +85,6 @@ def findings_text(findings: tuple[Finding, ...]) -> Text:
     return text
 
 
-def count_text(composition: Composition, limit: int) -> str:
-    if len(composition.parts) <= 1:
-        return f"文字数 {composition.weighted_length}/{limit}"
-    counts = ", ".join(f"{weighted_length(part)}/{limit}" for part in composition.parts)
-    return f"スレッド {len(composition.parts)} 件に分けて投稿 ({counts})"
-
-
-def composition_text(composition: Composition) -> str:
-    if len(composition.parts) <= 1:
-        return composition.text
-    total = len(composition.parts)
-    return "\n\n".join(f"({i}/{total})\n{part}" for i, part in enumerate(composition.parts, 1))
-
-
 class FieldInput(TypedInput):
     """A text field: Enter moves on to the next field (the review after the last one)."""
 
@@ -111,97 +95,6 @@ class FieldInput(TypedInput):
             self.screen.note_value(self.id.removeprefix("field-"), value)
 
     async def action_submit(self) -> None:
-        self.screen.next_field(self)
-
-
-class ChoiceField(TypeAhead, Widget, can_focus=True):
-    """A choice field (選択肢): one line showing the chosen value, 「< 5弱 >」.
-
-    Left/Right (or Up/Down) step through the choices, a typed character jumps to the next
-    choice that starts with it (「5」 twice: 5弱, 5強), Backspace clears, Enter moves on.
-    No pop-up list: its focus would move later than the keys typed behind Enter.
-    """
-
-    DEFAULT_CSS = """
-    ChoiceField {
-        width: 1fr;
-        height: 1;
-    }
-    ChoiceField:focus {
-        text-style: reverse;
-    }
-    """
-    BINDINGS = [
-        bind("left,up", "step(-1)", "前の選択肢", "choice.previous", show=False),
-        bind("right,down", "step(1)", "次の選択肢", "choice.next", show=False),
-        bind("backspace,delete", "clear", "選択を消す", "choice.clear", show=False),
-        bind("enter", "submit", "次の項目", "choice.submit", show=False),
-    ]
-
-    value: var[str] = var("")
-
-    class Changed(Message):
-        def __init__(self, field: ChoiceField, value: str) -> None:
-            super().__init__()
-            self.field = field
-            self.value = value
-
-    def __init__(self, choices: list[str], value: str = "", *, id: str) -> None:
-        super().__init__(id=id)
-        self.choices = choices
-        self.set_reactive(ChoiceField.value, value if value in choices else "")
-
-    def render(self) -> Text:
-        if not self.value:
-            return Text("(左右キーで選ぶ)", style="dim")
-        return Text(f"< {first_line(self.value, max(self.size.width - 4, 4))} >")
-
-    def watch_value(self, value: str) -> None:
-        self.refresh()
-        if self.is_mounted and isinstance(self.screen, ComposeScreen):
-            self.screen.note_value(self.id.removeprefix("field-"), value)
-        self.post_message(self.Changed(self, value))
-
-    def check_consume_key(self, key: str, character: str | None = None) -> bool:
-        return character is not None and character.isprintable()
-
-    async def handle_key(self, event: Key) -> bool:
-        """A typed character: the next choice that starts with it (full-width digits too)."""
-        if not self.check_consume_key(event.key, event.character):
-            return await super().handle_key(event)
-        event.stop()
-        self._pick(event.character)
-        return True
-
-    async def _on_paste(self, event: Paste) -> None:
-        if self._hand_on(event):
-            return
-        event.stop()
-        event.prevent_default()
-        self._pick(event.text.strip())
-
-    def _pick(self, typed: str) -> None:
-        wanted = unicodedata.normalize("NFKC", typed).lower()
-        if not wanted:
-            return
-        order = self.choices[self.choices.index(self.value) + 1:] + self.choices if self.value else self.choices
-        match = next((c for c in order if unicodedata.normalize("NFKC", c).lower().startswith(wanted)), None)
-        if match is None:
-            self.app.bell()
-        else:
-            self.value = match
-
-    def action_step(self, delta: int) -> None:
-        if self.value:
-            index = (self.choices.index(self.value) + delta) % len(self.choices)
-        else:
-            index = 0 if delta > 0 else len(self.choices) - 1
-        self.value = self.choices[index]
-
-    def action_clear(self) -> None:
-        self.value = ""
-
-    def action_submit(self) -> None:
         self.screen.next_field(self)
 
 
@@ -234,7 +127,7 @@ class ComposeScreen(DutyScreen):
             self.preview = preview
 
     def __init__(self, template: Template, *, values: dict[str, str] | None = None,
-                 draft_id: str | None = None) -> None:
+                 draft_id: str | None = None, purpose: DraftPurpose | None = None) -> None:
         super().__init__()
         self.template = template
         self.draft_id = draft_id or uuid.uuid4().hex
@@ -246,7 +139,7 @@ class ComposeScreen(DutyScreen):
         self._draft_timer = None
         self._last_values: dict[str, str] = {}   # what the fields hold now
         self._saved_values: dict[str, str] = {}  # what the ledger's draft holds, or will
-        self._purpose: DraftPurpose | None = None  # the checklist item it is for, if any
+        self.purpose = purpose  # the checklist item it is for, if any
         #: Draft writes one at a time, each with the newest values: an older save finishing
         #: late never overwrites a newer one.
         self._draft_lock = threading.Lock()
@@ -286,7 +179,6 @@ class ComposeScreen(DutyScreen):
         return widget
 
     def on_mount(self) -> None:
-        self._purpose = self.app.checklist_posts.get(self.draft_id)
         values = self.values()
         self._seen_values = dict(values)
         self._last_values = dict(values)
@@ -426,7 +318,7 @@ class ComposeScreen(DutyScreen):
                 text = ""
             try:
                 ctx.ledger.save_draft(operator=ctx.operator.id, template_id=self.template.id, values=values,
-                                      text=text, drill=ctx.drill, draft_id=self.draft_id, purpose=self._purpose)
+                                      text=text, drill=ctx.drill, draft_id=self.draft_id, purpose=self.purpose)
             except ValueError:
                 pass  # the draft was closed meanwhile (published or discarded): nothing to keep
 
@@ -452,8 +344,6 @@ class ComposeScreen(DutyScreen):
         self.app.pop_screen()
 
     def action_review(self) -> None:
-        from dutypost.tui.review import ReviewScreen
-
         values = self.values()
         try:
             composition = compose(self.ctx, self.template, values)
@@ -469,4 +359,4 @@ class ComposeScreen(DutyScreen):
         self._last_values = dict(values)
         self._saved_values = {}  # the publish needs the draft in the ledger: save it now
         self.flush_draft()
-        self.app.push_screen(ReviewScreen(self.template, composition, draft_id=self.draft_id))
+        self.app.open_review(self.template, composition, draft_id=self.draft_id, purpose=self.purpose)

@@ -20,27 +20,24 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from dutypost.core import checklists
-from dutypost.core.context import DutyContext
-from dutypost.core.errors import DutypostError
 from dutypost.core.ledger import POST_STATE_LABELS, AuditEvent, Post
 from dutypost.core.templates import format_jst_datetime
-from dutypost.tui.compose import ChoiceField
-from dutypost.tui.duty_screen import DutyModal, DutyScreen
+from dutypost.tui.duty_screen import DutyScreen
 from dutypost.tui.keys import bind
-from dutypost.tui.labels import APPROVAL_METHOD_LABELS, first_line, short_time
-from dutypost.tui.status import StatusBar
-from dutypost.tui.typeahead import TypeAhead
+from dutypost.tui.widgets.choice_field import ChoiceField
+from dutypost.tui.widgets.post_view import PostView
+from dutypost.tui.widgets.status import StatusBar
+from dutypost.tui.widgets.typeahead import TypeAhead
+from dutypost.tui.words import APPROVAL_METHOD_LABELS, first_line, override_text, short_time
 
 HISTORY_LIMIT = 300
 ROW_CELLS = 74
-
-FORMATS = {"md": "Markdown (.md)", "html": "HTML (.html、A4 で印刷)", "csv": "CSV (.csv、Excel 用)"}
 
 EVENT_LABELS = {
     "post.queued": "記録 (送信前)",
@@ -66,23 +63,6 @@ EVENT_LABELS = {
 }
 
 
-def forms_dir(ctx: DutyContext) -> Path:
-    """Where 様式第1号 files are written: ``forms/`` next to the ledger."""
-    return ctx.settings.ledger.path.parent / "forms"
-
-
-def write_form(ctx: DutyContext, post_id: int, fmt: str, *, mail_linked: bool) -> Path:
-    """Write 様式第1号 of ``post_id`` as ``fmt`` (md|html|csv); returns the file (runs in a worker)."""
-    from dutypost.core.form import form_data, render
-
-    form = form_data(ctx.ledger, ctx.settings, post_id, mail_linked=mail_linked, templates=ctx.templates)
-    folder = forms_dir(ctx)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"form1-post{post_id}.{fmt}"
-    path.write_text(render(form, fmt), encoding="utf-8", newline="")
-    return path
-
-
 def approval_text(app, post: Post) -> str:
     """承認 of a post in words: who and how, 事後承認 by whom, 事後承認待ち, or なし."""
     approval = post.approval
@@ -94,10 +74,6 @@ def approval_text(app, post: Post) -> str:
     if post.override and "approval" in post.override["lifted"]:
         return "事後承認待ち" if post.state in ("sent", "deleted") else "なし (緊急オーバーライド、未送信)"
     return "なし"
-
-
-def override_text(post: Post) -> str:
-    return f"緊急: {post.override['category']} / 理由: {post.override['reason']}" if post.override else ""
 
 
 def event_text(app, event: AuditEvent) -> str:
@@ -250,7 +226,7 @@ class HistoryScreen(DutyScreen):
 
     @on(OptionList.OptionSelected, "#history")
     def _open(self, event: OptionList.OptionSelected) -> None:
-        self.app.push_screen(PostDetailScreen(int(event.option.id)))
+        self.app.open_post_detail(int(event.option.id))
 
     def action_back(self) -> None:
         self.app.pop_screen()
@@ -282,11 +258,6 @@ class PostDetailScreen(DutyScreen):
             self.post = post
             self.events = events
 
-    class ChecklistReady(Message):
-        def __init__(self, checklist_id: int) -> None:
-            super().__init__()
-            self.checklist_id = checklist_id
-
     def __init__(self, post_id: int) -> None:
         super().__init__()
         self.post_id = post_id
@@ -296,15 +267,11 @@ class PostDetailScreen(DutyScreen):
     def compose(self) -> ComposeResult:
         yield StatusBar()
         yield Static(f" 投稿 #{self.post_id} の詳細", id="screen-title", markup=False)
-        with VerticalScroll(id="detail-body"):
-            yield Static("読み込んでいます...", id="detail-summary", markup=False)
-            yield Static("", id="detail-text", markup=False)
-            yield Static("", id="detail-form", markup=False)
-            yield Static("", id="detail-events", markup=False)
+        yield PostView(above=(("detail-summary", "読み込んでいます..."),), text_id="detail-text",
+                       below=("detail-form", "detail-events"), id="detail-body")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.query_one("#detail-text", Static).border_title = "本文"
         self.query_one("#detail-form").display = False
         self.query_one("#detail-body").focus()
         self._load()
@@ -320,9 +287,9 @@ class PostDetailScreen(DutyScreen):
     @on(Loaded)
     def _show(self, message: Loaded) -> None:
         self.post = post = message.post
-        summary = self.query_one("#detail-summary", Static)
+        view = self.query_one(PostView)
         if post is None:
-            summary.update(Text(f"投稿 #{self.post_id} は記録にありません。", style="bold red"))
+            view.show_missing(self.post_id)
             return
         app = self.app
         template = self.ctx.templates.get(post.template_id) if post.template_id else None
@@ -348,13 +315,13 @@ class PostDetailScreen(DutyScreen):
         if post.error:
             lines.append(f"理由: {post.error}\n")
         lines.append(f"URL: {post.url or 'なし'}")
-        summary.update(lines)
-        self.query_one("#detail-text", Static).update(Text(post.text))
+        view.line("detail-summary").update(lines)
+        view.show_post(post)
         events = Text(f"監査記録 ({len(message.events)} 件)\n", style="bold")
         for event in message.events:
             events.append(f"  {event_text(app, event)}\n")
         events.rstrip()
-        self.query_one("#detail-events", Static).update(events)
+        view.line("detail-events").update(events)
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -373,24 +340,7 @@ class PostDetailScreen(DutyScreen):
         if self.check_action("correction", ()) is not True:
             self.notify("訂正・お詫びは、送信済みの投稿について始めます。", title="訂正・お詫び", markup=False)
             return
-        self._start_correction()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="detail-checklist")
-    def _start_correction(self) -> None:
-        from dutypost.tui.checklist import start_or_resume
-
-        try:
-            checklist_id = start_or_resume(self.ctx, "correction", self.post_id)
-        except DutypostError as exc:
-            self.notify(exc.message, title="訂正・お詫び", severity="error", markup=False)
-            return
-        self.post_message(self.ChecklistReady(checklist_id))
-
-    @on(ChecklistReady)
-    def _open_checklist(self, message: ChecklistReady) -> None:
-        from dutypost.tui.checklist import ChecklistScreen
-
-        self.app.push_screen(ChecklistScreen(message.checklist_id))
+        self.app.start_checklist("correction", self.post_id)
 
     def action_form(self) -> None:
         if self.post is None:
@@ -407,93 +357,13 @@ class PostDetailScreen(DutyScreen):
             self.notify(f"{path}\n(場所をクリップボードにコピーしました)", title="様式第1号を書き出しました",
                         timeout=20, markup=False)
 
-        self.app.push_screen(FormModal(self.post_id), written)
+        self.app.open_form(self.post_id, written)
 
     def action_copy_text(self) -> None:
-        if self.post is not None:
-            self.app.copy_to_clipboard(self.post.text)
-            self.notify("本文をクリップボードにコピーしました (端末が対応している場合)。", title="コピー", markup=False)
+        self.query_one(PostView).copy_text()
 
     def action_copy_url(self) -> None:
-        if self.post is not None and self.post.url:
-            self.app.copy_to_clipboard(self.post.url)
-            self.notify("URL をクリップボードにコピーしました (端末が対応している場合)。", title="コピー", markup=False)
+        self.query_one(PostView).copy_url()
 
     def action_back(self) -> None:
         self.app.pop_screen()
-
-
-class FormModal(DutyModal):
-    """Write 様式第1号 (更新伺): pick the format; Space marks it as also sent by mail."""
-
-    HELP = (
-        "様式第1号 (ツイッター情報更新伺) を書き出します。記録から全項目を埋めます。\n"
-        "・上下の矢印キーで形式を選び、Enter で書き出します。HTML は A4 にきれいに印刷できます。\n"
-        "・メール配信サービスでも同じ内容を配信したときは、先に「メール配信」の行で Enter (または Space) を押して [x] にします。\n"
-        "・Esc で戻ります。"
-    )
-    BINDINGS = [bind("escape", "cancel", "戻る", "back")]
-
-    class Written(Message):
-        def __init__(self, path: Path | None, error: str) -> None:
-            super().__init__()
-            self.path = path
-            self.error = error
-
-    def __init__(self, post_id: int) -> None:
-        super().__init__()
-        self.post_id = post_id
-        self.mail_linked = False
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Static(f"様式第1号 (更新伺) を書き出す: 投稿 #{self.post_id}", classes="dialog-title", markup=False)
-            yield OptionList(*self._options(), id="form-formats", markup=False)
-            yield Static(f"書き出す場所: {forms_dir(self.ctx)}", classes="note", markup=False)
-            yield Static("", id="form-error", classes="error", markup=False)
-        yield Footer(compact=True, show_command_palette=False)
-
-    def _options(self) -> list[Option]:
-        mark = "[x]" if self.mail_linked else "[ ]"
-        return [Option(f"{mark} メール配信サービスでも配信した", id="mail"),
-                *(Option(f"書き出す: {label}", id=fmt) for fmt, label in FORMATS.items())]
-
-    def on_mount(self) -> None:
-        formats = self.query_one("#form-formats", OptionList)
-        formats.highlighted = 1
-        formats.focus()
-
-    @on(OptionList.OptionSelected, "#form-formats")
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        formats = self.query_one("#form-formats", OptionList)
-        if event.option.id == "mail":
-            self.mail_linked = not self.mail_linked
-            formats.set_options(self._options())
-            formats.highlighted = 0
-            return
-        self._write(event.option.id, self.mail_linked)
-
-    def on_key(self, event) -> None:
-        if event.key == "space" and self.query_one("#form-formats", OptionList).highlighted == 0:
-            event.stop()
-            self.query_one("#form-formats", OptionList).action_select()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="form")
-    def _write(self, fmt: str, mail_linked: bool) -> None:
-        try:
-            path = write_form(self.ctx, self.post_id, fmt, mail_linked=mail_linked)
-        except (DutypostError, OSError) as exc:
-            message = exc.message if isinstance(exc, DutypostError) else f"ファイルに書けませんでした ({exc.strerror})。"
-            self.post_message(self.Written(None, message))
-            return
-        self.post_message(self.Written(path, ""))
-
-    @on(Written)
-    def _written(self, message: Written) -> None:
-        if message.path is None:
-            self.query_one("#form-error", Static).update(message.error)
-            return
-        self.dismiss(message.path)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -13,10 +13,10 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from dutypost.core.publish import make_approval
-from dutypost.tui.typeahead import TypeAhead
+from dutypost.tui.widgets.typeahead import TypeAhead
 from dutypost.tui.duty_screen import DutyModal
 from dutypost.tui.keys import bind
-from dutypost.tui.labels import APPROVAL_METHOD_LABELS
+from dutypost.tui.words import APPROVAL_METHOD_LABELS
 
 VERBAL_METHODS = ("phone", "in-person")
 

@@ -20,10 +20,10 @@ from textual.widgets.option_list import Option
 
 from dutypost.core.errors import InputError
 from dutypost.core.publish import make_override
-from dutypost.tui.typeahead import TypeAhead, TypedInput
+from dutypost.tui.widgets.typeahead import TypeAhead, TypedInput
 from dutypost.tui.duty_screen import DutyModal
 from dutypost.tui.keys import bind
-from dutypost.tui.labels import publish_confirmation
+from dutypost.tui.words import publish_confirmation
 
 
 class CategoryList(TypeAhead, OptionList):
@@ -50,6 +50,11 @@ class OverrideModal(DutyModal):
         bind("escape", "cancel", "やめる", "back"),
     ]
 
+    def __init__(self, *, category: str | None = None) -> None:
+        super().__init__()
+        #: The category highlighted first (for a correction: 誤った投稿への対応), if configured.
+        self.first_category = category
+
     def compose(self) -> ComposeResult:
         settings = self.ctx.settings
         minimum = settings.gate.min_justification_chars
@@ -74,6 +79,9 @@ class OverrideModal(DutyModal):
     def on_mount(self) -> None:
         categories = self.query_one("#categories", CategoryList)
         categories.highlighted = 0
+        configured = list(self.ctx.settings.gate.override_categories)
+        if self.first_category in configured:
+            categories.highlighted = configured.index(self.first_category)
         self.set_focus(categories)
 
     @on(OptionList.OptionHighlighted, "#categories")

@@ -2,7 +2,7 @@
 
 Offered at start-up when this operator has open drafts in this mode, and from the home
 screen with F4 (Ctrl+T). A draft of a checklist item's post says what it is for
-(「訂正 (#12 への返信)」), and is restored through its checklist (tui/checklist.py).
+(「訂正 (#12 への返信)」), and is restored through its checklist (tui/screens/checklist.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from textual.widgets.option_list import Option
 
 from dutypost.tui.duty_screen import DutyModal
 from dutypost.tui.keys import bind
-from dutypost.tui.labels import first_line, short_time
+from dutypost.tui.words import first_line, short_time
 
 if TYPE_CHECKING:
     from dutypost.core.ledger import DraftPurpose

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from dutypost.tui.labels import clock_text
+from dutypost.tui.words import clock_text
 
 LIVE_SIGN = "!! 本番 LIVE !!"
 DRILL_SIGN = "【訓練 DRILL】"

@@ -14,12 +14,9 @@ Every state says what happened and what to do next:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, Static
 
@@ -27,22 +24,13 @@ from dutypost.core.errors import DutypostError, OutcomeUnknown, PublishFailed
 from dutypost.core.ledger import POST_STATE_LABELS, Post
 from dutypost.core.publish import reconcile, resend
 from dutypost.tui.duty_screen import DutyScreen
-from dutypost.tui.keys import bind
-from dutypost.tui.outbox import CANCEL_BINDING, CANCELLABLE_STATES, CancelModal
-from dutypost.tui.review import failure_hint
-from dutypost.tui.status import StatusBar
+from dutypost.tui.keys import CANCEL_BINDING, bind
+from dutypost.tui.widgets.post_view import Notice, PostView
+from dutypost.tui.widgets.status import StatusBar
+from dutypost.tui.words import CANCELLABLE_STATES, failure_hint
 
 PHONE_HINT = ("X に接続できないときは c で本文をコピーしてスマートフォンなどから公式アカウントに投稿し、"
               "x で取り消して送信待ちから外します。")
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A message about the post: what just happened (headline) and what to do (detail)."""
-
-    headline: str
-    detail: str = ""
-    error: bool = False
 
 
 def next_steps(post: Post) -> str:
@@ -99,16 +87,11 @@ class PostScreen(DutyScreen):
     def compose(self) -> ComposeResult:
         yield StatusBar()
         yield Static(f" 投稿 #{self.post_id}", id="screen-title", markup=False)
-        with VerticalScroll(id="post-body"):
-            yield Static("", id="notice", markup=False)
-            yield Static("", id="post-state", markup=False)
-            yield Static("", id="post-text", markup=False)
-            yield Static("", id="post-url", markup=False)
-            yield Static("", id="next-steps", markup=False)
+        yield PostView(above=(("notice", ""), ("post-state", "")), text_id="post-text",
+                       below=("post-url", "next-steps"), id="post-body")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.query_one("#post-text", Static).border_title = "本文"
         self.query_one("#post-body").focus()
         self._load(self.notice)
 
@@ -121,15 +104,13 @@ class PostScreen(DutyScreen):
         self.busy = False
         self.post = post = message.post
         self.notice = message.notice
+        view = self.query_one(PostView)
         if post is None:
-            self.query_one("#notice", Static).update(Text(f"投稿 #{self.post_id} は記録にありません。", style="bold red"))
+            view.show_missing(self.post_id)
             return
         notice = message.notice
         if notice is not None:
-            text = Text(notice.headline, style="bold red" if notice.error else "bold")
-            if notice.detail:
-                text.append("\n" + notice.detail)
-            self.query_one("#notice", Static).update(text)
+            view.show_notice("notice", notice)
         state = POST_STATE_LABELS.get(post.state, post.state)
         where = "練習サーバー (訓練)" if post.drill else "本番アカウント"
         line = f"状態: {state}   投稿先: {where}"
@@ -137,10 +118,10 @@ class PostScreen(DutyScreen):
             line += f"\n理由: {post.error}"  # from the outbox: no fresh message says it
         elif post.state == "cancelled" and post.error:
             line += f"\n{post.error}"  # 「取消: 理由」
-        self.query_one("#post-state", Static).update(line)
-        self.query_one("#post-text", Static).update(Text(post.text))
-        self.query_one("#post-url", Static).update(f"URL: {post.url}" if post.url else "")
-        self.query_one("#next-steps", Static).update(next_steps(post))
+        view.line("post-state").update(line)
+        view.show_post(post)
+        view.line("post-url").update(f"URL: {post.url}" if post.url else "")
+        view.line("next-steps").update(next_steps(post))
         self.refresh_bindings()
         if self._start is not None:
             start, self._start = self._start, None
@@ -163,14 +144,10 @@ class PostScreen(DutyScreen):
     # -- actions ---------------------------------------------------------------------
 
     def action_copy_text(self) -> None:
-        if self.post is not None:
-            self.app.copy_to_clipboard(self.post.text)
-            self.notify("本文をクリップボードにコピーしました (端末が対応している場合)。", title="コピー", markup=False)
+        self.query_one(PostView).copy_text()
 
     def action_copy_url(self) -> None:
-        if self.post is not None and self.post.url:
-            self.app.copy_to_clipboard(self.post.url)
-            self.notify("URL をクリップボードにコピーしました (端末が対応している場合)。", title="コピー", markup=False)
+        self.query_one(PostView).copy_url()
 
     def _begin(self, what: str) -> bool:
         if self.check_action(what, ()) is not True:
@@ -200,7 +177,7 @@ class PostScreen(DutyScreen):
                 self._load(Notice(f"投稿 #{self.post_id} を取り消しました。送信待ちから外れました。",
                                   "X には送っていません。理由は記録に残りました。"))
 
-        self.app.push_screen(CancelModal(self.post), done)
+        self.app.open_cancel(self.post, done)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="post")
     def _reconcile(self) -> None:
