@@ -27,7 +27,7 @@ from dutypost.core.gate import (
 JST = ZoneInfo("Asia/Tokyo")
 TUESDAY_NOON = datetime(2026, 11, 24, 12, 0, tzinfo=JST)
 SATURDAY_NOON = datetime(2026, 11, 21, 12, 0, tzinfo=JST)
-CLEAN = "14時30分現在、阿見小学校に避難所を開設しました。"
+CLEAN = "11時30分現在、阿見小学校に避難所を開設しました。"
 REASON = "台風で土砂災害の危険が高まっているため"
 
 
@@ -106,7 +106,7 @@ def test_every_rule_has_a_japanese_title():
     assert {"empty", "length", "placeholder", "control", "drill-marker", "obsolete-term", "personal-phone",
             "personal-email", "personal-address", "personal-number", "personal-name", "rumour", "link-domain",
             "mention", "political", "religious", "discriminatory", "no-time", "duplicate", "cost",
-            "hours", "approval", "role"} == set(RULES)
+            "hours", "approval", "role", "stale-time", "level-mismatch", "drill-only"} == set(RULES)
 
 
 def test_empty_text_is_blocked(settings):
@@ -564,7 +564,7 @@ def test_evaluate_validates_the_override(settings):
 
 
 def test_warnings_need_acknowledgement(settings):
-    text = "14時30分現在、橋が落ちたとのこと。@someone"
+    text = "11時30分現在、橋が落ちたとのこと。@someone"
     decision = _evaluate(settings, text=text)
     assert not decision.allowed and not decision.needs_override and decision.blocking == ()
     assert [f.rule for f in decision.unacknowledged] == ["rumour", "mention"]
