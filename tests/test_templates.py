@@ -186,8 +186,11 @@ def test_the_gate_finds_nothing_blocking_in_any_example(template, drill, setting
     if drill:
         text = settings.drill.marker + text
     ctx = ContentContext.from_settings(settings, drill=drill, emergency=template.emergency,
-                                       threads_allowed=template.threads)
-    assert [f for f in check_content(text, ctx) if f.severity == "block"] == []
+                                       threads_allowed=template.threads, expected_rules=template.expects,
+                                       drill_only=template.drill_only)
+    blocks = [f.rule for f in check_content(text, ctx) if f.severity == "block"]
+    # A drill-only template (訓練実施中) is stopped in live mode, and by that check only.
+    assert blocks == (["drill-only"] if template.drill_only and not drill else [])
 
 
 # -- broken files ------------------------------------------------------------------
@@ -374,3 +377,41 @@ def test_describe_gives_the_templates_list_json_shape():
             {"name": "area", "label": "対象地区", "kind": "area", "required": True, "example": "本郷地区"},
         ],
     }
+
+
+# -- what a template tells the gate (issue 12) ------------------------------------------
+
+
+def test_the_drill_templates_and_the_correction_declare_what_the_gate_expects():
+    assert BUNDLED.get("drill-in-progress").drill_only
+    assert BUNDLED.get("drill-notice").expects == frozenset({"drill-marker"})
+    assert BUNDLED.get("correction").expects == frozenset({"stale-time"})
+    assert not any(t.drill_only for t in TEMPLATES if t.id != "drill-in-progress")
+
+
+def test_expects_and_drill_only_are_read_from_the_file(tmp_path):
+    _write(tmp_path, "good.toml", GOOD.replace('emergency = false\n', 'emergency = false\nexpects = ["rumour"]\ndrill_only = true\n'))
+    [template] = load_templates([tmp_path]).templates
+    assert template.expects == frozenset({"rumour"}) and template.drill_only
+
+
+def test_expectable_rules_are_gate_rules():
+    from dutypost.core.gate import RULES
+    from dutypost.core.templates import EXPECTABLE_RULES
+
+    assert set(EXPECTABLE_RULES) <= set(RULES)
+    assert not {"empty", "length", "placeholder", "control", "level-mismatch", "drill-only", "hours",
+                "approval", "role"} & set(EXPECTABLE_RULES)
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [('expects = ["placeholder"]', "placeholder"), ('expects = "rumour"', "配列"), ("drill_only = 1", "true か false")],
+)
+def test_a_wrong_expects_or_drill_only_is_reported_with_its_line(tmp_path, line, words):
+    path = _write(tmp_path, "good.toml", GOOD.replace('emergency = false\n', f"emergency = false\n{line}\n"))
+    result = load_templates([tmp_path])
+    assert result.templates == []
+    [error] = result.errors
+    assert error.path == path and error.line == GOOD.splitlines().index("emergency = false") + 2
+    assert words in error.message
