@@ -497,7 +497,7 @@ def _level_mismatches(text: str) -> Iterator[Finding]:
             continue
         start, end = min(level[0], action[0]), max(level[1], action[1])
         yield Finding("level-mismatch", "block",
-                      f"「{level[3]}」と「{action[2]}」が合いません。{action[2]}は警戒レベル{expected}です"
+                      f"「{level[3]}」と「{action[2]}」が合いません。{action[2]}は警戒レベル{expected}です "
                       "(警戒レベル3 高齢者等避難・4 避難指示・5 緊急安全確保)。レベルか避難情報を直してください。",
                       start, end)
 
