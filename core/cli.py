@@ -76,6 +76,12 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     c.add_argument("text", nargs="?")
     c.add_argument("--json", action="store_true")
 
+    ck = add("check", "任意の本文に投稿前チェック (本文の検査) をかける (投稿はしない)。問題なければ 0、止まるなら 3")
+    ck.add_argument("text", nargs="?", help="検査する本文 (省略すると標準入力から読みます)")
+    ck.add_argument("--template", metavar="ID", help="このテンプレートの投稿として検査 (既定: 緊急情報の投稿)")
+    ck.add_argument("--json", action="store_true")
+    ck.add_argument("--drill", action="store_true", default=argparse.SUPPRESS)
+
     po = add("post", "テンプレートから投稿する (画面と同じ投稿前チェックを通る)")
     po.add_argument("template")
     po.add_argument("--set", dest="values", action="append", default=[], metavar="NAME=VALUE")
@@ -246,7 +252,8 @@ def cmd_render(args) -> int:
     now = ctx.now()
     composition = compose(ctx, template, values, now=now)
     content = ContentContext.from_settings(settings, drill=drill, emergency=template.emergency,
-                                           threads_allowed=template.threads, now=now)
+                                           threads_allowed=template.threads, now=now,
+                                           expected_rules=template.expects, drill_only=template.drill_only)
     findings = check_content(composition.text, content)
     in_hours = hours_status(now, settings.hours).in_hours
     if args.json:
@@ -259,6 +266,57 @@ def cmd_render(args) -> int:
     print(f"--- {composition.weighted_length}/{settings.x.max_weighted_length} (X の重み付き文字数)", file=sys.stderr)
     for f in findings:
         print(f"[{f.severity}] {f.rule}: {f.message}", file=sys.stderr)
+    return 0
+
+
+def cmd_check(args) -> int:
+    """The content checks of SPEC §4 on any text (issue 12): exit 0, or 3 when something blocks.
+
+    The text is checked as it is (in drill mode it must carry 【訓練】 itself: a text posted
+    from a phone gets no marker added), as a post of ``--template``'s kind — emergency,
+    thread, ``expects``, ``drill_only`` — or, by default, as an emergency post. The moment of
+    checking stands in for the moment of publishing (「○時○分現在」, hours).
+    """
+    from dutypost.core.gate import ContentContext, check_content, hours_status
+    from dutypost.core.length import split_thread, weighted_length
+    from dutypost.core.templates import bundled_dirs, format_jst_time, load_templates
+
+    text = args.text if args.text is not None else sys.stdin.read().removesuffix("\n")
+    settings = _settings_for_reading(args, quiet=args.json)
+    drill = bool(getattr(args, "drill", False))
+    template = _template(load_templates(bundled_dirs(settings)), args.template) if args.template else None
+    from datetime import datetime, timezone
+
+    now = datetime.now(timezone.utc)
+    limit = settings.x.max_weighted_length
+    threads = bool(template and template.threads)
+    content = ContentContext.from_settings(
+        settings, drill=drill, emergency=template.emergency if template else True, threads_allowed=threads, now=now,
+        expected_rules=template.expects if template else (), drill_only=bool(template and template.drill_only))
+    findings = check_content(text, content)
+    parts = split_thread(text, limit) if threads and text.strip() else [text]
+    blocking = [f for f in findings if f.severity == "block"]
+    in_hours = hours_status(now, settings.hours).in_hours
+    if args.json:
+        _print_json({"text": text, "parts": parts, "weighted_length": weighted_length(text), "max": limit,
+                     "in_hours": in_hours, "findings": [f.as_json() for f in findings]})
+        return 3 if blocking else 0
+    kind = f"テンプレート {template.id} ({template.title})" if template else "緊急情報の投稿"
+    mode = "訓練" if drill else "本番"
+    print(f"{kind}として {mode} の基準で検査しました ({format_jst_time(now)} 時点、"
+          f"{weighted_length(text)}/{limit})。")
+    labels = {"block": "止まります", "warn": "要確認", "info": "参考"}
+    for f in findings:
+        where = f" 「{text[f.start:f.end]}」" if f.end > f.start and f.end - f.start <= 30 else ""
+        print(f"[{labels[f.severity]}] {f.rule}:{where} {f.message}")
+    warned = sorted({f.rule for f in findings if f.severity == "warn"})
+    if blocking:
+        print("投稿前チェックで止まります。本文を直してから、もう一度検査してください。", file=sys.stderr)
+        return 3
+    if warned:
+        print(f"止まる問題はありません。要確認の項目は、投稿するときに確認が必要です ({' '.join('--ack ' + r for r in warned)})。")
+    else:
+        print("問題はありません。")
     return 0
 
 
@@ -538,6 +596,7 @@ def cmd_tui(args) -> int:
 COMMANDS = {
     "templates": cmd_templates,
     "render": cmd_render,
+    "check": cmd_check,
     "count": cmd_count,
     "post": cmd_post,
     "history": cmd_history,

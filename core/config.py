@@ -337,12 +337,22 @@ class GateConfig:
     allow_domains: list[str] = field(default_factory=list)
     allow_phones: list[str] = field(default_factory=list)
     allow_emails: list[str] = field(default_factory=list)
-    political_terms: list[str] = field(default_factory=lambda: ["選挙運動", "投票してください", "支持政党", "政党", "候補者を応援"])
+    political_terms: list[str] = field(default_factory=lambda: list(DEFAULT_POLITICAL_TERMS))
     religious_terms: list[str] = field(default_factory=lambda: ["布教", "入信", "信者募集"])
     discriminatory_terms: list[str] = field(default_factory=list)
     obscene_terms: list[str] = field(default_factory=list)
     duplicate_window_hours: Annotated[int, Bounds(ge=0)] = 24
     same_template_warn_minutes: Annotated[int, Bounds(ge=0)] = 30
+    # Words that contain a term but are not the activity (投票所 is a place); see gate._configured_terms.
+    term_exceptions: list[str] = field(default_factory=lambda: list(DEFAULT_TERM_EXCEPTIONS))
+    # A 「○時○分現在」 older than this at publishing, or ahead of it, is warned about (R12); 0 = off.
+    stale_time_minutes: Annotated[int, Bounds(ge=0)] = 60
+
+
+#: Political and election terms (R5; 002 第3条7(8), 7(9)): warned about, never blocked.
+DEFAULT_POLITICAL_TERMS = ("選挙", "投票", "候補", "政党", "支持政党", "後援会", "公約")
+#: Words that contain a term but name a place or a thing (投票所 may move in a disaster).
+DEFAULT_TERM_EXCEPTIONS = ("投票所", "期日前投票所", "候補地", "候補日")
 
 
 @dataclass

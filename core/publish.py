@@ -40,6 +40,8 @@ class Composition:
     emergency: bool
     threads_allowed: bool
     values: Mapping[str, str] = field(default_factory=dict)
+    expects: frozenset[str] = frozenset()  # the template's expected gate rules (``expects``)
+    drill_only: bool = False  # the template is 訓練専用 (``drill_only``)
 
     @property
     def weighted_length(self) -> int:
@@ -50,18 +52,21 @@ def compose(ctx: DutyContext, template: Template, values: Mapping[str, str], *, 
     """Render ``template`` with the municipality's variables and mark it 【訓練】 in drill mode."""
     text = render(template, values, now=now or ctx.now(), variables=municipality_variables(ctx.settings))
     return compose_text(ctx, text, template_id=template.id, emergency=template.emergency,
-                        threads_allowed=template.threads, values=values)
+                        threads_allowed=template.threads, values=values, expects=template.expects,
+                        drill_only=template.drill_only)
 
 
 def compose_text(ctx: DutyContext, text: str, *, template_id: str | None, emergency: bool,
-                 threads_allowed: bool, values: Mapping[str, str] | None = None) -> Composition:
+                 threads_allowed: bool, values: Mapping[str, str] | None = None,
+                 expects: Iterable[str] = (), drill_only: bool = False) -> Composition:
     marker = ctx.settings.drill.marker
     if ctx.drill and marker not in text:
         text = marker + text
     limit = ctx.settings.x.max_weighted_length
     parts = split_thread(text, limit) if threads_allowed else [text]
     return Composition(text=text, parts=tuple(parts), template_id=template_id, emergency=emergency,
-                       threads_allowed=threads_allowed, values=dict(values or {}))
+                       threads_allowed=threads_allowed, values=dict(values or {}),
+                       expects=frozenset(expects), drill_only=drill_only)
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,8 @@ def review(
         acks=acks,
         threads_allowed=composition.threads_allowed,
         recent_texts=tuple(recent),
+        expected_rules=composition.expects,
+        drill_only=composition.drill_only,
     )
     return Review(decision=decision, same_template=_same_template_warning(ctx, composition, now), acks=acks)
 

@@ -15,6 +15,11 @@ File format::
     body = \"\"\"…{area}…\"\"\"         # {name} placeholders: fields and municipality variables
     hashtags = ["{municipality_hashtags}", "#避難指示"]
     link = "{page.bosai}"           # optional: a URL, or a variable naming one
+    expects = ["rumour"]            # optional: gate rules this template is expected to trip
+                                    # (a デマ注意 post names 噂); expected warnings show as info.
+                                    # "drill-marker": the drill announcement may carry 【訓練】 in
+                                    # live mode, confirmed explicitly (a warning to acknowledge)
+    drill_only = true               # optional: drill mode only (訓練実施中); blocked in live mode
 
     [[fields]]
     name = "area"                   # a-z, 0-9, _
@@ -84,7 +89,14 @@ SUBJECT_MAX_CHARS = 30
 """The longest 件名 (subject) of a post, as 様式第1号 and a correction name it."""
 
 _TOP_KEYS = ("id", "title", "category", "emergency", "threads", "order", "description",
-             "body", "hashtags", "link", "fields")
+             "body", "hashtags", "link", "expects", "drill_only", "fields")
+#: Gate rules (core.gate.RULES) a template may declare in ``expects``: the content warnings,
+#: and drill-marker (the drill announcement). Blocking checks otherwise cannot be expected.
+EXPECTABLE_RULES = (
+    "obsolete-term", "personal-phone", "personal-email", "personal-address", "personal-number",
+    "personal-name", "rumour", "link-domain", "mention", "political", "religious", "discriminatory",
+    "no-time", "stale-time", "drill-marker",
+)
 _REQUIRED_TOP_KEYS = ("id", "title", "category", "emergency", "description", "body")
 _FIELD_KEYS = ("name", "label", "kind", "required", "default", "choices", "source", "example", "help")
 _REQUIRED_FIELD_KEYS = ("name", "label", "kind", "example")
@@ -139,6 +151,8 @@ class Template:
     link: str | None
     path: Path
     order: int = DEFAULT_ORDER
+    expects: frozenset[str] = frozenset()  # gate rules this template is expected to trip
+    drill_only: bool = False  # 訓練専用 (訓練実施中): blocked in live mode
 
     @property
     def examples(self) -> dict[str, str]:
@@ -379,6 +393,15 @@ class _FileParser:
         if link is not None and not (isinstance(link, str) and _LINK.fullmatch(link)):
             self.error("link は https:// で始まる URL か、{website}・{page.名前} を1つ書いてください。", "link")
             link = None
+        expects = data.get("expects", [])
+        if not isinstance(expects, list) or not all(isinstance(r, str) for r in expects):
+            self.error("expects は規則名の文字列の配列で書いてください (例: expects = [\"rumour\"])。", "expects")
+            expects = []
+        for rule in expects:
+            if rule not in EXPECTABLE_RULES:
+                self.error(f"expects の {rule!r} は指定できません。指定できる規則: {', '.join(EXPECTABLE_RULES)}",
+                           "expects")
+        drill_only = self._bool(data, "drill_only", False)
         raw_fields = data.get("fields", [])
         fields = self._fields(raw_fields)
         if body is not None and fields is not None:
@@ -395,7 +418,7 @@ class _FileParser:
         return Template(
             id=template_id, title=title, category=category, emergency=emergency, threads=threads,
             description=description, fields=fields, body=body.strip("\n"), hashtags=tuple(hashtags),
-            link=link, path=self.path, order=order,
+            link=link, path=self.path, order=order, expects=frozenset(expects), drill_only=drill_only,
         )
 
     def _string(self, data: dict[str, Any], key: str, field_index: int | None = None) -> str | None:

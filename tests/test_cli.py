@@ -18,10 +18,13 @@ from hypothesis import strategies as st
 
 from dutypost.core.cli import main
 from dutypost.core.practice_server import DEMO_CREDENTIALS
+from dutypost.core.templates import format_jst_time
 
 REPO = Path(__file__).resolve().parent.parent
 JST = timezone(timedelta(hours=9))
-EVAC_VALUES = ["--set", "time=3時20分", "--set", "reason=土砂災害の危険が高まったため", "--set", "area=本郷地区",
+# The time the post states is the time of posting (「○時○分現在」 older than an hour is warned about).
+EVAC_TIME = format_jst_time(datetime.now(timezone.utc))
+EVAC_VALUES = ["--set", f"time={EVAC_TIME}", "--set", "reason=土砂災害の危険が高まったため", "--set", "area=本郷地区",
                "--set", "shelter=本郷小学校"]
 OVERRIDE = ["--override", "生命・身体・財産の保護に必要な緊急情報", "--reason", "台風の接近で土砂災害の危険が高まったため"]
 ALWAYS_OPEN = """timezone = "Asia/Tokyo"
@@ -108,7 +111,7 @@ def test_render_evacuation_order_json(live_config):
     data = json.loads(proc.stdout)
     assert set(data) == {"text", "parts", "weighted_length", "max", "in_hours", "findings"}
     assert data["text"].startswith("【警戒レベル4】避難指示")
-    assert "3時20分現在" in data["text"] and "本郷地区" in data["text"]
+    assert f"{EVAC_TIME}現在" in data["text"] and "本郷地区" in data["text"]
     assert data["max"] == 280 and data["weighted_length"] <= 280
     assert data["in_hours"] is True
     assert not [f for f in data["findings"] if f["severity"] == "block"]
@@ -402,7 +405,7 @@ def test_four_processes_posting_at_once_keep_one_chain(live_config, practice_ser
     areas = ["本郷地区", "阿見地区", "君原地区", "舟島地区"]
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "dutypost.core.cli", "--config", str(cfg), "post", "evac-l4", "--set", "time=3時20分",
+            [sys.executable, "-m", "dutypost.core.cli", "--config", str(cfg), "post", "evac-l4", "--set", f"time={EVAC_TIME}",
              "--set", "reason=土砂災害の危険が高まったため", "--set", f"area={area}", "--approver", "suzuki",
              "--approval-method", "phone", "--ack", "same-template"],
             cwd=REPO, env={**os.environ, **creds_env()}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -457,3 +460,84 @@ def test_post_json_reports_what_the_gate_said_before_sending(live_config, practi
     data = json.loads(proc.stdout)
     assert data["state"] == "sent" and data["url"] and data["text"].startswith("【警戒レベル4】")
     assert "duplicate" not in [f["rule"] for f in data["findings"]]
+
+
+# -- dutypost check: the content checks on any text (issue 12) -------------------------
+
+RUMOUR_TEMPLATE = '''id = "rumour-warning"
+title = "デマ注意"
+category = "運用"
+emergency = true
+expects = ["rumour"]
+description = "デマへの注意を呼びかけます。"
+body = "{time}現在、{subject}という噂がありますが、確認できた情報ではありません。"
+
+[[fields]]
+name = "time"
+label = "時刻"
+kind = "datetime"
+example = "9時00分"
+
+[[fields]]
+name = "subject"
+label = "内容"
+kind = "text"
+example = "断水する"
+'''
+
+
+def test_check_json_clean_text_exits_0_with_the_render_shape():
+    text = f"{EVAC_TIME}現在、レベル4土砂災害危険警報が発表されました。警戒レベル4避難指示を本郷地区に発令しました。"
+    proc = dutypost("check", text, "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert set(data) == {"text", "parts", "weighted_length", "max", "in_hours", "findings"}
+    assert data["text"] == text and data["parts"] == [text] and data["max"] == 280
+    assert [f["rule"] for f in data["findings"] if f["severity"] != "info"] == []
+
+
+def test_check_blocks_a_level_that_does_not_match_the_action_with_exit_3():
+    text = f"{EVAC_TIME}現在、【警戒レベル3】本郷地区に避難指示を発令しました。"
+    proc = dutypost("check", "--json", input=text + "\n")  # from stdin
+    assert proc.returncode == 3, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["text"] == text
+    [block] = [f for f in data["findings"] if f["severity"] == "block"]
+    assert block["rule"] == "level-mismatch" and text[block["start"]:block["end"]].endswith("避難指示")
+    human = dutypost("check", text)
+    assert human.returncode == 3
+    assert "level-mismatch" in human.stdout and "止まります" in human.stdout and "直して" in human.stderr
+    no_traceback(human)
+
+
+def test_check_warns_without_blocking_and_names_the_acks():
+    proc = dutypost("check", "13時00分現在の噂では橋が落ちたらしい。")
+    assert proc.returncode == 0, proc.stderr
+    assert "--ack rumour" in proc.stdout and "緊急情報の投稿" in proc.stdout
+
+
+def test_check_as_a_template_kind_and_in_the_current_mode(config_file, tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "rumour-warning.toml").write_text(RUMOUR_TEMPLATE, encoding="utf-8")
+    cfg = str(config_file(replace={"templates": f'site_dir = "{site}"'}))
+    text = f"{EVAC_TIME}現在、断水するという噂を見ても拡散しないでください。"
+    plain = json.loads(dutypost("--config", cfg, "check", text, "--json").stdout)
+    assert [f["severity"] for f in plain["findings"] if f["rule"] == "rumour"] == ["warn"]
+    expected = json.loads(dutypost("--config", cfg, "check", text, "--template", "rumour-warning", "--json").stdout)
+    assert [f["severity"] for f in expected["findings"] if f["rule"] == "rumour"] == ["info"]
+    drill_text = f"{EVAC_TIME}現在、みどり台地区で防災訓練を実施しています。"
+    live = dutypost("--config", cfg, "check", drill_text, "--template", "drill-in-progress", "--json")
+    assert live.returncode == 3
+    assert "drill-only" in [f["rule"] for f in json.loads(live.stdout)["findings"]]
+    unmarked = dutypost("--config", cfg, "check", drill_text, "--template", "drill-in-progress", "--drill")
+    assert unmarked.returncode == 3 and "drill-marker" in unmarked.stdout
+    marked = dutypost("--config", cfg, "check", "【訓練】" + drill_text, "--template", "drill-in-progress", "--drill")
+    assert marked.returncode == 0, marked.stdout + marked.stderr
+
+
+def test_check_an_unknown_template_is_bad_input():
+    proc = dutypost("check", "本文", "--template", "no-such-template")
+    assert proc.returncode == 2
+    assert "no-such-template" in proc.stderr and "templates list" in proc.stderr
+    no_traceback(proc)

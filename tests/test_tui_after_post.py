@@ -14,6 +14,7 @@ import pytest
 
 from dutypost.core import checklists
 from dutypost.core.publish import compose, make_approval, make_override, publish
+from dutypost.core.templates import format_jst_time
 from test_tui import (  # noqa: F401 (tui_context is a fixture)
     IN_HOURS, JUSTIFICATION, OUT_OF_HOURS, SIZE, open_evac_l4, screen_text, settle, tui_context, type_text,
 )
@@ -32,7 +33,7 @@ def anyio_backend():
 
 def post_shelter(ctx, *, override: bool = False) -> int:
     """The original post, with the wrong 避難所, published through core as the CLI would."""
-    composition = compose(ctx, ctx.templates.get("shelter-open"), {"time": "3時00分", "shelter": WRONG})
+    composition = compose(ctx, ctx.templates.get("shelter-open"), {"time": format_jst_time(ctx.now()), "shelter": WRONG})
     if override:
         result = publish(ctx, composition, override=make_override(ctx, ctx.settings.gate.override_categories[0],
                                                                   JUSTIFICATION))
@@ -495,7 +496,7 @@ async def test_history_shows_override_category_and_justification_and_filters_by_
     ctx = tui_context(clock=OUT_OF_HOURS)
     overridden = post_shelter(ctx, override=True)
     practice_server.inject({"kind": "status", "status": 503})
-    composition = compose(ctx, ctx.templates.get("shelter-open"), {"time": "3時10分", "shelter": RIGHT})
+    composition = compose(ctx, ctx.templates.get("shelter-open"), {"time": format_jst_time(ctx.now()), "shelter": RIGHT})
     with pytest.raises(Exception):
         publish(ctx, composition, override=make_override(ctx, CORRECTION_CATEGORY, JUSTIFICATION))
     failed = ctx.ledger.list_posts(limit=1)[0]
