@@ -13,7 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from dutypost.core.practice_server import DEMO_CREDENTIALS, PracticeServer
+from dutypost.core.demo_account import DEMO_CREDENTIALS
+from dutypost.practice import PracticeServer
 from dutypost.core.xapi import XClient
 
 

@@ -13,7 +13,8 @@ from oauthlib.oauth1 import Client
 
 from dutypost.core.errors import InputError
 from dutypost.core.oauth1 import Credentials, authorization_header
-from dutypost.core.practice_server import DEMO_CREDENTIALS, DUPLICATE_DETAIL, PracticeServer
+from dutypost.core.demo_account import DEMO_CREDENTIALS
+from dutypost.practice import DUPLICATE_DETAIL, PracticeServer
 from dutypost.core.xapi import XClient
 
 REPO = Path(__file__).resolve().parent.parent
@@ -212,7 +213,7 @@ def test_a_busy_port_is_an_input_error(practice_server: PracticeServer) -> None:
 
 def test_serve_prints_its_url_and_stops_on_sigterm(closed_port_url: str) -> None:
     port = int(closed_port_url.rsplit(":", 1)[1])
-    code = f"from dutypost.core.practice_server import serve; serve('127.0.0.1', {port})"
+    code = f"from dutypost.practice import serve; serve('127.0.0.1', {port})"
     proc = subprocess.Popen(
         [sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

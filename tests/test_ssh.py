@@ -20,7 +20,7 @@ import pytest
 
 from dutypost.core.config import write_secrets
 from dutypost.core.ledger import Ledger
-from dutypost.core.practice_server import DEMO_CREDENTIALS
+from dutypost.core.demo_account import DEMO_CREDENTIALS
 from sshd_harness import DUTYPOST, dutypost_command, service_user, wait_until
 
 REASON = "土砂災害の危険が高まったため"
