@@ -560,3 +560,23 @@ def test_the_demo_answers_like_x():
     finally:
         ctx.close()
         server.stop()
+
+
+def test_the_command_line_starts_an_x_like_server_with_a_lag(closed_port_url: str) -> None:
+    port = int(closed_port_url.rsplit(":", 1)[1])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dutypost.core.cli", "practice-server", "--port", str(port), "--x-like", "--lag", "2"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        lines = [proc.stdout.readline()]
+        while "Ctrl-C" not in lines[-1] and lines[-1]:
+            lines.append(proc.stdout.readline())
+        assert "X と同じ形で応答します (--x-like)、タイムラインには 2 秒遅れて出ます。\n" in lines
+        assert httpx.get(f"http://127.0.0.1:{port}/_practice/mode").json() == {"x_like": True, "timeline_lag": 2.0}
+        proc.terminate()
+        proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
