@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -270,14 +269,6 @@ def test_a_demo_that_never_reached_x_lets_its_port_go():
 
 
 # -- answering the way X answers (the X-like mode, SPEC §5) ------------------------------
-
-
-@pytest.fixture
-def x_like_server() -> Iterator[PracticeServer]:
-    server = PracticeServer(x_like=True)
-    server.start()
-    yield server
-    server.stop()
 
 
 def _get(server: PracticeServer, path: str, **params: str | int) -> httpx.Response:
