@@ -202,7 +202,7 @@ def main() -> int:
     parser.add_argument("--slow-link", action="store_true", help="start dutypost with --slow-link")
     args = parser.parse_args()
 
-    from dutypost.core.practice_server import PracticeServer
+    from dutypost.practice import PracticeServer
 
     with tempfile.TemporaryDirectory(prefix="dp-ssh-bytes-") as tmp:
         tmp_path = Path(tmp)

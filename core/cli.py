@@ -146,6 +146,10 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     ps.add_argument("--host", default="127.0.0.1")
     ps.add_argument("--port", type=int, default=8787)
     ps.add_argument("--state", type=Path, metavar="FILE", help="受け付けた投稿を保存する JSON ファイル")
+    ps.add_argument("--x-like", action="store_true",
+                    help="X と同じ形で応答する (&amp; などの文字参照、t.co のリンク、画像のリンク、note_tweet)")
+    ps.add_argument("--lag", type=float, default=0.0, metavar="SECONDS",
+                    help="新しい投稿がタイムラインに出るまでの秒数 (0〜3600、X の遅れを再現)")
     return p
 
 
@@ -553,9 +557,11 @@ def cmd_recover(args) -> int:
 
 
 def cmd_practice_server(args) -> int:
-    from dutypost.core.practice_server import serve
+    from dutypost.practice import serve
 
-    serve(args.host, args.port, state_file=args.state)
+    if not 0 <= args.lag <= 3600:
+        raise InputError(f"--lag には 0〜3600 の秒数を指定してください: {args.lag:g}")
+    serve(args.host, args.port, state_file=args.state, x_like=args.x_like, timeline_lag=args.lag)
     return 0
 
 

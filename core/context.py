@@ -73,7 +73,7 @@ class DutyContext:
         values = load_credentials(self.settings)
         if values is None:
             if self.drill:
-                from dutypost.core.practice_server import DEMO_CREDENTIALS
+                from dutypost.core.demo_account import DEMO_CREDENTIALS
 
                 return DEMO_CREDENTIALS
             raise InputError(

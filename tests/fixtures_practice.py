@@ -1,7 +1,9 @@
 """Fixtures for the practice server (練習用サーバー): the real server on 127.0.0.1.
 
 - ``practice_server``: a fresh :class:`PracticeServer` on a free port, stopped afterwards;
-  it accepts ``DEMO_CREDENTIALS``.
+  it accepts ``DEMO_CREDENTIALS`` and answers with the text as sent.
+- ``x_like_server``: the same in the X-like mode (escaped text, t.co links, media link,
+  ``note_tweet``); add a timeline lag with ``x_like_server.set_mode(timeline_lag=2)``.
 - ``x_client``: an :class:`XClient` on that server with the demo credentials.
 - ``closed_port_url``: the URL of a port nobody listens on (connection refused).
 """
@@ -13,13 +15,22 @@ from collections.abc import Iterator
 
 import pytest
 
-from dutypost.core.practice_server import DEMO_CREDENTIALS, PracticeServer
+from dutypost.core.demo_account import DEMO_CREDENTIALS
+from dutypost.practice import PracticeServer
 from dutypost.core.xapi import XClient
 
 
 @pytest.fixture
 def practice_server() -> Iterator[PracticeServer]:
     server = PracticeServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def x_like_server() -> Iterator[PracticeServer]:
+    server = PracticeServer(x_like=True)
     server.start()
     yield server
     server.stop()

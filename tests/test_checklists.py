@@ -14,7 +14,7 @@ from dutypost.core.checklists import ITEMS, TITLES
 from dutypost.core.config import BUNDLED_TEMPLATES
 from dutypost.core.errors import InputError, PublishFailed
 from dutypost.core.ledger import Ledger
-from dutypost.core.practice_server import DEMO_CREDENTIALS
+from dutypost.core.demo_account import DEMO_CREDENTIALS
 from dutypost.core.templates import load_templates, render
 from dutypost.core.xapi import XApiError, XClient
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dutypost.core.cli import main
-from dutypost.core.practice_server import DEMO_CREDENTIALS
+from dutypost.core.demo_account import DEMO_CREDENTIALS
 from dutypost.core.templates import format_jst_time
 
 REPO = Path(__file__).resolve().parent.parent

@@ -21,7 +21,7 @@ import pytest
 
 from dutypost.core.config import write_secrets
 from dutypost.core.ledger import Ledger
-from dutypost.core.practice_server import DEMO_CREDENTIALS
+from dutypost.core.demo_account import DEMO_CREDENTIALS
 from dutypost.core.templates import format_jst_time
 from sshd_harness import DUTYPOST, dutypost_command, service_user, wait_until
 

@@ -24,7 +24,7 @@ import pytest
 from sshd_harness import SSHD, LoopbackSshd, make_key, service_user, wait_until
 
 from dutypost.core.ledger import Ledger
-from dutypost.core.practice_server import DEMO_CREDENTIALS
+from dutypost.core.demo_account import DEMO_CREDENTIALS
 from dutypost.core.standby import needs_recovery
 
 REPO = Path(__file__).resolve().parent.parent

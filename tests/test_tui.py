@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from dutypost.core.context import build_context
-from dutypost.core.practice_server import DEMO_CREDENTIALS
+from dutypost.core.demo_account import DEMO_CREDENTIALS
 from dutypost.tui.app import DutypostApp, make_app
 
 IN_HOURS = datetime(2026, 9, 1, 1, 0, tzinfo=timezone.utc)  # 2026-09-01 (火) 10:00 JST

@@ -13,7 +13,8 @@ import pytest
 
 from dutypost.core.errors import InputError
 from dutypost.core.oauth1 import Credentials
-from dutypost.core.practice_server import DEMO_CREDENTIALS, PracticeServer
+from dutypost.core.demo_account import DEMO_CREDENTIALS
+from dutypost.practice import PracticeServer
 from dutypost.core.xapi import (
     XApiError,
     XAuthError,
