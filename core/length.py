@@ -25,6 +25,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache
 from itertools import accumulate
+from typing import NamedTuple
 
 MAX_WEIGHTED_LENGTH = 280
 URL_WEIGHT = 23
@@ -87,14 +88,24 @@ def url_count(text: str) -> int:
     return len(extract_urls(unicodedata.normalize("NFC", text)))
 
 
-def extract_urls(text: str) -> list[tuple[int, int, str]]:
-    """Every URL X counts as 23, as ``(start, end, url)``: code-point offsets into ``text``
-    as given (not normalised), end exclusive.
+class UrlSpan(NamedTuple):
+    """One URL X finds: code-point offsets ``start``..``end`` (end exclusive) and the URL."""
 
-    This is twitter-text's extractor: ``https://`` and ``http://`` URLs, and URLs without a
-    scheme whose domain is ASCII with a known top-level domain. A bare ``name.ccTLD`` with
-    no path (``example.jp``) is not a URL, except ``.co`` and ``.tv``; ``www.example.jp``
-    and ``example.com`` are.
+    start: int
+    end: int
+    url: str
+
+
+def extract_urls(text: str) -> list[UrlSpan]:
+    """Every URL X counts as 23, as ``UrlSpan(start, end, url)`` (a tuple, so
+    ``for start, end, url in ...`` works): code-point offsets into ``text`` as given (not
+    normalised), end exclusive.
+
+    This is twitter-text's extractor (its conformance ``urls`` and ``urls_with_indices``
+    cases pass): ``https://`` and ``http://`` URLs, and URLs without a scheme whose domain
+    is ASCII with a known top-level domain, bare country domains included (``amimachi.jp``,
+    ``foo.jp``), unless preceded by ``-`` ``_`` ``.`` ``/`` or by a letter, digit, ``@``,
+    ``$`` or ``#``. A ``t.co`` URL ends after its slug and query.
     """
     if "." not in text:
         return []
@@ -120,13 +131,10 @@ def extract_urls(text: str) -> list[tuple[int, int, str]]:
         last = None
         for ascii_domain in patterns.ascii_domain.finditer(domain):
             last = [start + ascii_domain.start(), start + ascii_domain.end()]
-            short = patterns.invalid_short_domain.fullmatch(ascii_domain.group())
-            special = patterns.special_short_domain.fullmatch(ascii_domain.group())
-            if path or special or not short:
-                found.append(last)
+            found.append(last)
         if last is not None and path:
             last[1] = end
-    return [(start, end, text[start:end]) for start, end in found]
+    return [UrlSpan(start, end, text[start:end]) for start, end in found]
 
 
 def _url_matches(text: str, patterns: _UrlPatterns) -> list[re.Match[str]]:
@@ -367,8 +375,6 @@ def _is_valid_domain(domain: str, patterns: _UrlPatterns) -> bool:
 class _UrlPatterns:
     url: re.Pattern[str]
     ascii_domain: re.Pattern[str]
-    invalid_short_domain: re.Pattern[str]
-    special_short_domain: re.Pattern[str]
     tco: re.Pattern[str]
     domain_run: re.Pattern[str]
     tld_dot: re.Pattern[str]
@@ -391,7 +397,6 @@ def _url_patterns() -> _UrlPatterns:
     tld_end = r"(?=[^0-9a-zA-Z@+-]|$)"
     generic = "(?:(?:" + "|".join(sorted(_GENERIC_TLDS.split(), key=len, reverse=True)) + ")" + tld_end + ")"
     country = "(?:(?:" + "|".join(sorted(_COUNTRY_TLDS.split(), key=len, reverse=True)) + ")" + tld_end + ")"
-    special_country = r"(?:(?:co|tv)(?=[^0-9a-zA-Z@]|$))"
     punycode = r"(?:xn--[\-0-9a-z]+)"
     domain_char = f"[^{punct}{spaces}{invalid}{directional}]"
     subdomain = f"(?:(?:{domain_char}(?:[_-]|{domain_char})*)?{domain_char}\\.)"
@@ -411,9 +416,7 @@ def _url_patterns() -> _UrlPatterns:
     return _UrlPatterns(
         url=re.compile(url, re.IGNORECASE),
         ascii_domain=re.compile(ascii_domain, re.IGNORECASE),
-        invalid_short_domain=re.compile(domain_name + country, re.IGNORECASE),
-        special_short_domain=re.compile(domain_name + special_country, re.IGNORECASE),
-        tco=re.compile(r"https?://t\.co/([a-z0-9]+)", re.IGNORECASE),
+        tco=re.compile(f"https?://t\\.co/([a-z0-9]+)(?:\\?{query_char}*{query_end})?", re.IGNORECASE),
         domain_run=re.compile(f"[^{punct_but_domain}{spaces}{invalid}{directional}]+"),
         tld_dot=re.compile(f"\\.(?:{generic}|{country}|{punycode})", re.IGNORECASE),
         protocol=re.compile("https?://", re.IGNORECASE),

@@ -27,10 +27,24 @@ def _conformance_cases() -> list:
 
 
 CASES = _conformance_cases()
+EXTRACT_SECTIONS = {"urls": 91, "urls_with_indices": 10}
+
+
+def _extract_cases() -> list:
+    tests = yaml.safe_load((CONFORMANCE / "twitter-text-extract.yml").read_text(encoding="utf-8"))["tests"]
+    return [
+        pytest.param(section, case["text"], case["expected"], id=f"{section}: {case['description']}")
+        for section in EXTRACT_SECTIONS
+        for case in tests[section]
+    ]
+
+
+EXTRACT_CASES = _extract_cases()
 
 
 def test_every_conformance_case_is_collected() -> None:
     assert len(CASES) == sum(SECTIONS.values())
+    assert len(EXTRACT_CASES) == sum(EXTRACT_SECTIONS.values())
 
 
 @pytest.mark.parametrize(("text", "expected"), CASES)
@@ -45,6 +59,27 @@ def test_conformance(text: str, expected: dict) -> None:
         "displayRangeStart": result.display_range[0],
         "displayRangeEnd": result.display_range[1],
     } == expected
+
+
+@pytest.mark.parametrize(("section", "text", "expected"), EXTRACT_CASES)
+def test_extract_conformance(section: str, text: str, expected: list) -> None:
+    found = length.extract_urls(text)
+    if section == "urls":
+        assert [span.url for span in found] == expected
+    else:
+        # The yml's indices are UTF-16 code units, ours code points; no case has a
+        # character beyond U+FFFF, so they agree (checked here).
+        assert all(len(text[: case["indices"][1]].encode("utf-16-le")) // 2 == case["indices"][1] for case in expected)
+        assert [{"url": span.url, "indices": [span.start, span.end]} for span in found] == expected
+    assert length.url_count(text) == len(expected)
+    # Each URL weighs 23 where the space that replaces it weighs 1.
+    assert length.weighted_length(text) == length.weighted_length(_without_urls(text, found)) + 22 * len(found)
+
+
+def _without_urls(text: str, spans: list) -> str:
+    for start, end, _ in reversed(spans):
+        text = text[:start] + " " + text[end:]
+    return text
 
 
 # --- Japanese cases of our own -------------------------------------------------------
@@ -81,9 +116,17 @@ def test_a_url_counts_23(url: str) -> None:
     assert length.url_count(url) == 1
 
 
-def test_a_bare_country_domain_without_path_is_not_a_url() -> None:
-    assert length.extract_urls("example.jp") == []
-    assert length.weighted_length("example.jp") == 10
+def test_a_bare_country_domain_is_a_url() -> None:
+    # twitter-text's extract.yml (our copy) finds foo.jp and it.so without a path.
+    assert length.extract_urls("amimachi.jp") == [(0, 11, "amimachi.jp")]
+    assert length.weighted_length("amimachi.jp") == 23
+    assert length.url_count("amimachi.jp") == 1
+
+
+def test_a_bare_town_domain_in_a_japanese_sentence() -> None:
+    text = "避難所の情報はtown.ami.lg.jp/bosaiをご覧ください。"
+    assert length.extract_urls(text) == [(7, 27, "town.ami.lg.jp/bosai")]
+    assert length.weighted_length(text) == 7 * 2 + 23 + 8 * 2
 
 
 def test_japanese_and_a_url_fill_a_post_exactly() -> None:
