@@ -337,7 +337,17 @@ def _units(text: str) -> list[tuple[int, int, int]]:
     return units
 
 
+# Every emoji sequence the ``emoji`` package knows holds one of these code points (its
+# first one, or U+FE0F / U+20E3 after an ASCII keycap base); a test checks this against the
+# package's own table. Text without any, as plain Japanese text, never imports ``emoji``.
+_MAY_HOLD_EMOJI = re.compile(
+    "[\u00a9\u00ae\u200d\u203c\u2049\u20e3\u2122-\u2bff\u3030\u303d\u3297\u3299\ufe0f\U0001f000-\U0010ffff]"
+)
+
+
 def _emoji_spans(text: str) -> dict[int, int]:
+    if not _MAY_HOLD_EMOJI.search(text):
+        return {}
     import emoji
 
     return {

@@ -3,6 +3,8 @@ conformance cases, Japanese cases of ours, and properties of split_thread."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -337,3 +339,34 @@ def test_split_thread_properties(text: str, limit: int) -> None:
         assert part and part == part.strip()
         assert length.weighted_length(part) <= limit
     _assert_content_preserved(text, _bodies(parts))
+
+
+# --- the emoji package is imported only for text that may hold an emoji (issue 14) ----
+
+
+def test_every_emoji_the_package_knows_passes_the_cheap_check() -> None:
+    import emoji
+
+    missed = [key for key in emoji.EMOJI_DATA if not length._MAY_HOLD_EMOJI.search(key)]
+    assert missed == []
+
+
+def _modules_after(code: str) -> set[str]:
+    probe = code + "\nimport sys\nprint('\\n'.join(sorted(sys.modules)))\n"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_counting_plain_japanese_text_does_not_import_emoji() -> None:
+    text = "【避難指示】本郷地区に警戒レベル4、避難指示を発令しました。詳しくはtown.ami.lg.jp/bosai（午後3時）"
+    modules = _modules_after(
+        "from dutypost.core import length\n"
+        f"assert length.weighted_length({text!r}) > 0\n"
+        f"assert len(length.split_thread({text!r} * 10)) > 1\n"
+    )
+    assert "emoji" not in modules
+
+
+def test_counting_text_with_an_emoji_imports_emoji() -> None:
+    modules = _modules_after("from dutypost.core import length\nassert length.weighted_length('避難⚠️') == 6\n")
+    assert "emoji" in modules
