@@ -5,7 +5,8 @@ The counting follows twitter-text with config v3 (SPEC §4), checked against X's
 conformance cases in ``../shared/conformance/``:
 
 - the text is NFC-normalised first;
-- every URL counts 23, with or without a scheme (twitter-text's URL extractor, below);
+- every URL counts 23, with or without a scheme (twitter-text's URL extractor, below,
+  which passes the ``urls`` and ``urls_with_indices`` cases of X's extract.yml);
 - every emoji sequence counts 2 (found with the maintained ``emoji`` package, so newer
   sequences such as ❤️‍🔥 count 2 as well); like twemoji, © ® ™ ♟ are emoji only when
   followed by U+FE0F;
@@ -23,9 +24,9 @@ import re
 import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from itertools import accumulate
-from typing import NamedTuple
+from typing import NamedTuple, Sequence
 
 MAX_WEIGHTED_LENGTH = 280
 URL_WEIGHT = 23
@@ -53,9 +54,19 @@ class LengthResult:
     display_range: tuple[int, int]
 
 
+# The compose preview counts the same text several times per keystroke (the thread split,
+# the gate, the count line, each part again); these caches make the repeats free.
+_CACHE_SIZE = 512
+
+
 def parse(text: str, max_weighted_length: int = MAX_WEIGHTED_LENGTH) -> LengthResult:
     """Count ``text`` as X does. ``valid`` is false when the text is empty, over the limit,
     or holds U+FFFE, U+FEFF or U+FFFF."""
+    return _parse(text, max_weighted_length)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _parse(text: str, max_weighted_length: int) -> LengthResult:
     normalized = unicodedata.normalize("NFC", text)
     weighted = 0
     utf16_offset = 0
@@ -107,8 +118,13 @@ def extract_urls(text: str) -> list[UrlSpan]:
     ``foo.jp``), unless preceded by ``-`` ``_`` ``.`` ``/`` or by a letter, digit, ``@``,
     ``$`` or ``#``. A ``t.co`` URL ends after its slug and query.
     """
+    return list(_extract_urls(text))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _extract_urls(text: str) -> tuple[UrlSpan, ...]:
     if "." not in text:
-        return []
+        return ()
     patterns = _url_patterns()
     found: list[list[int]] = []
     for match in _url_matches(text, patterns):
@@ -134,7 +150,7 @@ def extract_urls(text: str) -> list[UrlSpan]:
             found.append(last)
         if last is not None and path:
             last[1] = end
-    return [UrlSpan(start, end, text[start:end]) for start, end in found]
+    return tuple(UrlSpan(start, end, text[start:end]) for start, end in found)
 
 
 def _url_matches(text: str, patterns: _UrlPatterns) -> list[re.Match[str]]:
@@ -178,18 +194,25 @@ def split_thread(text: str, max_weighted_length: int = MAX_WEIGHTED_LENGTH) -> l
     either end; joined without their markers they give back the NFC-normalised text less
     the whitespace at the breaks.
     """
+    return list(_split_thread(text, max_weighted_length))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _split_thread(text: str, max_weighted_length: int) -> tuple[str, ...]:
+    # Each part is counted once per try of a marker width; a try stops as soon as it needs
+    # more parts than its markers have digits for, so a long paste costs about two counts.
     if weighted_length(text) <= max_weighted_length:
-        return [text]
+        return (text,)
     normalized = unicodedata.normalize("NFC", text)
     units = _units(normalized)
     digits = 1
     while True:
         worst_marker = _marker(10**digits - 1, 10**digits - 1)
-        bodies = _split_bodies(normalized, units, max_weighted_length, worst_marker)
-        if len(str(len(bodies))) <= digits:
+        bodies = _split_bodies(normalized, units, max_weighted_length, worst_marker, 10**digits - 1)
+        if bodies is not None:
             break
         digits += 1
-    return [body + _marker(i, len(bodies)) for i, body in enumerate(bodies, start=1)]
+    return tuple(body + _marker(i, len(bodies)) for i, body in enumerate(bodies, start=1))
 
 
 def _marker(index: int, total: int) -> str:
@@ -215,7 +238,10 @@ class _Atom:
     text: str
 
 
-def _split_bodies(text: str, units: list[tuple[int, int, int]], limit: int, marker: str) -> list[str]:
+def _split_bodies(
+    text: str, units: Sequence[tuple[int, int, int]], limit: int, marker: str, max_parts: int
+) -> list[str] | None:
+    """The bodies of the parts, or None once more than ``max_parts`` are needed."""
     budget = limit - weighted_length(marker)
     atoms = _atoms(text, units, budget)
     kinds = _break_kinds(atoms)
@@ -241,6 +267,8 @@ def _split_bodies(text: str, units: list[tuple[int, int, int]], limit: int, mark
                 break
             last = cut - 1
         bodies.append(body)
+        if len(bodies) > max_parts:
+            return None
         first = cut
 
 
@@ -297,7 +325,7 @@ def _is_ascii_word(text: str) -> bool:
     return text.isascii() and text.isprintable() and not text.isspace()
 
 
-def _atoms(text: str, units: list[tuple[int, int, int]], max_weight: int) -> list[_Atom]:
+def _atoms(text: str, units: Sequence[tuple[int, int, int]], max_weight: int) -> list[_Atom]:
     """The text's counting units, with combining marks, variation selectors, ZWJ joins and
     split surrogate pairs kept on the unit before them while the whole still fits in a part."""
     atoms: list[_Atom] = []
@@ -318,7 +346,8 @@ def _clings(previous: str, char: str) -> bool:
     )
 
 
-def _units(text: str) -> list[tuple[int, int, int]]:
+@lru_cache(maxsize=_CACHE_SIZE)
+def _units(text: str) -> tuple[tuple[int, int, int], ...]:
     """twitter-text's counting walk: ``(start, end, weight)`` for each URL, emoji and other
     code point, in order. Whichever starts first wins where a URL and an emoji overlap."""
     urls = {start: end for start, end, _ in extract_urls(text)}
@@ -334,7 +363,7 @@ def _units(text: str) -> list[tuple[int, int, int]]:
             end, weight = index + 1, _char_weight(text[index])
         units.append((index, end, weight))
         index = end
-    return units
+    return tuple(units)
 
 
 # Every emoji sequence the ``emoji`` package knows holds one of these code points (its
@@ -370,15 +399,21 @@ def _is_valid_domain(domain: str, patterns: _UrlPatterns) -> bool:
     """twitter-text's IDNA check: every label, punycode-encoded, is 1–63 characters."""
     if domain.startswith("xn--") and not patterns.ascii_domain.search(domain):
         return False
-    for label in domain.split("."):
-        # punycode.js, which twitter-text uses, also splits labels at 。．｡
-        encoded = ".".join(
-            "xn--" + part.encode("punycode").decode("ascii") if re.search(r"[^\x00-\x7e]", part) else part
-            for part in re.split("[\u3002\uff0e\uff61]", label)
-        )
-        if not 1 <= len(encoded) <= 63:
-            return False
-    return True
+    return all(_is_valid_label(label) for label in domain.split("."))
+
+
+@lru_cache(maxsize=4096)
+def _is_valid_label(label: str) -> bool:
+    # Encoding never makes a label shorter, so a long one (a run of Japanese text that the
+    # domain regex takes in) fails without Python's slow punycode encoder.
+    if not 1 <= len(label) <= 63:
+        return False
+    # punycode.js, which twitter-text uses, also splits labels at 。．｡
+    encoded = ".".join(
+        "xn--" + part.encode("punycode").decode("ascii") if re.search(r"[^\x00-\x7e]", part) else part
+        for part in re.split("[\u3002\uff0e\uff61]", label)
+    )
+    return 1 <= len(encoded) <= 63
 
 
 @dataclass(frozen=True)

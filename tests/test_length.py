@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import unicodedata
 from pathlib import Path
 
@@ -370,3 +371,56 @@ def test_counting_plain_japanese_text_does_not_import_emoji() -> None:
 def test_counting_text_with_an_emoji_imports_emoji() -> None:
     modules = _modules_after("from dutypost.core import length\nassert length.weighted_length('避難⚠️') == 6\n")
     assert "emoji" in modules
+
+
+# --- a 10,000-character paste (issue 14) ----------------------------------------------
+
+
+def _paste(seed: str, size: int = 10_000) -> str:
+    sentences = []
+    i = 0
+    while sum(map(len, sentences)) < size:
+        sentences.append(
+            f"{seed}{i}番目の地区（第{i * 7 % 13}班）に警戒レベル4、避難指示を発令しました。"
+            f"詳しくはtown.ami.lg.jp/bosai/{i}をご覧ください。" + ("\n\n" if i % 5 == 4 else "")
+        )
+        i += 1
+    return "".join(sentences)[:size]
+
+
+def _seconds(work, text: str) -> float:
+    started = time.perf_counter()
+    work(text)
+    return time.perf_counter() - started
+
+
+def _preview(text: str) -> None:
+    # What one keystroke of the compose preview asks for: compose splits, the gate counts
+    # and splits again, the count line and the price count every part.
+    parts = length.split_thread(text, 280)
+    length.parse(text, 280)
+    assert length.split_thread(text, 280) == parts
+    for part in parts:
+        assert length.weighted_length(part) <= 280
+        length.extract_urls(part)
+
+
+def test_a_long_paste_costs_a_few_counts_per_keystroke() -> None:
+    length.weighted_length(_paste("warm", 500))
+    # Fresh texts each time (the counts are cached per text); the best of three, as the
+    # machine is shared. Measured: before the caches and the early stop 12 counts' time,
+    # after them 3; a splitter that re-counted prefixes would take hundreds.
+    one_count = min(_seconds(length.weighted_length, _paste(f"count{k}-")) for k in range(3))
+    preview = min(_seconds(_preview, _paste(f"preview{k}-")) for k in range(3))
+    assert preview < 7 * one_count, (preview, one_count)
+
+
+def test_a_long_paste_splits_into_numbered_parts_that_give_the_text_back() -> None:
+    # More than 9 parts: the try with one-digit markers stops early and two digits follow.
+    text = _paste("")
+    parts = length.split_thread(text)
+    assert len(parts) > 9
+    assert all(part.endswith(f"\n({i}/{len(parts)})") for i, part in enumerate(parts, start=1))
+    assert all(length.weighted_length(part) <= 280 for part in parts)
+    bodies = [part.rsplit("\n", 1)[0] for part in parts]
+    assert "".join("".join(body.split()) for body in bodies) == "".join(text.split())
