@@ -587,3 +587,16 @@ def test_only_posters_may_post_and_no_override_lifts_it(settings):
     assert [f.rule for f in decision.blocking] == ["role"]
     assert not decision.allowed
     assert "本文を直して" not in decision.explain()
+
+
+# -- bare country domains are links (issue 11: X's own URL extraction) ----------------
+
+
+def test_a_bare_country_domain_is_a_link_checked_and_priced(settings):
+    ctx = content(settings)
+    assert found("詳しくはamimachi.jpへ", ctx, "link-domain") == ["amimachi.jp"]
+    assert not found("詳しくはpref.ibaraki.jpへ", ctx, "link-domain")
+    [cost] = [f for f in check_content("詳しくは pref.ibaraki.jp へ", ctx) if f.rule == "cost"]
+    assert "URL を含むため" in cost.message
+    [plain] = [f for f in check_content("詳しくは役場へ", ctx) if f.rule == "cost"]
+    assert "URL" not in plain.message
