@@ -363,7 +363,7 @@ def test_secrets_never_reach_ledger_or_output(live_config, practice_server):
 
 
 def test_secrets_file_readable_by_others_is_refused(live_config, tmp_path):
-    from dutypost.core.config import write_secrets
+    from dutypost.core.credentials import write_secrets
 
     secrets = tmp_path / "secrets.toml"
     write_secrets(secrets, {"consumer_key": "a", "consumer_secret": "b", "access_token": "c", "access_token_secret": "d"})

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from dutypost.core import snapshot
-from dutypost.core.config import EXAMPLE_CONFIG, Settings, load_credentials, load_settings
+from dutypost.core import validated_cache
+from dutypost.core.config import EXAMPLE_CONFIG, Settings
+from dutypost.core.config_loader import load_settings
+from dutypost.core.credentials import load_credentials
 from dutypost.core.errors import InputError
 from dutypost.core.templates import BUNDLED_TEMPLATES, load_templates
 
@@ -31,7 +33,7 @@ CREDENTIALS = {
 
 
 def snapshots() -> list[Path]:
-    return sorted(snapshot.cache_dir().glob("*.pickle"))
+    return sorted(validated_cache.cache_dir().glob("*.pickle"))
 
 
 def start_imports(config: Path) -> dict[str, bool]:
@@ -39,7 +41,7 @@ def start_imports(config: Path) -> dict[str, bool]:
     code = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from dutypost.core.config import load_settings\n"
+        "from dutypost.core.config_loader import load_settings\n"
         f"load_settings(Path({str(config)!r}))\n"
         "print('pydantic' in sys.modules, 'pydantic_settings' in sys.modules)\n"
     )

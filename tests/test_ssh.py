@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from dutypost.core.config import write_secrets
+from dutypost.core.credentials import write_secrets
 from dutypost.core.ledger import Ledger
 from dutypost.core.practice_server import DEMO_CREDENTIALS
 from sshd_harness import DUTYPOST, dutypost_command, service_user, wait_until
