@@ -169,7 +169,8 @@ def _parse_values(pairs: Sequence[str]) -> dict[str, str]:
 
 def _settings_for_reading(args, *, quiet: bool = False):
     """Settings for commands that only read: fall back to the example town if none exists."""
-    from dutypost.core.config import EXAMPLE_CONFIG, load_settings, resolve_config_path
+    from dutypost.core.config import EXAMPLE_CONFIG
+    from dutypost.core.config_loader import load_settings, resolve_config_path
 
     explicit = getattr(args, "config", None) or os.environ.get("DUTYPOST_CONFIG")
     path = resolve_config_path(getattr(args, "config", None))
@@ -478,7 +479,8 @@ def cmd_form(args) -> int:
 
 def cmd_auth(args) -> int:
     from dutypost.core.auth import pin_login
-    from dutypost.core.config import load_settings, resolve_config_path, secrets_path, write_secrets
+    from dutypost.core.config_loader import load_settings, resolve_config_path
+    from dutypost.core.credentials import SECRET_KEYS, secrets_path, write_secrets
 
     settings = load_settings(resolve_config_path(getattr(args, "config", None)))
     base = settings.api_base_url(bool(getattr(args, "drill", False)))
@@ -496,13 +498,13 @@ def cmd_auth(args) -> int:
 
     tokens = pin_login(base, consumer_key, consumer_secret, ask_pin=ask_pin, timeout=settings.x.timeout_seconds)
     path = secrets_path(settings)
-    write_secrets(path, {k: tokens[k] for k in ("consumer_key", "consumer_secret", "access_token", "access_token_secret")})
+    write_secrets(path, {k: tokens[k] for k in SECRET_KEYS})
     print(f"ログインしました (@{tokens.get('screen_name', '?')})。秘密情報を {path} (権限 0600) に保存しました。")
     return 0
 
 
 def cmd_config(args) -> int:
-    from dutypost.core.config import load_settings, resolve_config_path
+    from dutypost.core.config_loader import load_settings, resolve_config_path
 
     path = resolve_config_path(getattr(args, "config", None))
     if args.config_command == "path":

@@ -15,7 +15,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from dutypost.core.config import Operator, Settings, load_credentials, load_settings, resolve_config_path
+from dutypost.core.config import Operator, Settings
+from dutypost.core.config_loader import load_settings, resolve_config_path
+from dutypost.core.credentials import load_credentials
 from dutypost.core.errors import InputError
 from dutypost.core.identity import resolve_operator
 

@@ -125,9 +125,39 @@ class HoursStatus:
 
 @lru_cache(maxsize=None)
 def _national_holidays(year: int):
-    import holidays
+    """Japan's national holidays (国民の祝日) in ``year``, named in Japanese."""
+    return _japan_calendar()(years=year, language="ja")
 
-    return holidays.country_holidays("JP", years=year, language="ja")
+
+@lru_cache(maxsize=1)
+def _japan_calendar() -> type:
+    """The holidays library's calendar of Japan, without the other countries' calendars.
+
+    ``holidays.country_holidays`` and ``import holidays.countries.japan`` both run
+    ``holidays/countries/__init__.py``, which imports all 250 countries (about 120 ms of
+    the CLI's start-up, issue 14). ``countries/japan.py`` itself imports only the
+    library's base modules, so it is run on its own, under a name of ours, unless the
+    package is already loaded; with another layout of the library, the library's own way.
+    """
+    import sys
+
+    loaded = sys.modules.get("holidays.countries.japan")
+    if loaded is not None:
+        return loaded.Japan
+    import importlib.util
+    from pathlib import Path
+
+    import holidays  # the package's own __init__ loads countries only when asked
+
+    path = Path(holidays.__file__).with_name("countries") / "japan.py"
+    spec = importlib.util.spec_from_file_location("_dutypost_holidays_japan", path) if path.is_file() else None
+    if spec is None or spec.loader is None:
+        from holidays.countries.japan import Japan
+
+        return Japan
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Japan
 
 
 def hours_status(now: datetime, hours: HoursConfig) -> HoursStatus:

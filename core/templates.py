@@ -244,11 +244,11 @@ def load_templates(dirs: Sequence[Path], *, fresh: bool = False) -> TemplateSet:
     """Load ``*.toml`` from each directory; a later directory overrides an earlier one by id.
 
     Unless ``fresh``, the set checked at an earlier start is used when no file has changed
-    (see :mod:`core.snapshot`): parsing every file is most of what a start-up costs here.
+    (see :mod:`core.validated_cache`): parsing every file is most of what a start-up costs here.
     """
-    from dutypost.core import snapshot
+    from dutypost.core import validated_cache
 
-    key = snapshot.Key("dutypost.core.templates")
+    key = validated_cache.Key("dutypost.core.templates")
     for directory in dirs:
         key.add(str(directory))
         if not directory.is_dir():
@@ -259,13 +259,13 @@ def load_templates(dirs: Sequence[Path], *, fresh: bool = False) -> TemplateSet:
                 key.add(path.name).add(path.read_bytes())
             except OSError:
                 key.add(f"unreadable {path.name}")
-    name, digest = snapshot.name_for("templates", dirs[-1] if dirs else None), key.hexdigest()
+    name, digest = validated_cache.name_for("templates", dirs[-1] if dirs else None), key.hexdigest()
     if not fresh:
-        found = snapshot.read(name, digest, TemplateSet)
+        found = validated_cache.read(name, digest, TemplateSet)
         if found is not None:
             return found
     loaded = _load(dirs)
-    snapshot.write(name, digest, loaded)
+    validated_cache.write(name, digest, loaded)
     return loaded
 
 

@@ -386,7 +386,7 @@ def test_secrets_never_reach_ledger_or_output(live_config, practice_server):
 
 
 def test_secrets_file_readable_by_others_is_refused(live_config, tmp_path):
-    from dutypost.core.config import write_secrets
+    from dutypost.core.credentials import write_secrets
 
     secrets = tmp_path / "secrets.toml"
     write_secrets(secrets, {"consumer_key": "a", "consumer_secret": "b", "access_token": "c", "access_token_secret": "d"})
@@ -541,3 +541,34 @@ def test_check_an_unknown_template_is_bad_input():
     assert proc.returncode == 2
     assert "no-such-template" in proc.stderr and "templates list" in proc.stderr
     no_traceback(proc)
+
+
+def _modules_of(*args: str) -> tuple[int, set[str]]:
+    """Run ``dutypost ARGS`` in a fresh process; its exit code and every module it imported."""
+    probe = (
+        "import sys\n"
+        "from dutypost.core.cli import main\n"
+        f"code = main({list(args)!r})\n"
+        "print(code, *sorted(sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=dict(os.environ) | creds_env(),
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    code, *modules = out.stdout.splitlines()[-1].split()  # the last line: after what the command printed
+    return int(code), set(modules)
+
+
+def test_post_with_a_validated_config_imports_neither_pydantic_nor_other_countries_holidays(live_config,
+                                                                                           practice_server):
+    """Issue 14: ``dutypost post`` starts fast. With the config's validated copy in the cache,
+    nothing on the way to the send (nor after it) imports pydantic, and the hours check loads
+    Japan's holiday calendar only."""
+    cfg = live_config(hours=ALWAYS_OPEN.replace("national_holidays = false", "national_holidays = true"))
+    code, modules = _modules_of("--config", str(cfg), "config", "check")  # validates, and caches what it validated
+    assert code == 0 and "pydantic" in modules and "pydantic_settings" in modules
+    code, modules = _modules_of("--config", str(cfg), "post", "evac-l4", *EVAC_VALUES, *OVERRIDE)
+    assert code == 0
+    assert len(practice_server.posts()) == 1  # it was sent
+    assert not {m for m in modules if m.split(".")[0] in ("pydantic", "pydantic_settings", "pydantic_core")}
+    assert "holidays" in modules  # the national holidays were looked up...
+    assert not {m for m in modules if m.startswith("holidays.countries")}  # ...in Japan's calendar alone

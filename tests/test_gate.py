@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
-from dutypost.core.config import HoursConfig, load_settings
+from dutypost.core.config import HoursConfig
+from dutypost.core.config_loader import load_settings
 from dutypost.core.errors import InputError
 from dutypost.core.gate import (
     APPROVAL_METHODS,

@@ -6,7 +6,7 @@ import pytest
 
 from clock import Clock
 from dutypost.core.checklists import standalone_fallback_text
-from dutypost.core.config import load_settings
+from dutypost.core.config_loader import load_settings
 from dutypost.core.context import DutyContext
 from dutypost.core.errors import InputError, OutcomeUnknown, PublishFailed
 from dutypost.core.publish import compose_text, make_override, publish, reconcile, resend

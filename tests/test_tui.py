@@ -495,7 +495,8 @@ def test_a_dropped_session_keeps_the_draft_being_typed(tmp_path):
     import subprocess
     import sys
 
-    from dutypost.core.config import EXAMPLE_CONFIG, load_settings
+    from dutypost.core.config import EXAMPLE_CONFIG
+    from dutypost.core.config_loader import load_settings
     from dutypost.core.ledger import Ledger
     from dutypost.core.templates import bundled_dirs, load_templates
 
