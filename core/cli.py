@@ -43,6 +43,24 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return _parser().parse_args(words)
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed distribution's version, looked up only when asked for
+    (importlib.metadata is not on the way to the first screen)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("dutypost")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            number = "(インストールされていません)"
+        print(f"dutypost {number}")
+        parser.exit(0)
+
+
 def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="設定ファイル (既定: DUTYPOST_CONFIG か設定ディレクトリ)")
@@ -52,6 +70,7 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--drill", action="store_true", help="訓練モード (【訓練】を付け、練習サーバーか訓練用アカウントに投稿)")
     p.add_argument("--demo", action="store_true", help="内蔵の設定と練習サーバーで訓練モードを試す (認証情報は不要)")
     p.add_argument("--slow-link", action="store_true", help="低速回線モード (低 FPS・マウスなし・ansi テーマ)")
+    p.add_argument("--version", action=_Version, help="バージョンを表示して終了")
     if not commands:
         return p
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

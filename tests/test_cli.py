@@ -572,3 +572,11 @@ def test_post_with_a_validated_config_imports_neither_pydantic_nor_other_countri
     assert not {m for m in modules if m.split(".")[0] in ("pydantic", "pydantic_settings", "pydantic_core")}
     assert "holidays" in modules  # the national holidays were looked up...
     assert not {m for m in modules if m.startswith("holidays.countries")}  # ...in Japan's calendar alone
+
+
+def test_version_is_the_installed_distributions():
+    from importlib.metadata import version
+
+    proc = dutypost("--version")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"dutypost {version('dutypost')}"

@@ -61,3 +61,10 @@ def test_the_installed_package_finds_its_templates_and_example_config(wheel, tmp
                             env=env, capture_output=True, text=True, timeout=120)
     assert listed.returncode == 0, listed.stderr
     assert '"evac-l4"' in listed.stdout
+
+
+def test_the_wheel_carries_the_license_and_metadata(wheel):
+    archive = zipfile.ZipFile(wheel)
+    metadata = archive.read(next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+    assert "License: MIT" in metadata and "Classifier: Natural Language :: Japanese" in metadata
+    assert any(n.endswith(".dist-info/LICENSE") or "/licenses/LICENSE" in n for n in archive.namelist())
