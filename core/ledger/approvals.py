@@ -63,7 +63,7 @@ class ApprovalStore(PostStore):
         if note:
             payload["note"] = note
         self._append(conn, operator=recorded_by, kind="approval.post_hoc" if post_hoc else "approval.recorded",
-                     post_id=post_id, payload=payload)
+                     post_id=post_id, payload=payload, rows=[("approvals", approval_id)])
         return approval_id
 
     def request_approval(self, *, draft_id: str | None, post_id: int | None, requested_by: str,
@@ -151,7 +151,8 @@ class ApprovalStore(PostStore):
                 (post_id, operator, category, reason, canonical_json(lifted), stamp),
             ).lastrowid
             self._append(conn, operator=operator, kind="override.used", post_id=post_id, at=stamp,
-                         payload={"category": category, "reason": reason, "lifted": lifted})
+                         payload={"category": category, "reason": reason, "lifted": lifted},
+                         rows=[("overrides", override_id)])
         return override_id
 
     def awaiting_post_hoc_approval(self) -> list[Post]:
