@@ -200,6 +200,11 @@ class DrillConfig:
 class LedgerConfig:
     __pydantic_config__ = _STRICT_KEYS
     path: Path = field(default_factory=lambda: default_data_dir() / "ledger.sqlite3")
+    #: The audit chain's anchors (控え): ``ID:HASH TIME`` appended after every write, ideally
+    #: on another host or the standby; ``audit verify`` checks every line. None: no file.
+    anchor_file: Path | None = None
+    #: A group that may read the ledger, its anchor file and the log (files 0640); None: 0600.
+    group: str | None = None
 
 
 @dataclass
@@ -279,6 +284,7 @@ class GateConfig:
     obscene_terms: list[str] = field(default_factory=list)
     duplicate_window_hours: Annotated[int, Bounds(ge=0)] = 24
     same_template_warn_minutes: Annotated[int, Bounds(ge=0)] = 30
+    allow_self_approval: bool = False  # an approver may approve their own post (off: four eyes)
 
 
 @dataclass

@@ -344,8 +344,8 @@ def test_audit_verify_detects_tampering(live_config, practice_server):
     con.commit()
     con.close()
     proc = dutypost("--config", str(cfg), "audit", "verify")
-    assert proc.returncode == 1
-    assert "#" in proc.stdout
+    assert proc.returncode == 6  # tampering detected (SPEC §10), no longer the 1 of an unexpected error
+    assert "#" in proc.stderr and "改ざん" in proc.stderr
 
 
 def test_secrets_never_reach_ledger_or_output(live_config, practice_server):
