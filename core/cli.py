@@ -395,6 +395,7 @@ def cmd_outbox(args) -> int:
             if previous is not None:
                 signal.signal(signal.SIGHUP, previous)
         print(result.url or f"投稿 #{result.post_id} を送信しました。")
+        _warn_anchor(ctx)
         return 0
     posts = ctx.ledger.outbox()
     if args.json:
@@ -604,9 +605,17 @@ COMMANDS = {
 }
 
 
+#: The commands that build the duty context, which resolves (and checks) ``--operator``.
+_CONTEXT_COMMANDS = frozenset({"post", "history", "outbox", "audit", "form", "recover"})
+
+
+def _resolves_operator(args) -> bool:
+    return args.command in _CONTEXT_COMMANDS or (args.command is None and not args.demo)
+
+
 def _check_operator_flag(args) -> None:
     """``--operator`` is refused off the service account by every command (SPEC §9), the
-    ones that only read included."""
+    ones that only read included: those that resolve no operator check it here."""
     from dutypost.core.identity import check_operator_flag
 
     check_operator_flag(_settings_for_reading(args, quiet=True), args.operator)
@@ -635,7 +644,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ensure_utf8_mode()
     try:
         args = _parse(argv)
-        if getattr(args, "operator", None) is not None:
+        if getattr(args, "operator", None) is not None and not _resolves_operator(args):
             _check_operator_flag(args)
         handler = COMMANDS.get(args.command or "", cmd_tui)
         code = handler(args)

@@ -696,3 +696,20 @@ def test_operator_flag_is_refused_off_the_service_account_by_every_command(live_
     assert proc.returncode == 2, (command, proc.stdout)
     assert "--operator" in proc.stderr and "サービスアカウント" in proc.stderr
     assert proc.stdout == ""
+
+
+def test_an_anchor_file_that_cannot_be_written_is_said_and_the_post_still_recorded(live_config, practice_server,
+                                                                                  tmp_path):
+    from disk import fill, small_disk
+
+    with small_disk(tmp_path / "anchor-disk", size="1m") as disk:
+        anchors = disk / "anchors.txt"
+        cfg = live_config()
+        text = cfg.read_text(encoding="utf-8").replace("[ledger]\n", f'[ledger]\nanchor_file = "{anchors}"\n', 1)
+        cfg.write_text(text, encoding="utf-8")
+        filler = fill(disk)
+        proc = dutypost("--config", str(cfg), "post", "evac-l4", *EVAC_VALUES, *APPROVED, env=creds_env())
+        assert proc.returncode == 0, proc.stderr
+        assert f"警告: 監査記録の控えファイル {anchors} に書き込めませんでした" in proc.stderr
+        assert json.loads(dutypost("--config", str(cfg), "history", "--json").stdout)[0]["state"] == "sent"
+        filler.unlink()
