@@ -713,3 +713,26 @@ def test_an_anchor_file_that_cannot_be_written_is_said_and_the_post_still_record
         assert f"警告: 監査記録の控えファイル {anchors} に書き込めませんでした" in proc.stderr
         assert json.loads(dutypost("--config", str(cfg), "history", "--json").stdout)[0]["state"] == "sent"
         filler.unlink()
+
+
+def test_the_same_template_warning_says_the_post_was_stopped_and_how_to_go_on(live_config, practice_server):
+    cfg = live_config(extra=SECOND_POSTER)
+    text = cfg.read_text(encoding="utf-8").replace('service_user = "dutypost"', f'service_user = "{getpass.getuser()}"')
+    cfg.write_text(text, encoding="utf-8")
+    first = dutypost("--config", str(cfg), "--operator", "tanaka", "post", "evac-l4", *EVAC_VALUES, *APPROVED,
+                     env=creds_env())
+    assert first.returncode == 0, first.stderr
+    other = ["--config", str(cfg), "--operator", "yamada", "post", "evac-l4", "--set", "time=3時40分",
+             "--set", "reason=土砂災害の危険が高まったため", "--set", "area=阿見地区", "--set", "shelter=本郷小学校",
+             *APPROVED]
+    proc = dutypost(*other, env=creds_env())
+    assert proc.returncode == 3
+    first_line = proc.stderr.splitlines()[0]
+    assert first_line == "エラー: 投稿前チェックで止まっています。"
+    assert "通りました" not in proc.stderr
+    assert "要確認 (同じテンプレート)" in proc.stderr and "田中 一郎 さん" in proc.stderr
+    assert "--ack same-template" in proc.stderr
+    assert len(practice_server.posts()) == 1
+    proc = dutypost(*other, "--ack", "same-template", env=creds_env())
+    assert proc.returncode == 0, proc.stderr
+    assert len(practice_server.posts()) == 2

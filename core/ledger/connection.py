@@ -16,7 +16,6 @@ I/O error raises :class:`~dutypost.core.errors.StorageFault` (exit 2) naming the
 
 from __future__ import annotations
 
-import grp
 import os
 import sqlite3
 import threading
@@ -226,6 +225,8 @@ def create_private_file(path: Path, group: str | None = None) -> None:
 
 
 def group_id(group: str) -> int:
+    import grp  # POSIX only, and only when a group is configured
+
     try:
         return grp.getgrnam(group).gr_gid
     except KeyError:
