@@ -1,8 +1,9 @@
 """The ``dutypost`` command line (SPEC §10 — stable: tests and automation rely on it).
 
 With no command it starts the TUI. Every failure reaches the user as a Japanese message
-and an exit code (0 done, 1 unexpected, 2 bad input/config, 3 gate, 4 publish failed,
-5 outcome unknown); tracebacks go to the log file, never to the terminal.
+and an exit code (0 done, 1 unexpected, 2 bad input/config or a file that cannot be
+written, 3 gate, 4 publish failed, 5 outcome unknown, 6 tampering detected); tracebacks go
+to the log file (created 0600), never to the terminal.
 """
 
 from __future__ import annotations
@@ -131,8 +132,13 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     ocan.add_argument("--reason", required=True, metavar="TEXT")
 
     a = add("audit", "監査記録の検証と書き出し")
-    asub = a.add_subparsers(dest="audit_command", required=True, metavar="verify|export", parser_class=_Parser)
-    asub.add_parser("verify", parents=[common], help="監査記録のハッシュ連鎖を検証")
+    asub = a.add_subparsers(dest="audit_command", required=True, metavar="verify|head|export", parser_class=_Parser)
+    av = asub.add_parser("verify", parents=[common],
+                         help="監査記録のハッシュ連鎖と、投稿・承認・緊急オーバーライドの行を検証 (改ざんは終了コード 6)")
+    av.add_argument("--anchor", dest="anchors", action="append", default=[], metavar="ID:HASH",
+                    help="別に控えておいた末尾 (dutypost audit head の出力) と照らし合わせる (繰り返し可)")
+    ahd = asub.add_parser("head", parents=[common], help="監査記録の末尾 (番号:ハッシュ) を表示。別の場所に控えておく")
+    ahd.add_argument("--json", action="store_true")
     ae = asub.add_parser("export", parents=[common], help="監査記録を書き出す")
     ae.add_argument("--json", action="store_true")
 
@@ -403,7 +409,15 @@ def cmd_post(args) -> int:
         _print_json(report() | {"post_id": result.post_id, "state": "sent", "url": result.url})
     else:
         print(result.url or f"投稿 #{result.post_id} を送信しました。")
+    _warn_anchor(ctx)
     return 0
+
+
+def _warn_anchor(ctx) -> None:
+    """Say so when the anchor file could not be written (the ledger itself was)."""
+    problem = ctx.ledger.anchor_problem if "ledger" in ctx.__dict__ else None
+    if problem:
+        print(f"警告: {problem} 運用管理者に連絡してください。", file=sys.stderr)
 
 
 def _print_posts(posts) -> None:
@@ -463,6 +477,7 @@ def cmd_outbox(args) -> int:
             if previous is not None:
                 signal.signal(signal.SIGHUP, previous)
         print(result.url or f"投稿 #{result.post_id} を送信しました。")
+        _warn_anchor(ctx)
         return 0
     posts = ctx.ledger.outbox()
     if args.json:
@@ -472,12 +487,50 @@ def cmd_outbox(args) -> int:
     return 0
 
 
+def _verified(ctx, anchors=()):
+    """The ledger's audit trail verified against ``anchors`` and the configured anchor file;
+    raises :class:`TamperingDetected` (exit 6) naming the first bad event or row."""
+    from dutypost.core.errors import TamperingDetected
+
+    result = ctx.ledger.verify(anchors=anchors, anchor_file=ctx.settings.ledger.anchor_file)
+    if not result.ok:
+        raise TamperingDetected(
+            f"監査記録の改ざんを見つけました: {result.reason}",
+            hint=(f"記録ファイル {ctx.settings.ledger.path} はそのままにして、運用管理者とセキュリティ監督者に"
+                  "知らせてください。予備機の複製や控えと見比べて、いつ何が変えられたかを調べます。\n"
+                  f"(admin) Tampering detected in {ctx.settings.ledger.path}: "
+                  f"event={result.first_bad_id} table={result.table} row={result.row_id} field={result.field}."),
+        )
+    return result
+
+
 def cmd_audit(args) -> int:
+    from dutypost.core.ledger import parse_anchor
+
     ctx = _context(args)
     if args.audit_command == "verify":
-        result = ctx.ledger.verify()
-        print(result.reason if not result.ok else f"監査記録は改ざんされていません ({result.checked} 件を確認)。")
-        return 0 if result.ok else 1
+        anchors = []
+        for text in args.anchors:
+            try:
+                anchors.append(parse_anchor(text))
+            except ValueError as exc:
+                raise InputError(f"--anchor: {exc}", hint="dutypost audit head が表示した「番号:ハッシュ」をそのまま指定します。") from None
+        result = _verified(ctx, anchors)
+        print(f"監査記録は改ざんされていません ({result.checked} 件を確認)。"
+              f"投稿・承認・緊急オーバーライドの行 {result.rows_checked} 件が監査記録と一致しました"
+              + (f" (この版より前の行 {result.rows_before_check} 件は対象外)" if result.rows_before_check else "")
+              + (f"。控え {result.anchors_checked} 件と一致しました。" if result.anchors_checked else "。"))
+        return 0
+    if args.audit_command == "head":
+        _verified(ctx)  # never hand out a head to anchor a trail that is already broken
+        head = ctx.ledger.head()
+        if args.json:
+            _print_json({"id": head.id, "hash": head.hash, "anchor": str(head)} if head else None)
+        elif head is None:
+            print("監査記録はまだありません。", file=sys.stderr)
+        else:
+            print(head)
+        return 0
     events = ctx.ledger.export()
     if args.json:
         _print_json(events)
@@ -638,6 +691,22 @@ COMMANDS = {
 }
 
 
+#: The commands that build the duty context, which resolves (and checks) ``--operator``.
+_CONTEXT_COMMANDS = frozenset({"post", "history", "outbox", "audit", "form", "recover"})
+
+
+def _resolves_operator(args) -> bool:
+    return args.command in _CONTEXT_COMMANDS or (args.command is None and not args.demo)
+
+
+def _check_operator_flag(args) -> None:
+    """``--operator`` is refused off the service account by every command (SPEC §9), the
+    ones that only read included: those that resolve no operator check it here."""
+    from dutypost.core.identity import check_operator_flag
+
+    check_operator_flag(_settings_for_reading(args, quiet=True), args.operator)
+
+
 def _log_unexpected(exc: BaseException) -> Path | None:
     import traceback
 
@@ -646,7 +715,8 @@ def _log_unexpected(exc: BaseException) -> Path | None:
     try:
         path = user_state_path("dutypost") / "dutypost.log"
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)  # tracebacks may quote posts
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
             fh.write("".join(traceback.format_exception(exc)))
         return path
     except OSError:
@@ -660,6 +730,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ensure_utf8_mode()
     try:
         args = _parse(argv)
+        if getattr(args, "operator", None) is not None and not _resolves_operator(args):
+            _check_operator_flag(args)
         handler = COMMANDS.get(args.command or "", cmd_tui)
         code = handler(args)
     except DutypostError as exc:

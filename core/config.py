@@ -248,6 +248,11 @@ class DrillConfig:
 class LedgerConfig:
     __pydantic_config__ = _STRICT_KEYS
     path: Path = field(default_factory=lambda: default_data_dir() / "ledger.sqlite3")
+    #: The audit chain's anchors (控え): ``ID:HASH TIME`` appended after every write, ideally
+    #: on another host or the standby; ``audit verify`` checks every line. None: no file.
+    anchor_file: Path | None = None
+    #: A group that may read the ledger, its anchor file and the log (files 0640); None: 0600.
+    group: str | None = None
 
 
 @dataclass
@@ -331,6 +336,7 @@ class GateConfig:
     term_exceptions: list[str] = field(default_factory=lambda: list(DEFAULT_TERM_EXCEPTIONS))
     # A 「○時○分現在」 older than this at publishing, or ahead of it, is warned about (R12); 0 = off.
     stale_time_minutes: Annotated[int, Bounds(ge=0)] = 60
+    allow_self_approval: bool = False  # an approver may approve their own post (off: four eyes)
 
 
 #: Political and election terms (R5; 002 第3条7(8), 7(9)): warned about, never blocked.

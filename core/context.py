@@ -56,7 +56,8 @@ class DutyContext:
     def ledger(self) -> "Ledger":
         from dutypost.core.ledger import Ledger
 
-        return Ledger(self.settings.ledger.path, now=self.clock)
+        config = self.settings.ledger
+        return Ledger(config.path, now=self.clock, anchor_file=config.anchor_file, group=config.group)
 
     @cached_property
     def templates(self) -> "TemplateSet":

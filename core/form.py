@@ -61,6 +61,9 @@ class UpdateRequestForm:
     url: str
     other_data: tuple[str, ...]  # その他公開データ
     remarks: tuple[str, ...]  # 備考
+    #: The audit chain's head (監査記録の末尾) when the form was made, ``ID:HASH``: an anchor the
+    #: paper form carries, for ``dutypost audit verify --anchor`` (issue 17 item 3).
+    audit_head: str = ""
 
     def rows(self) -> list[tuple[str, str]]:
         """The fields as (label, value) rows, in the paper form's order."""
@@ -81,6 +84,7 @@ class UpdateRequestForm:
             ("その他公開データの種類", "・".join(self.other_data)),
             ("備考", "\n".join(self.remarks)),
             ("投稿番号", f"#{self.post_id}"),
+            ("監査記録の末尾 (控え)", self.audit_head),
         ]
 
 
@@ -144,6 +148,7 @@ def form_data(ledger: Ledger, settings: Settings, post_id: int, *, mail_linked: 
     if any(e.kind == "post.reply_refused" for e in events):
         remarks.append("X が返信を受け付けなかったため、元の投稿の日時と件名を書いた単独の投稿で訂正しました。")
 
+    head = ledger.head()
     handle = settings.account.drill_handle if post.drill and settings.account.drill_handle else settings.account.handle
     return UpdateRequestForm(
         post_id=post.id,
@@ -162,6 +167,7 @@ def form_data(ledger: Ledger, settings: Settings, post_id: int, *, mail_linked: 
         url=post.url or "",
         other_data=(),  # the ledger records no media yet
         remarks=tuple(remarks),
+        audit_head=str(head) if head else "",
     )
 
 
@@ -292,6 +298,7 @@ def _html(form: UpdateRequestForm) -> str:
         row("URL", e(form.url), "url"),
         row("その他公開データ", choices(yes_no, {_yes_no(bool(form.other_data))}) + other_kinds),
         row("備考", "<br>".join(e(r) for r in form.remarks)),
+        row("監査記録の末尾 (控え)", e(form.audit_head), "url"),
     ])
     return (
         '<!DOCTYPE html>\n<html lang="ja">\n<head>\n<meta charset="utf-8">\n'

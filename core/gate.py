@@ -814,7 +814,8 @@ def _approver_title(settings: Settings, department: str) -> str:
 def check_approval(settings: Settings, poster: Operator, approval: Approval | None) -> str | None:
     """None when ``approval`` is valid for a post by ``poster``; else the problem in Japanese.
 
-    R2 (別表第1): the approver has the approver role and the poster's department.
+    R2 (別表第1): the approver has the approver role and the poster's department, and is not
+    the poster unless ``[gate] allow_self_approval`` says so (four eyes, 四つの目).
     """
     title = _approver_title(settings, poster.department)
     if approval is None:
@@ -827,6 +828,9 @@ def check_approval(settings: Settings, poster: Operator, approval: Approval | No
         return f"承認者「{approval.approver_id}」は職員の一覧にありません。{title} の職員IDを指定してください。"
     if "approver" not in approver.roles:
         return f"{approver.name} ({approver.id}) には承認者の役割がありません。{title} の承認が必要です。"
+    if approver.id == poster.id and not settings.gate.allow_self_approval:
+        return (f"自分の投稿は自分で承認できません ({approver.name})。{poster.department} のほかの承認者"
+                f" ({title}) に承認を頼んでください。")
     if approver.department != poster.department:
         return (f"{approver.name} ({approver.id}) は {approver.department} の職員です。"
                 f"{poster.department} の投稿は {title} が承認します (別表第1)。")

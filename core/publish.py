@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from dutypost.core.context import DutyContext
-from dutypost.core.errors import DutypostError, GateBlocked, InputError, OutcomeUnknown, PublishFailed
+from dutypost.core.errors import DutypostError, GateBlocked, InputError, OutcomeUnknown, PublishFailed, StorageFault
 from dutypost.core.gate import Approval, GateDecision, Override, evaluate, validate_override
 from dutypost.core.length import extract_urls, split_thread, weighted_length
 from dutypost.core.models import Finding
@@ -94,9 +94,19 @@ class Review:
     def explain(self, *, for_cli: bool = True) -> str:
         text = self.decision.explain(for_cli=for_cli)
         if self.same_template and SAME_TEMPLATE_RULE not in self.acks:
-            how = f"確認したら --ack {SAME_TEMPLATE_RULE} を付けてください。" if for_cli else "確認してから進んでください。"
-            text = f"{text}\n{self.same_template.message} {how}".strip()
+            if self.decision.allowed:  # the gate alone passed, but this warning still stops the post
+                text = text.replace(PASSED, STOPPED, 1)
+            text = f"{text}\n{same_template_line(self.same_template, for_cli=for_cli)}".strip()
         return text
+
+
+PASSED, STOPPED = "投稿前チェックを通りました。", "投稿前チェックで止まっています。"
+
+
+def same_template_line(finding: Finding, *, for_cli: bool = True) -> str:
+    """The same-template warning (同じテンプレート) as a line of the gate's explanation."""
+    how = f"確認したら --ack {SAME_TEMPLATE_RULE} を付けてください。" if for_cli else "確認してから進んでください。"
+    return f"・要確認 (同じテンプレート): {finding.message} {how}"
 
 
 def review(
@@ -137,6 +147,10 @@ def _same_template_warning(ctx: DutyContext, composition: Composition, now: date
     last = ctx.ledger.last_post_of_template(composition.template_id, now - timedelta(minutes=minutes), ctx.drill)
     if last is None or last.operator == ctx.operator.id:
         return None
+    return _same_template_finding(ctx, last)
+
+
+def _same_template_finding(ctx: DutyContext, last) -> Finding:
     who = ctx.settings.operator(last.operator)
     name = who.name if who else last.operator
     from dutypost.core.templates import format_jst_time
@@ -209,19 +223,30 @@ def publish(
 
         fallback_text = standalone_fallback_text(ledger, reply_to_post_id, composition.parts[0],
                                                  templates=ctx.templates)
-    post_id = ledger.create_post(
-        operator=ctx.operator.id,
-        department=ctx.operator.department,
-        template_id=composition.template_id,
-        text=composition.text,
-        parts=list(composition.parts),
-        drill=ctx.drill,
-        kind=kind,
-        reply_to_post_id=reply_to_post_id,
-        draft_id=draft_id,
-        acks=sorted(result.acks),
-        findings=[f.as_json() for f in result.decision.findings],
-    )
+    from dutypost.core.ledger import SameTemplateTaken
+
+    minutes = ctx.settings.gate.same_template_warn_minutes
+    # The same-template check is made again in the transaction that records the post, so that
+    # two operators publishing the same template at the same moment cannot both miss it.
+    guard = now - timedelta(minutes=minutes) if minutes > 0 and SAME_TEMPLATE_RULE not in result.acks else None
+    try:
+        post_id = ledger.create_post(
+            operator=ctx.operator.id,
+            department=ctx.operator.department,
+            template_id=composition.template_id,
+            text=composition.text,
+            parts=list(composition.parts),
+            drill=ctx.drill,
+            kind=kind,
+            reply_to_post_id=reply_to_post_id,
+            draft_id=draft_id,
+            acks=sorted(result.acks),
+            findings=[f.as_json() for f in result.decision.findings],
+            same_template_since=guard,
+        )
+    except SameTemplateTaken as taken:
+        finding = _same_template_finding(ctx, ledger.get_post(taken.post_id))
+        raise GateBlocked(STOPPED, hint=same_template_line(finding)) from None
     if approval is not None and result.decision.approval_problem is None:
         ledger.record_approval(post_id, approver=approval.approver_id, method=approval.method,
                                at=approval.at, recorded_by=ctx.operator.id)
@@ -271,13 +296,33 @@ def _reply_target(ctx: DutyContext, reply_to_post_id: int | None) -> str | None:
 
 def _send(ctx: DutyContext, post_id: int, parts: list[str], *, sent: list[str],
           reply_to: str | None, fallback_text: str | None = None) -> PublishResult:
-    """Send the unsent parts of ``post_id``, each replying to the previous one."""
+    """Send the unsent parts of ``post_id``, each replying to the previous one.
+
+    A ledger write that fails (:class:`StorageFault`) before ``sending`` is recorded is exit 2
+    and nothing was sent; once it is recorded, a failed write is :class:`OutcomeUnknown`
+    (exit 5) with the resolve hint, since the request may have left (issue 17 item 4)."""
+    ctx.x_client()  # credentials are checked before ``sending`` is recorded
+    ctx.ledger.set_state(post_id, "sending", operator=ctx.operator.id)
+    try:
+        return _send_recorded(ctx, post_id, parts, ids=list(sent), reply_to=reply_to, fallback_text=fallback_text)
+    except StorageFault as fault:
+        # The request may have left: the ledger could not record what became of it.
+        raise OutcomeUnknown(
+            f"投稿 #{post_id} の送信の結果を記録ファイルに書けませんでした: {fault.message}",
+            hint=(f"X に届いているかもしれません。再送はしないでください。{fault.hint.splitlines()[0]}\n"
+                  f"書けるようになったら dutypost outbox resolve {post_id} でタイムラインを確かめます。"),
+            post_id=post_id, cause=fault,
+        ) from None
+
+
+def _send_recorded(ctx: DutyContext, post_id: int, parts: list[str], *, ids: list[str], reply_to: str | None,
+                   fallback_text: str | None) -> PublishResult:
+    """:func:`_send` once ``sending`` is recorded: every ledger write from here on may come
+    after a request left."""
     from dutypost.core.xapi import XApiError, XReplyNotAllowed
 
     ledger = ctx.ledger
     client = ctx.x_client()
-    ledger.set_state(post_id, "sending", operator=ctx.operator.id)
-    ids = list(sent)
     url = None
     fallback_used = False
     try:

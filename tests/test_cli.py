@@ -367,8 +367,8 @@ def test_audit_verify_detects_tampering(live_config, practice_server):
     con.commit()
     con.close()
     proc = dutypost("--config", str(cfg), "audit", "verify")
-    assert proc.returncode == 1
-    assert "#" in proc.stdout
+    assert proc.returncode == 6  # tampering detected (SPEC §10), no longer the 1 of an unexpected error
+    assert "#" in proc.stderr and "改ざん" in proc.stderr
 
 
 def test_secrets_never_reach_ledger_or_output(live_config, practice_server):
@@ -580,3 +580,303 @@ def test_version_is_the_installed_distributions():
     proc = dutypost("--version")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"dutypost {version('dutypost')}"
+
+
+# -- the audit trail covers what History and 様式第1号 show (issue 17 item 3) ----------------
+
+APPROVED = ["--approver", "suzuki", "--approval-method", "phone"]
+
+
+def tamper(ledger_path: Path, *statements: str) -> None:
+    """Edit the ledger with plain sqlite3 as an attacker with the file would: triggers first."""
+    con = sqlite3.connect(ledger_path)
+    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall():
+        con.execute(f"DROP TRIGGER {name}")
+    for statement in statements:
+        con.execute(statement)
+    con.commit()
+    con.close()
+
+
+CLI_EDITS = {
+    "post text": ("UPDATE posts SET text = replace(text, '本郷', '阿見')", "投稿 #1 の本文 (text)"),
+    "post state": ("UPDATE posts SET state = 'cancelled'", "投稿 #1 の状態 (state)"),
+    "post x_post_id": ("UPDATE posts SET x_post_ids = '[\"1\"]'", "投稿 #1 のX の投稿ID (x_post_ids)"),
+    "override reason": ("UPDATE overrides SET reason = '特になし'", "緊急オーバーライド #1 の理由 (reason)"),
+    "approval removed": ("DELETE FROM approvals", "承認 #1 が削除されています"),
+}
+
+
+@pytest.mark.parametrize("edit", CLI_EDITS.values(), ids=CLI_EDITS.keys())
+def test_an_edit_to_what_history_shows_is_exit_6_naming_it(live_config, practice_server, edit):
+    sql, words = edit
+    cfg = live_config()
+    args = ["post", "evac-l4", *EVAC_VALUES, *APPROVED]
+    if "overrides" in sql:
+        cfg = live_config(hours=always_closed())
+        args = ["post", "evac-l4", *EVAC_VALUES, *OVERRIDE]
+    assert dutypost("--config", str(cfg), *args, env=creds_env()).returncode == 0
+    assert dutypost("--config", str(cfg), "audit", "verify").returncode == 0
+    tamper(cfg.parent / "ledger.sqlite3", sql)
+    proc = dutypost("--config", str(cfg), "audit", "verify")
+    assert proc.returncode == 6, proc.stderr
+    assert words in proc.stderr and "改ざん" in proc.stderr
+    no_traceback(proc)
+
+
+def test_audit_head_anchors_the_chain_and_a_recomputed_chain_fails_against_it(live_config, practice_server):
+    from dutypost.core.ledger import canonical_json, event_hash
+
+    cfg = live_config()
+    assert dutypost("--config", str(cfg), "post", "evac-l4", *EVAC_VALUES, *APPROVED, env=creds_env()).returncode == 0
+    head = json.loads(dutypost("--config", str(cfg), "audit", "head", "--json").stdout)
+    plain = dutypost("--config", str(cfg), "audit", "head")
+    assert plain.returncode == 0 and plain.stdout.strip() == head["anchor"] == f"{head['id']}:{head['hash']}"
+    proc = dutypost("--config", str(cfg), "audit", "verify", "--anchor", head["anchor"])
+    assert proc.returncode == 0 and "控え 1 件と一致" in proc.stdout, proc.stderr
+    # Rewrite the first event's text and recompute every hash and the head: the chain alone agrees.
+    ledger_path = cfg.parent / "ledger.sqlite3"
+    con = sqlite3.connect(ledger_path)
+    con.row_factory = sqlite3.Row
+    rows = con.execute("SELECT * FROM audit ORDER BY id").fetchall()
+    tamper(ledger_path, "UPDATE audit SET payload = replace(payload, '本郷', '阿見') WHERE id = 1")
+    con = sqlite3.connect(ledger_path)
+    prev = "0" * 64
+    for row in rows:
+        payload = con.execute("SELECT payload FROM audit WHERE id = ?", (row["id"],)).fetchone()[0]
+        digest = event_hash(id=row["id"], at=row["at"], operator=row["operator"], kind=row["kind"],
+                            post_id=row["post_id"], payload=json.loads(payload), prev_hash=prev,
+                            rows=json.loads(row["rows"]) if row["rows"] else None)
+        con.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE id = ?", (prev, digest, row["id"]))
+        prev = digest
+    con.execute("UPDATE meta SET value = ? WHERE key = 'audit_head'",
+                (canonical_json({"id": rows[-1]["id"], "hash": prev}),))
+    for name in ("audit_no_update", "audit_no_delete"):
+        con.execute(f"CREATE TRIGGER {name} BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'x'); END")
+    con.commit()
+    con.close()
+    proc = dutypost("--config", str(cfg), "audit", "verify", "--anchor", head["anchor"])
+    assert proc.returncode == 6
+    assert f"#{head['id']} が控え (--anchor {head['anchor']}) と一致しません" in proc.stderr
+    refused = dutypost("--config", str(cfg), "audit", "verify", "--anchor", "12:abc")
+    assert refused.returncode == 2 and "--anchor" in refused.stderr
+
+
+def test_the_anchor_file_catches_a_deleted_tail_with_a_rewritten_head(live_config, practice_server, tmp_path):
+    anchors = tmp_path / "standby" / "anchors.txt"
+    cfg = live_config()
+    text = cfg.read_text(encoding="utf-8").replace("[ledger]\n", f'[ledger]\nanchor_file = "{anchors}"\n', 1)
+    cfg.write_text(text, encoding="utf-8")
+    assert dutypost("--config", str(cfg), "post", "evac-l4", *EVAC_VALUES, *APPROVED, env=creds_env()).returncode == 0
+    lines = anchors.read_text(encoding="utf-8").splitlines()
+    count = len(lines)
+    assert count >= 4 and lines[-1].split()[0] == dutypost("--config", str(cfg), "audit", "head").stdout.strip()
+    assert anchors.stat().st_mode & 0o777 == 0o600
+    ledger_path = cfg.parent / "ledger.sqlite3"
+    con = sqlite3.connect(ledger_path)
+    last_kept = con.execute("SELECT id, hash FROM audit WHERE id = ?", (count - 1,)).fetchone()
+    con.close()
+    tamper(ledger_path, f"DELETE FROM audit WHERE id = {count}",
+           f"""UPDATE meta SET value = '{{"hash":"{last_kept[1]}","id":{last_kept[0]}}}' WHERE key = 'audit_head'""",
+           "UPDATE posts SET state = 'sending', x_post_ids = '[]', url = NULL, sent_at = NULL")
+    proc = dutypost("--config", str(cfg), "audit", "verify")
+    assert proc.returncode == 6
+    assert f"#{count} 以降が削除されています" in proc.stderr and str(anchors) in proc.stderr
+    assert dutypost("--config", str(cfg), "audit", "head").returncode == 6  # no head of a broken trail
+
+
+def test_form_carries_the_head(live_config, practice_server):
+    cfg = live_config()
+    assert dutypost("--config", str(cfg), "post", "evac-l4", *EVAC_VALUES, *APPROVED, env=creds_env()).returncode == 0
+    head = dutypost("--config", str(cfg), "audit", "head").stdout.strip()
+    form = dutypost("--config", str(cfg), "form", "1")
+    assert form.returncode == 0 and f"| 監査記録の末尾 (控え) | {head} |" in form.stdout
+
+
+# -- storage faults tell the truth (issue 17 item 4) ----------------------------------------
+
+
+def config_on(cfg: Path, ledger_path: Path) -> Path:
+    text = cfg.read_text(encoding="utf-8").replace(str(cfg.parent / "ledger.sqlite3"), str(ledger_path))
+    cfg.write_text(text, encoding="utf-8")
+    return cfg
+
+
+def test_a_full_disk_before_sending_is_exit_2_naming_the_file_and_nothing_is_sent(live_config, practice_server,
+                                                                                 tmp_path):
+    from disk import fill, small_disk
+
+    with small_disk(tmp_path / "disk") as disk:
+        ledger_path = disk / "ledger.sqlite3"
+        cfg = config_on(live_config(), ledger_path)
+        assert dutypost("--config", str(cfg), "history").returncode == 0  # the file exists, then the disk fills
+        filler = fill(disk)
+        proc = dutypost("--config", str(cfg), "post", "evac-l4", *EVAC_VALUES, *APPROVED, env=creds_env())
+        assert proc.returncode == 2, proc.stderr
+        assert f"記録ファイル {ledger_path} に書き込めません" in proc.stderr and "予期しない" not in proc.stderr
+        no_traceback(proc)
+        assert practice_server.posts() == []
+        filler.unlink()
+        assert json.loads(dutypost("--config", str(cfg), "history", "--json").stdout) == []
+
+
+def test_a_full_disk_after_the_request_left_is_exit_5_with_the_resolve_hint(live_config, practice_server, tmp_path):
+    import time
+
+    from disk import fill, small_disk
+
+    with small_disk(tmp_path / "disk") as disk:
+        ledger_path = disk / "ledger.sqlite3"
+        cfg = config_on(live_config(), ledger_path)
+        assert dutypost("--config", str(cfg), "history").returncode == 0
+        practice_server.inject({"kind": "slow", "delay": 2})
+        proc = subprocess.Popen([sys.executable, "-m", "dutypost.core.cli", "--config", str(cfg), "post", "evac-l4",
+                                 *EVAC_VALUES, *APPROVED], cwd=REPO, env={**os.environ, **creds_env()},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        state = None
+        while state != "sending" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            try:
+                con = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True)
+                row = con.execute("SELECT state FROM posts WHERE id = 1").fetchone()
+                con.close()
+                state = row[0] if row else None
+            except sqlite3.Error:
+                pass
+        assert state == "sending"
+        filler = fill(disk)  # while the request is out
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 5, err
+        assert "outbox resolve 1" in err and "再送はしないでください" in err and "予期しない" not in err
+        assert "Traceback" not in err
+        assert len(practice_server.posts()) == 1  # it went out: the ledger could not say so
+        filler.unlink()
+        outbox = json.loads(dutypost("--config", str(cfg), "outbox", "--json").stdout)
+        assert [(p["id"], p["state"]) for p in outbox] == [(1, "sending")]
+        time.sleep(4.2)  # resolve waits 2 × timeout_seconds for a post still in sending
+        resolved = dutypost("--config", str(cfg), "outbox", "resolve", "1", env=creds_env())
+        assert resolved.returncode == 0 and "ありました" in resolved.stdout, resolved.stderr
+        assert len(practice_server.posts()) == 1
+        assert dutypost("--config", str(cfg), "audit", "verify").returncode == 0
+
+
+def test_the_ledger_and_the_log_are_created_0600(live_config, practice_server, tmp_path):
+    from platformdirs import user_state_path
+
+    from dutypost.core.cli import _log_unexpected
+
+    cfg = live_config()
+    assert dutypost("--config", str(cfg), "post", "evac-l4", *EVAC_VALUES, *APPROVED, env=creds_env()).returncode == 0
+    assert (cfg.parent / "ledger.sqlite3").stat().st_mode & 0o777 == 0o600
+    log = _log_unexpected(RuntimeError("試験"))
+    assert log == user_state_path("dutypost") / "dutypost.log"
+    assert log.stat().st_mode & 0o777 == 0o600 and "試験" in log.read_text(encoding="utf-8")
+
+
+# -- races and roles (issue 17 item 5) ----------------------------------------------------
+
+SECOND_POSTER = """
+[[operators]]
+id = "yamada"
+name = "山田 四郎"
+department = "防災危機管理課"
+roles = ["poster"]
+os_user = "yamada"
+"""
+
+
+def test_two_operators_publishing_the_same_template_at_once_never_both_miss_the_warning(live_config, practice_server,
+                                                                                     tmp_path):
+    base = live_config(extra=SECOND_POSTER)
+    text = base.read_text(encoding="utf-8").replace('service_user = "dutypost"',
+                                                    f'service_user = "{getpass.getuser()}"')
+    rounds = 5
+    for n in range(rounds):
+        cfg = tmp_path / f"round{n}.toml"
+        cfg.write_text(text.replace(str(base.parent / "ledger.sqlite3"), str(tmp_path / f"round{n}.sqlite3")),
+                       encoding="utf-8")
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "dutypost.core.cli", "--config", str(cfg), "--operator", who, "post", "evac-l4",
+                 "--set", f"time=3時{n:02d}分", "--set", "reason=土砂災害の危険が高まったため", "--set", f"area={area}",
+                 "--set", "shelter=本郷小学校", *APPROVED,
+                 "--ack", "stale-time"],  # each round its own 3時NN分, so X sees no duplicate across rounds
+                cwd=REPO, env={**os.environ, **creds_env()}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )
+            for who, area in (("tanaka", "本郷地区"), ("yamada", "阿見地区"))
+        ]
+        results = [p.communicate(timeout=120) for p in procs]
+        codes = sorted(p.returncode for p in procs)
+        assert codes == [0, 3], (n, results)
+        [blocked_err] = [err for p, (_, err) in zip(procs, results) if p.returncode == 3]
+        assert "同じテンプレート" in blocked_err and "--ack same-template" in blocked_err
+        assert "通りました" not in blocked_err  # never the contradictory 「投稿前チェックを通りました」
+        assert blocked_err.startswith("エラー: 投稿前チェックで止まっています")
+    assert len(practice_server.posts()) == rounds
+
+
+def test_an_approver_does_not_approve_their_own_post_unless_the_config_says_so(live_config, practice_server):
+    user = getpass.getuser()
+    cfg = live_config()
+    text = (cfg.read_text(encoding="utf-8").replace(f'os_user = "{user}"', 'os_user = "tanaka"')
+            .replace('os_user = "suzuki"', f'os_user = "{user}"'))
+    cfg.write_text(text, encoding="utf-8")
+    proc = dutypost("--config", str(cfg), "post", "evac-l4", *EVAC_VALUES, *APPROVED, env=creds_env())
+    assert proc.returncode == 3
+    assert "自分の投稿は自分で承認できません" in proc.stderr
+    assert practice_server.posts() == []
+    cfg.write_text(text.replace("allow_self_approval = false", "allow_self_approval = true"), encoding="utf-8")
+    proc = dutypost("--config", str(cfg), "post", "evac-l4", *EVAC_VALUES, *APPROVED, env=creds_env())
+    assert proc.returncode == 0, proc.stderr
+    assert len(practice_server.posts()) == 1
+
+
+@pytest.mark.parametrize("command", [["templates", "list"], ["count", "テスト"], ["render", "evac-l4"],
+                                     ["config", "check"], ["audit", "head"], ["history"]])
+def test_operator_flag_is_refused_off_the_service_account_by_every_command(live_config, command):
+    cfg = live_config()
+    proc = dutypost("--config", str(cfg), "--operator", "tanaka", *command)
+    assert proc.returncode == 2, (command, proc.stdout)
+    assert "--operator" in proc.stderr and "サービスアカウント" in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_an_anchor_file_that_cannot_be_written_is_said_and_the_post_still_recorded(live_config, practice_server,
+                                                                                  tmp_path):
+    from disk import fill, small_disk
+
+    with small_disk(tmp_path / "anchor-disk", size="1m") as disk:
+        anchors = disk / "anchors.txt"
+        cfg = live_config()
+        text = cfg.read_text(encoding="utf-8").replace("[ledger]\n", f'[ledger]\nanchor_file = "{anchors}"\n', 1)
+        cfg.write_text(text, encoding="utf-8")
+        filler = fill(disk)
+        proc = dutypost("--config", str(cfg), "post", "evac-l4", *EVAC_VALUES, *APPROVED, env=creds_env())
+        assert proc.returncode == 0, proc.stderr
+        assert f"警告: 監査記録の控えファイル {anchors} に書き込めませんでした" in proc.stderr
+        assert json.loads(dutypost("--config", str(cfg), "history", "--json").stdout)[0]["state"] == "sent"
+        filler.unlink()
+
+
+def test_the_same_template_warning_says_the_post_was_stopped_and_how_to_go_on(live_config, practice_server):
+    cfg = live_config(extra=SECOND_POSTER)
+    text = cfg.read_text(encoding="utf-8").replace('service_user = "dutypost"', f'service_user = "{getpass.getuser()}"')
+    cfg.write_text(text, encoding="utf-8")
+    first = dutypost("--config", str(cfg), "--operator", "tanaka", "post", "evac-l4", *EVAC_VALUES, *APPROVED,
+                     env=creds_env())
+    assert first.returncode == 0, first.stderr
+    other = ["--config", str(cfg), "--operator", "yamada", "post", "evac-l4", "--set", f"time={EVAC_TIME}",
+             "--set", "reason=土砂災害の危険が高まったため", "--set", "area=阿見地区", "--set", "shelter=本郷小学校",
+             *APPROVED]
+    proc = dutypost(*other, env=creds_env())
+    assert proc.returncode == 3
+    first_line = proc.stderr.splitlines()[0]
+    assert first_line == "エラー: 投稿前チェックで止まっています。"
+    assert "通りました" not in proc.stderr
+    assert "要確認 (同じテンプレート)" in proc.stderr and "田中 一郎 さん" in proc.stderr
+    assert "--ack same-template" in proc.stderr
+    assert len(practice_server.posts()) == 1
+    proc = dutypost(*other, "--ack", "same-template", env=creds_env())
+    assert proc.returncode == 0, proc.stderr
+    assert len(practice_server.posts()) == 2

@@ -24,19 +24,37 @@ and returned as aware datetimes.
 from __future__ import annotations
 
 from dutypost.core.ledger.approvals import APPROVAL_METHODS, ApprovalRequest, ApprovalStore
-from dutypost.core.ledger.audit import GENESIS_HASH, AuditEvent, VerifyResult, canonical_json, event_hash
+from dutypost.core.ledger.audit import (
+    GENESIS_HASH,
+    ROW_TABLES,
+    Anchor,
+    AuditEvent,
+    VerifyResult,
+    canonical_json,
+    event_hash,
+    parse_anchor,
+    read_anchor_file,
+)
 from dutypost.core.ledger.checklists import ChecklistEvent, ChecklistStore, StoredChecklist, StoredItem
 from dutypost.core.ledger.connection import BUSY_TIMEOUT_SECONDS, MIGRATIONS, SCHEMA_VERSION
 from dutypost.core.ledger.drafts import DRAFT_CLOSED_STATES, Draft, DraftPurpose, DraftStore
-from dutypost.core.ledger.posts import OUTBOX_STATES, POST_STATE_LABELS, POST_STATES, TRANSITIONS, Post
+from dutypost.core.ledger.posts import (
+    OUTBOX_STATES,
+    POST_STATE_LABELS,
+    POST_STATES,
+    TRANSITIONS,
+    Post,
+    SameTemplateTaken,
+)
 
 _MIGRATIONS = MIGRATIONS  # the name the tests of schema upgrades have always used
 
 __all__ = [
     "APPROVAL_METHODS", "BUSY_TIMEOUT_SECONDS", "DRAFT_CLOSED_STATES", "GENESIS_HASH", "MIGRATIONS",
-    "OUTBOX_STATES", "POST_STATES", "POST_STATE_LABELS", "SCHEMA_VERSION", "TRANSITIONS", "ApprovalRequest",
-    "AuditEvent", "ChecklistEvent", "Draft", "DraftPurpose", "Ledger", "Post", "StoredChecklist", "StoredItem",
-    "VerifyResult", "canonical_json", "event_hash",
+    "OUTBOX_STATES", "POST_STATES", "POST_STATE_LABELS", "ROW_TABLES", "SCHEMA_VERSION", "TRANSITIONS", "Anchor",
+    "ApprovalRequest", "AuditEvent", "ChecklistEvent", "Draft", "DraftPurpose", "Ledger", "Post", "SameTemplateTaken",
+    "StoredChecklist", "StoredItem", "VerifyResult", "canonical_json", "event_hash", "parse_anchor",
+    "read_anchor_file",
 ]
 
 

@@ -40,6 +40,15 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+class SameTemplateTaken(Exception):
+    """Another operator's post of the same template was recorded within the window (SPEC §6);
+    raised by :meth:`PostStore.create_post` instead of recording. ``post_id`` is that post."""
+
+    def __init__(self, post_id: int) -> None:
+        super().__init__(f"投稿 #{post_id} が同じテンプレートで記録されています。")
+        self.post_id = post_id
+
+
 @dataclass(frozen=True)
 class Post:
     """A post (投稿) and everything recorded about it.
@@ -116,13 +125,27 @@ class PostStore(AuditLog):
     def create_post(self, *, operator: str, department: str, template_id: str | None, text: str,
                     parts: list[str], drill: bool, kind: str = "post", reply_to_post_id: int | None = None,
                     draft_id: str | None = None, acks: Iterable[str] = (),
-                    findings: Iterable[dict] = ()) -> int:
-        """Record the intent to publish (state ``queued``) before any request leaves."""
+                    findings: Iterable[dict] = (), same_template_since: datetime | None = None) -> int:
+        """Record the intent to publish (state ``queued``) before any request leaves.
+
+        With ``same_template_since`` (SPEC §6), the newest post of the same template and mode
+        by another operator since then is looked for in the same write transaction, and
+        :class:`SameTemplateTaken` is raised instead of recording when there is one: two
+        operators publishing the same template at the same moment cannot both miss it.
+        """
         parts, acks, findings = list(parts), list(acks), list(findings)
         if not parts:
             raise ValueError("投稿の本文 (parts) が空です。")
         stamp = self._stamp()
         with self._write() as conn:
+            if same_template_since is not None and template_id:
+                row = conn.execute(
+                    "SELECT id FROM posts WHERE template_id = ? AND drill = ? AND created_at >= ?"
+                    " AND state != 'cancelled' AND operator != ? ORDER BY id DESC LIMIT 1",
+                    (template_id, int(drill), utc_text(same_template_since), operator),
+                ).fetchone()
+                if row is not None:
+                    raise SameTemplateTaken(row["id"])
             post_id = conn.execute(
                 "INSERT INTO posts (state, kind, template_id, text, parts, operator, department, drill,"
                 " created_at, updated_at, reply_to_post_id, draft_id, acks, findings)"
@@ -134,7 +157,7 @@ class PostStore(AuditLog):
                 "kind": kind, "template_id": template_id, "department": department, "drill": drill,
                 "text": text, "parts": parts, "acks": acks, "findings": findings,
                 "reply_to_post_id": reply_to_post_id, "draft_id": draft_id,
-            })
+            }, rows=[("posts", post_id)])
         return post_id
 
     def set_state(self, post_id: int, state: str, *, x_post_ids: list[str] | None = None, url: str | None = None,
@@ -173,7 +196,7 @@ class PostStore(AuditLog):
         if error is not None:
             payload["error"] = error
         self._append(conn, operator=operator or row["operator"], kind=f"post.{state}", post_id=post_id,
-                     at=stamp, payload=payload)
+                     at=stamp, payload=payload, rows=[("posts", post_id)])
 
     def record_recovered_post(self, *, operator: str, department: str, text: str, x_post_id: str, url: str,
                               drill: bool, x_text: str, x_created_at: datetime | None) -> int:
@@ -193,7 +216,7 @@ class PostStore(AuditLog):
             self._append(conn, operator=operator, kind="post.recovered", post_id=post_id, at=stamp, payload={
                 "note": "X 上で見つかった投稿 (復旧後)", "x_post_id": x_post_id, "url": url, "text": text,
                 "x_text": x_text, "x_created_at": sent_at, "drill": drill,
-            })
+            }, rows=[("posts", post_id)])
         return post_id
 
     def use_standalone_text(self, post_id: int, text: str, *, operator: str) -> None:
@@ -209,7 +232,7 @@ class PostStore(AuditLog):
                          ("\n\n".join(parts) if len(parts) > 1 else text, canonical_json(parts), self._stamp(),
                           post_id))
             self._append(conn, operator=operator, kind="post.reply_refused", post_id=post_id,
-                         payload={"reply_text": reply_text, "fallback_text": text})
+                         payload={"reply_text": reply_text, "fallback_text": text}, rows=[("posts", post_id)])
 
     def get_post(self, post_id: int) -> Post | None:
         posts = self._select_posts("WHERE id = ?", (post_id,))
