@@ -479,7 +479,7 @@ def reconcile(ctx: DutyContext, post_id: int) -> Reconciliation:
         return Reconciliation(
             post_id, False, tuple(ids),
             f"投稿 #{post_id} はまだ見つかりません。X の反映待ちの可能性があります。再送はしないでください。"
-            f"{at} 以降にもう一度 dutypost outbox resolve {post_id} で確認してください。",
+            f"{at}以降にもう一度 dutypost outbox resolve {post_id} で確認してください。",
             state="unknown", look_again_at=look_again_at,
         )
     ledger.set_state(post_id, "failed", x_post_ids=ids,
