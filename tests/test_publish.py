@@ -394,3 +394,21 @@ def test_a_resend_by_an_operator_without_the_poster_role_is_blocked(xctx, x_like
     [event] = [e for e in xctx.ledger.events(post_id) if e.kind == "post.resend"]
     assert event.payload["resent_by"] == "tanaka" and event.payload["approval"]["approver"] == "suzuki"
     assert _copies(x_like_server, STAMPED) == 1
+
+
+def test_a_long_post_of_an_account_allowed_long_posts_is_found_by_its_note_tweet(config_file, x_like_server):
+    path = config_file(replace={"drill": f'api_base_url = "{x_like_server.url}"',
+                                "x": "max_weighted_length = 4000"})
+    settings = load_settings(path)
+    ctx = DutyContext(settings=settings, operator=settings.operator("tanaka"), drill=True, clock=Clock())
+    try:
+        text = "中央公民館 & 本郷小学校に避難所を開設しました。" * 12
+        post_id = _unknown(ctx, x_like_server, {"kind": "drop_after_store"}, text=text)
+        timeline = XClient(x_like_server.url, DEMO_CREDENTIALS, timeout=5).user_posts("1000000001")
+        assert timeline[0]["text"].endswith("…")  # X cuts it; only note_tweet has it whole
+        assert reconcile(ctx, post_id).found
+        post = ctx.ledger.get_post(post_id)
+        assert post.state == "sent" and len(post.parts) == 1
+        assert _copies(x_like_server, post.text) == 1
+    finally:
+        ctx.close()
