@@ -16,9 +16,10 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from dutypost.core.errors import DutypostError, InputError
+from dutypost.core.errors import DutypostError, InputError, OutcomeUnknown
 
 EXIT_OK, EXIT_UNEXPECTED = 0, 1
+EXIT_UNKNOWN = OutcomeUnknown.exit_code  # 5: `outbox resolve` did not find the post yet
 
 
 class _Parser(argparse.ArgumentParser):
@@ -125,8 +126,14 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     osub = o.add_subparsers(dest="outbox_command", metavar="resolve|resend|cancel", parser_class=_Parser)
     ores = osub.add_parser("resolve", parents=[common], help="結果が不明な投稿をタイムラインで確かめる")
     ores.add_argument("post_id", type=int)
-    orsd = osub.add_parser("resend", parents=[common], help="失敗した投稿を再送する")
+    orsd = osub.add_parser("resend", parents=[common],
+                           help="失敗した投稿を再送する (先にタイムラインを確かめ、その時点の投稿前チェックを通る)")
     orsd.add_argument("post_id", type=int)
+    orsd.add_argument("--approver", metavar="ID")
+    orsd.add_argument("--approval-method", choices=["phone", "in-person"])
+    orsd.add_argument("--override", metavar="CATEGORY")
+    orsd.add_argument("--reason", metavar="TEXT")
+    orsd.add_argument("--ack", action="append", default=[], metavar="RULE")
     ocan = osub.add_parser("cancel", parents=[common], help="失敗した投稿を送信待ちから外す (別の手段で投稿したときなど)")
     ocan.add_argument("post_id", type=int)
     ocan.add_argument("--reason", required=True, metavar="TEXT")
@@ -370,12 +377,10 @@ def cmd_count(args) -> int:
     return 0
 
 
-def cmd_post(args) -> int:
-    from dutypost.core.publish import compose, make_approval, make_override, publish, review
+def _approval_and_override(ctx, args):
+    """``--approver/--approval-method`` and ``--override/--reason`` (post and outbox resend)."""
+    from dutypost.core.publish import make_approval, make_override
 
-    ctx = _context(args)
-    template = _template(ctx.templates, args.template)
-    composition = compose(ctx, template, _parse_values(args.values))
     approval = override = None
     if args.approver or args.approval_method:
         if not (args.approver and args.approval_method):
@@ -387,6 +392,16 @@ def cmd_post(args) -> int:
             raise InputError("緊急オーバーライドには --override と --reason の両方が必要です。",
                              hint='例: --override "生命・身体・財産の保護に必要な緊急情報" --reason "台風で土砂災害の危険が高まったため"')
         override = make_override(ctx, args.override, args.reason)
+    return approval, override
+
+
+def cmd_post(args) -> int:
+    from dutypost.core.publish import compose, publish, review
+
+    ctx = _context(args)
+    template = _template(ctx.templates, args.template)
+    composition = compose(ctx, template, _parse_values(args.values))
+    approval, override = _approval_and_override(ctx, args)
     # What the gate said before sending (after sending, the post would count as its own duplicate).
     before = review(ctx, composition, approval=approval, override=override, acks=args.ack) if args.json else None
 
@@ -468,15 +483,19 @@ def cmd_outbox(args) -> int:
     if args.outbox_command == "resolve":
         result = reconcile(ctx, args.post_id)
         print(result.message)
-        return 0
+        return EXIT_UNKNOWN if result.state == "unknown" else 0
     if args.outbox_command == "resend":
+        approval, override = _approval_and_override(ctx, args)
         previous = signal.signal(signal.SIGHUP, signal.SIG_IGN) if hasattr(signal, "SIGHUP") else None
         try:
-            result = resend(ctx, args.post_id)
+            result = resend(ctx, args.post_id, approval=approval, override=override, acks=args.ack)
         finally:
             if previous is not None:
                 signal.signal(signal.SIGHUP, previous)
-        print(result.url or f"投稿 #{result.post_id} を送信しました。")
+        if result.found_on_timeline:
+            print(f"投稿 #{result.post_id} はタイムラインにありました。再送せずに送信済みにしました: {result.url}")
+        else:
+            print(result.url or f"投稿 #{result.post_id} を送信しました。")
         _warn_anchor(ctx)
         return 0
     posts = ctx.ledger.outbox()

@@ -229,6 +229,9 @@ class XConfig:
     api_base_url: str = "https://api.x.com"
     timeout_seconds: Annotated[float, Bounds(gt=0, le=120)] = 15
     max_weighted_length: Annotated[int, Bounds(ge=1)] = 280
+    #: Seconds after a send during which a post missing from the timeline stays ``unknown``
+    #: (X's timelines lag behind a fresh post); only a miss after it makes the post ``failed``.
+    reconcile_grace_seconds: Annotated[float, Bounds(ge=0, le=86400)] = 300
     price_post_usd: float = 0.015
     price_post_with_url_usd: float = 0.20
     secrets_file: Path | None = None

@@ -63,12 +63,12 @@ def creds_env() -> dict[str, str]:
 def live_config(config_file, practice_server):
     """The example town, posting 'live' to the practice server, run as the current OS user."""
 
-    def make(hours: str = ALWAYS_OPEN, extra: str = "") -> Path:
+    def make(hours: str = ALWAYS_OPEN, extra: str = "", x: str = "") -> Path:
         user = getpass.getuser()
         path = config_file(
             replace={
                 "hours": hours,
-                "x": f'api_base_url = "{practice_server.url}"\ntimeout_seconds = 2',
+                "x": f'api_base_url = "{practice_server.url}"\ntimeout_seconds = 2\n{x}',
                 "drill": f'api_base_url = "{practice_server.url}"',
             },
             extra=extra,
@@ -286,6 +286,10 @@ def test_override_needs_a_real_justification(live_config, practice_server):
         ({"kind": "status", "status": 401}, 4, "failed", "dutypost auth"),
         ({"kind": "timeout_after_store", "delay": 4}, 5, "unknown", "outbox resolve"),
         ({"kind": "reset_before_store"}, 5, "unknown", "outbox resolve"),
+        # X stored the post, then answered badly: not a clear "no" (issue 17 item 1)
+        ({"kind": "store_then_500"}, 5, "unknown", "outbox resolve"),
+        ({"kind": "store_then_reset"}, 5, "unknown", "outbox resolve"),
+        ({"kind": "store_then_garbage", "status": 201}, 5, "unknown", "outbox resolve"),
     ],
 )
 def test_publish_faults_become_states_messages_and_exit_codes(live_config, practice_server, fault, code, state, words):
@@ -331,7 +335,7 @@ def test_unknown_outcome_is_resolved_from_the_timeline_not_resent(live_config, p
 
 
 def test_lost_request_is_found_absent_then_resent_once(live_config, practice_server):
-    cfg = live_config()
+    cfg = live_config(x="reconcile_grace_seconds = 0")  # no lag to wait out: a miss is evidence at once
     practice_server.inject({"kind": "reset_before_store"})
     args = ["post", "evac-l4", *EVAC_VALUES, "--approver", "suzuki", "--approval-method", "phone"]
     assert dutypost("--config", str(cfg), *args, env=creds_env()).returncode == 5
@@ -880,3 +884,43 @@ def test_the_same_template_warning_says_the_post_was_stopped_and_how_to_go_on(li
     proc = dutypost(*other, "--ack", "same-template", env=creds_env())
     assert proc.returncode == 0, proc.stderr
     assert len(practice_server.posts()) == 2
+
+
+def test_a_miss_inside_the_grace_says_when_to_look_again_and_exits_5(live_config, practice_server):
+    cfg = live_config()
+    practice_server.set_mode(x_like=True, timeline_lag=30)
+    practice_server.inject({"kind": "store_then_500"})
+    args = ["post", "evac-l4", *EVAC_VALUES, "--approver", "suzuki", "--approval-method", "phone"]
+    proc = dutypost("--config", str(cfg), *args, env=creds_env())
+    assert proc.returncode == 5 and "されていません" not in proc.stderr
+    post_id = json.loads(dutypost("--config", str(cfg), "outbox", "--json").stdout)[0]["id"]
+    proc = dutypost("--config", str(cfg), "outbox", "resolve", str(post_id), env=creds_env())
+    assert proc.returncode == 5, proc.stderr
+    assert "まだ見つかりません" in proc.stdout and "以降にもう一度" in proc.stdout
+    outbox = json.loads(dutypost("--config", str(cfg), "outbox", "--json").stdout)
+    assert [p["state"] for p in outbox] == ["unknown"]
+    practice_server.set_mode(timeline_lag=0)
+    proc = dutypost("--config", str(cfg), "outbox", "resolve", str(post_id), env=creds_env())
+    assert proc.returncode == 0 and "ありました" in proc.stdout
+    assert len(practice_server.posts()) == 1
+
+
+def test_outbox_resend_runs_the_gate_with_the_post_options(live_config, practice_server):
+    cfg = live_config()
+    practice_server.inject({"kind": "status", "status": 503})
+    args = ["post", "evac-l4", *EVAC_VALUES, "--approver", "suzuki", "--approval-method", "phone"]
+    assert dutypost("--config", str(cfg), *args, env=creds_env()).returncode == 4
+    post_id = json.loads(dutypost("--config", str(cfg), "outbox", "--json").stdout)[0]["id"]
+    closed = cfg.read_text(encoding="utf-8").replace(ALWAYS_OPEN, always_closed())
+    assert closed != cfg.read_text(encoding="utf-8")
+    cfg.write_text(closed, encoding="utf-8")  # the resend comes when the office is closed
+    proc = dutypost("--config", str(cfg), "outbox", "resend", str(post_id), env=creds_env())
+    assert proc.returncode == 3 and "--override" in proc.stderr
+    assert practice_server.posts() == []
+    proc = dutypost("--config", str(cfg), "outbox", "resend", str(post_id),
+                    "--override", "生命・身体・財産の保護に必要な緊急情報", "--reason", "夜間も避難の呼びかけが必要なため",
+                    env=creds_env())
+    assert proc.returncode == 0, proc.stderr
+    assert len(practice_server.posts()) == 1
+    history = json.loads(dutypost("--config", str(cfg), "history", "--json").stdout)
+    assert history[0]["state"] == "sent" and history[0]["override"]["category"] == "生命・身体・財産の保護に必要な緊急情報"

@@ -31,7 +31,8 @@ POST_STATE_LABELS = {
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "queued": ("sending", "cancelled"),
     "sending": ("sent", "failed", "unknown"),
-    "failed": ("sending", "cancelled"),
+    # "sent" when reconciliation finds a failed post on the timeline after all.
+    "failed": ("sending", "sent", "cancelled"),
     # "sending" again only after reconciliation found nothing: the caller decides.
     "unknown": ("sent", "sending", "failed", "cancelled"),
     "sent": ("deleted",),

@@ -8,8 +8,13 @@ Every state says what happened and what to do next:
 - 失敗: why (X's words: 429 with the wait, 5xx, unreachable), 再送 when the officer
   judges it right, and the text to copy for posting from a phone if X cannot be reached —
   after which 取消 takes the post out of the outbox with the reason recorded;
-- 結果不明: never a blind resend — 照合 looks for the text on the timeline first; only
-  when it is not there does the post become 失敗 and 再送 is offered.
+- 結果不明: never a blind resend — 照合 looks for the text on the timeline first; a miss
+  shortly after the send keeps it 結果不明 and says when to look again; only when it is
+  still not there after that does the post become 失敗 and 再送 is offered.
+
+再送 is a publish (``core.publish.resend``): the timeline first, then the whole gate at this
+moment. When the gate stops it, the screen says why; hours or approval open the override
+dialog, and warnings (e.g. a stale 「○時○分現在」) are acknowledged by pressing 再送 again.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from textual.app import ComposeResult
 from textual.message import Message
 from textual.widgets import Footer, Static
 
-from dutypost.core.errors import DutypostError, OutcomeUnknown, PublishFailed
+from dutypost.core.errors import DutypostError, GateBlocked, OutcomeUnknown, PublishFailed
+from dutypost.core.gate import Override
 from dutypost.core.ledger import POST_STATE_LABELS, Post
 from dutypost.core.publish import reconcile, resend
 from dutypost.tui.duty_screen import DutyScreen
@@ -76,6 +82,13 @@ class PostScreen(DutyScreen):
             self.post = post
             self.notice = notice
 
+    class ResendBlocked(Message):
+        """The gate stopped a resend: ``review`` says why (core.publish.Review)."""
+
+        def __init__(self, review) -> None:
+            super().__init__()
+            self.review = review
+
     def __init__(self, post_id: int, notice: Notice | None = None, *, start: str | None = None) -> None:
         super().__init__()
         self.post_id = post_id
@@ -83,6 +96,11 @@ class PostScreen(DutyScreen):
         self.post: Post | None = None
         self.busy = False
         self._start = start
+        # What the officer gave for this resend: an override, and the warnings shown and
+        # acknowledged by pressing 再送 again.
+        self._resend_override: Override | None = None
+        self._resend_acks: frozenset[str] = frozenset()
+        self._shown_warnings: frozenset[str] = frozenset()
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -163,10 +181,6 @@ class PostScreen(DutyScreen):
         if self._begin("reconcile"):
             self._reconcile()
 
-    def action_resend(self) -> None:
-        if self._begin("resend"):
-            self._resend()
-
     def action_cancel(self) -> None:
         if self.post is None or self.check_action("cancel", ()) is not True:
             self.app.bell()
@@ -194,16 +208,54 @@ class PostScreen(DutyScreen):
             notice = Notice(f"予期しないエラーで照合が止まりました ({type(exc).__name__})。",
                             "しばらくしてからもう一度照合してください。", error=True)
         else:
-            notice = Notice(result.message if result.found else
-                            f"投稿 #{self.post_id} はタイムラインにありませんでした。X に届いていません。",
-                            "" if result.found else "F6 (Ctrl+Y) で再送できます。", error=not result.found)
+            if result.found:
+                notice = Notice(result.message, "")
+            elif result.state == "unknown":  # inside the grace: X's timeline may lag
+                from dutypost.core.templates import format_jst_time
+
+                at = format_jst_time(result.look_again_at) if result.look_again_at else ""
+                notice = Notice(f"投稿 #{self.post_id} はまだ見つかりません。X の反映待ちの可能性があります。",
+                                f"再送はしないでください。{at}以降にもう一度 F5 (Ctrl+R) で照合してください。", error=True)
+            else:
+                notice = Notice(f"投稿 #{self.post_id} はタイムラインにありませんでした。X に届いていません。",
+                                "F6 (Ctrl+Y) で再送できます。", error=True)
         self.post_message(self.Loaded(self.ctx.ledger.get_post(self.post_id), notice))
 
+    def action_resend(self) -> None:
+        if self._begin("resend"):
+            # Pressing 再送 again after the gate showed warnings acknowledges them.
+            self._resend_acks = self._resend_acks | self._shown_warnings
+            self._resend(self._resend_override, self._resend_acks)
+
+    @on(ResendBlocked)
+    def _resend_blocked(self, message: ResendBlocked) -> None:
+        review = message.review
+        self._shown_warnings = frozenset(f.rule for f in review.unacknowledged)
+        decision = review.decision
+        content_or_role = {f.rule for f in decision.blocking} - {"hours", "approval"}
+        if decision.needs_override and not content_or_role and self._resend_override is None:
+            def confirmed(override: Override | None) -> None:
+                if override is not None:
+                    self._resend_override = override
+                    self.action_resend()
+
+            self.app.open_override(confirmed)
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="post")
-    def _resend(self) -> None:
+    def _resend(self, override: Override | None = None, acks: frozenset[str] = frozenset()) -> None:
         try:
             with self.app.sending:
-                result = resend(self.ctx, self.post_id)
+                result = resend(self.ctx, self.post_id, override=override, acks=acks)
+        except GateBlocked as exc:
+            review = getattr(exc, "review", None)
+            if review is None:
+                notice = Notice(exc.message, exc.hint, error=True)
+            else:
+                headline, _, details = review.explain(for_cli=False).partition("\n")
+                if review.unacknowledged and not review.decision.blocking:
+                    details += "\n確かめたら F6 (Ctrl+Y) をもう一度押すと、確認済みとして再送します。"
+                notice = Notice(f"再送の前のチェックで止まっています。{headline}", details.strip(), error=True)
+                self.post_message(self.ResendBlocked(review))
         except (PublishFailed, OutcomeUnknown) as exc:
             notice = Notice(exc.message, failure_hint(exc), error=True)
         except DutypostError as exc:
@@ -212,7 +264,8 @@ class PostScreen(DutyScreen):
             notice = Notice(f"予期しないエラーで再送が止まりました ({type(exc).__name__})。",
                             "投稿の状態を確かめてから、もう一度操作してください。", error=True)
         else:
-            notice = Notice("再送しました。", result.url or "")
+            notice = Notice("タイムラインにありました。再送せずに送信済みにしました。" if result.found_on_timeline
+                            else "再送しました。", result.url or "")
         self.post_message(self.Loaded(self.ctx.ledger.get_post(self.post_id), notice))
 
     def action_back(self) -> None:
