@@ -214,6 +214,7 @@ def publish(
         draft_id=draft_id,
         acks=sorted(result.acks),
         findings=[f.as_json() for f in result.decision.findings],
+        values=dict(composition.values),
     )
     if approval is not None and result.decision.approval_problem is None:
         ledger.record_approval(post_id, approver=approval.approver_id, method=approval.method,

@@ -15,6 +15,9 @@ File format::
     body = \"\"\"…{area}…\"\"\"         # {name} placeholders: fields and municipality variables
     hashtags = ["{municipality_hashtags}", "#避難指示"]
     link = "{page.bosai}"           # optional: a URL, or a variable naming one
+    lifts = "evac-l4"               # optional: this post lifts that template's order (発令中の解除)
+    board_key = "area"              # optional: the field naming the place on the board (発令中)
+    board_level = "warning"         # optional: the field naming the kind on the board
 
     [[fields]]
     name = "area"                   # a-z, 0-9, _
@@ -84,7 +87,7 @@ SUBJECT_MAX_CHARS = 30
 """The longest 件名 (subject) of a post, as 様式第1号 and a correction name it."""
 
 _TOP_KEYS = ("id", "title", "category", "emergency", "threads", "order", "description",
-             "body", "hashtags", "link", "fields")
+             "body", "hashtags", "link", "fields", "lifts", "board_key", "board_level")
 _REQUIRED_TOP_KEYS = ("id", "title", "category", "emergency", "description", "body")
 _FIELD_KEYS = ("name", "label", "kind", "required", "default", "choices", "source", "example", "help")
 _REQUIRED_FIELD_KEYS = ("name", "label", "kind", "example")
@@ -139,6 +142,12 @@ class Template:
     link: str | None
     path: Path
     order: int = DEFAULT_ORDER
+    #: The template whose order or warning this one lifts (解除・閉鎖, SPEC §2 発令中).
+    lifts: str | None = None
+    #: The field that names the place (地区・避難所・道路) on the board of what is in force.
+    board_key: str | None = None
+    #: The field that names the kind on the board (e.g. 津波警報); default: the title.
+    board_level: str | None = None
 
     @property
     def examples(self) -> dict[str, str]:
@@ -390,12 +399,23 @@ class _FileParser:
                 for name in _PLACEHOLDER.findall(text):
                     if not is_variable(name):
                         self.error(_unknown_variable(name, "link・hashtags"), key)
+        lifts = data.get("lifts")
+        if lifts is not None and not (isinstance(lifts, str) and _ID.fullmatch(lifts)):
+            self.error("lifts は解除する発令のテンプレート id で書いてください (例: lifts = \"evac-l4\")。", "lifts")
+            lifts = None
+        board = {}
+        for key in ("board_key", "board_level"):
+            name = data.get(key)
+            if name is not None and not (isinstance(name, str) and name in {f.name for f in fields or ()}):
+                self.error(f"{key} はこのテンプレートの項目名で書いてください (例: {key} = \"area\")。", key)
+                name = None
+            board[key] = name
         if self.errors:
             return None
         return Template(
             id=template_id, title=title, category=category, emergency=emergency, threads=threads,
             description=description, fields=fields, body=body.strip("\n"), hashtags=tuple(hashtags),
-            link=link, path=self.path, order=order,
+            link=link, path=self.path, order=order, lifts=lifts, **board,
         )
 
     def _string(self, data: dict[str, Any], key: str, field_index: int | None = None) -> str | None:

@@ -72,6 +72,8 @@ class Post:
     sent_at: datetime | None = None
     draft_id: str | None = None
     findings: list[dict] = field(default_factory=list)
+    #: The template's field values the post was made from (empty for free text).
+    values: dict[str, str] = field(default_factory=dict)
 
     def as_json(self) -> dict:
         """SPEC §10's shape for ``history --json`` and ``outbox --json``, then extras."""
@@ -116,24 +118,24 @@ class PostStore(AuditLog):
     def create_post(self, *, operator: str, department: str, template_id: str | None, text: str,
                     parts: list[str], drill: bool, kind: str = "post", reply_to_post_id: int | None = None,
                     draft_id: str | None = None, acks: Iterable[str] = (),
-                    findings: Iterable[dict] = ()) -> int:
+                    findings: Iterable[dict] = (), values: dict[str, str] | None = None) -> int:
         """Record the intent to publish (state ``queued``) before any request leaves."""
-        parts, acks, findings = list(parts), list(acks), list(findings)
+        parts, acks, findings, values = list(parts), list(acks), list(findings), dict(values or {})
         if not parts:
             raise ValueError("投稿の本文 (parts) が空です。")
         stamp = self._stamp()
         with self._write() as conn:
             post_id = conn.execute(
                 "INSERT INTO posts (state, kind, template_id, text, parts, operator, department, drill,"
-                " created_at, updated_at, reply_to_post_id, draft_id, acks, findings)"
-                " VALUES ('queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, updated_at, reply_to_post_id, draft_id, acks, findings, field_values)"
+                " VALUES ('queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (kind, template_id, text, canonical_json(parts), operator, department, int(drill), stamp, stamp,
-                 reply_to_post_id, draft_id, canonical_json(acks), canonical_json(findings)),
+                 reply_to_post_id, draft_id, canonical_json(acks), canonical_json(findings), canonical_json(values)),
             ).lastrowid
             self._append(conn, operator=operator, kind="post.queued", post_id=post_id, at=stamp, payload={
                 "kind": kind, "template_id": template_id, "department": department, "drill": drill,
                 "text": text, "parts": parts, "acks": acks, "findings": findings,
-                "reply_to_post_id": reply_to_post_id, "draft_id": draft_id,
+                "reply_to_post_id": reply_to_post_id, "draft_id": draft_id, "values": values,
             })
         return post_id
 
@@ -309,5 +311,6 @@ class PostStore(AuditLog):
             error=row["error"], reply_to_post_id=row["reply_to_post_id"], override=override, approval=approval,
             acks=json.loads(row["acks"]), post_hoc_signed_off=signed_off, sent_at=parse_time(row["sent_at"]),
             draft_id=row["draft_id"], findings=json.loads(row["findings"]),
+            values=json.loads(row["field_values"]),
         )
 
