@@ -53,8 +53,9 @@ def handover_data(ledger: Ledger, settings: Settings, templates: TemplateSet, *,
     since = since or now - DEFAULT_SPAN
     mode = "訓練" if drill else "本番"
     who = settings.operator(operator)
+    handle = (settings.account.drill_handle or settings.account.handle) if drill else settings.account.handle
     about = (
-        f"アカウント: {settings.account.name} (@{settings.account.handle})   モード: {mode}",
+        f"アカウント: {settings.account.name} (@{handle})   モード: {mode}",
         f"作成: {format_jst_datetime(now)}   作成者: {who.name if who else operator}",
         f"対象: {format_jst_datetime(since)} 以降",
     )

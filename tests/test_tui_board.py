@@ -114,7 +114,7 @@ async def test_the_handover_key_writes_the_page_and_shows_it(tui_context):
         assert type(app.screen).__name__ == "HandoverScreen"
         text = screen_text(app)
         assert "書き出しました: handover/handover-20260901-0320.md" in text
-        assert "## 発令中 (1 件)" in text and "本郷地区" in text
+        assert "\n発令中 (1 件)\n" in text and "本郷地区" in text
         written = ctx.settings.ledger.path.parent / "handover" / "handover-20260901-0320.md"
         assert "## 事後承認待ち (1 件)" in written.read_text(encoding="utf-8")
         await pilot.press("c")

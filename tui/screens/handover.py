@@ -84,10 +84,10 @@ class HandoverScreen(DutyScreen):
             # `dutypost config path` leads to): the line stays short at 80 columns.
             ledger = self.ctx.settings.ledger.path
             where.update(Text.assemble(("書き出しました: ", "bold"), f"{message.path.parent.name}/{message.path.name}",
-                                       f" (記録 {ledger.name} と同じフォルダー)"))
+                                       f" ({ledger.name} の隣)"))
         else:
             where.update(Text(message.error, style="bold red"))
-        self.query_one("#handover-text", Static).update(Text(message.text))
+        self.query_one("#handover-text", Static).update(_on_screen(message.text))
 
     def action_copy_page(self) -> None:
         if self.text:
@@ -96,3 +96,16 @@ class HandoverScreen(DutyScreen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+
+def _on_screen(markdown: str) -> Text:
+    """The Markdown page as the screen shows it: headings in bold, without their ``#``."""
+    text = Text()
+    for line in markdown.splitlines():
+        if line.startswith("#"):
+            text.append(line.lstrip("#").strip(), style="bold")
+        else:
+            text.append(line.rstrip())
+        text.append("\n")
+    text.rstrip()
+    return text

@@ -104,7 +104,7 @@ class HomeScreen(DutyScreen):
         bind("f5,ctrl+l", "app.history", "履歴", "home.history"),
         bind("f6,ctrl+f", "app.checklists", "チェック", "home.checklists"),
         bind("f7,ctrl+y", "approvals", "承認", "home.approvals"),
-        bind("f8,ctrl+r", "app.handover", "引き継ぎ", "home.handover"),
+        bind("f8,ctrl+r", "app.handover", "引継", "home.handover"),
         bind("escape", "clear_search", "検索を消す", "back", show=False),
     ]
 
