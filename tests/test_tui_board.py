@@ -1,5 +1,6 @@
-"""The board (発令中), the follow-up on other channels and the handover, driven with Pilot
-at 80x24 on the example town's real ledger and the practice server on 127.0.0.1."""
+"""The board (発令中), the follow-up on other channels, the handover and the checklists'
+results, driven with Pilot at 80x24 on the example town's real ledger and the practice
+server on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from dutypost.core.publish import compose, make_override, publish
 from test_tui import (  # noqa: F401 (tui_context is a fixture)
     JUSTIFICATION, OUT_OF_HOURS, REASON, SIZE, open_evac_l4, screen_text, settle, tui_context, type_text,
 )
-from test_tui_after_post import options_text, wait_until
+from test_tui_after_post import (
+    RIGHT, WRONG, choose_item, open_checklist_of, options_text, post_shelter, record_wrong_and_right, the_checklist,
+    wait_until,
+)
 from dutypost.tui.app import make_app
 
 pytestmark = pytest.mark.anyio
@@ -133,3 +137,43 @@ async def test_a_board_longer_than_its_rows_says_how_many_more(tui_context):
         await settle(app, pilot)
         text = screen_text(app)
         assert "発令中 4 件・他の媒体への連絡が未了 2 件 (他 2 件)" in text
+
+
+# -- checklists that record what was done ------------------------------------------------
+
+
+async def test_checklist_items_record_not_applicable_and_the_focus_moves_on(tui_context):
+    from dutypost.tui.screens.checklist import ChecklistScreen
+
+    ctx = tui_context(clock=OUT_OF_HOURS)
+    original_id = post_shelter(ctx, override=True)
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_checklist_of(app, pilot, original_id)
+        await record_wrong_and_right(app, pilot)
+        items = app.screen.query_one("#items", OptionList)
+        assert items.highlighted_option.id == "head_told"  # the next item still open
+
+        await choose_item(app, pilot, "channel_lalert")
+        assert items.highlighted_option.id == "channel_radio"  # a tick done: on to the next
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "TextModal"
+        await type_text(pilot, "防災行政無線では流していない")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ChecklistScreen)
+        radio = the_checklist(ctx).item("channel_radio")
+        assert radio.done and radio.value == {"done": True, "result": "na", "note": "防災行政無線では流していない"}
+        assert "[-] 防災行政無線を確かめた" in options_text(app, "#items")
+        assert "対象外: 防災行政無線では流していない" in options_text(app, "#items")
+        assert items.highlighted_option.id == "cause"
+
+        # The apology post is prefilled from 誤 and 正.
+        await choose_item(app, pilot, "apology")
+        await pilot.press("enter")  # 必要
+        await settle(app, pilot)
+        await choose_item(app, pilot, "apology_post")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "ComposeScreen" and app.screen.template.id == "apology"
+        assert app.screen.values()["apology"] == f"「{WRONG}」と誤ってお知らせしました。正しくは「{RIGHT}」です"

@@ -51,6 +51,7 @@ drafts.discard             Delete, d      discard a draft (破棄する)
 history.correction         F6, Ctrl+F     訂正・お詫び: start or resume the checklist of a post
 history.form               F9, Ctrl+V     write 様式第1号 of a post to a file
 checklist.finish           F10, Ctrl+X    finish a checklist (完了)
+checklist.not-applicable   n              a tick item does not apply, with a note (対象外)
 checklist.delete-original  F10, Ctrl+X    confirm deleting the original on X (削除する)
 checklist.keep-original    k              withdraw the deletion, keep the original (残す)
 approvals.approve          F10, Ctrl+O    approve a request (承認する)
