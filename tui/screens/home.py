@@ -58,7 +58,7 @@ class TemplateList(OptionList):
 class BoardList(OptionList):
     """The board (発令中) and the open follow-ups; ``k`` opens a line's lift template."""
 
-    BINDINGS = [bind("k", "screen.lift", "解除の投稿", "home.lift")]
+    BINDINGS = [bind("k", "screen.lift", "解除の投稿", "home.lift", show=False)]  # the title line says it
 
 
 class SearchInput(TypedInput):
@@ -315,7 +315,7 @@ class HomeScreen(DutyScreen):
         if hidden > 0:
             title += f" (他 {hidden} 件)"
         title += "   Tab で選び k: 解除 / Enter: 開く"
-        self.query_one("#board-title", Static).update(first_line(title, 78))
+        self.query_one("#board-title", Static).update(title)  # one line: cut at the edge
 
     @on(OptionList.OptionSelected, "#board")
     def _board_selected(self, event: OptionList.OptionSelected) -> None:
