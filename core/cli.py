@@ -154,6 +154,15 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     fm.add_argument("--format", dest="fmt", choices=["md", "html", "csv"], default="md")
     fm.add_argument("--mail-linked", action="store_true", help="メール配信サービスとも連携して配信した (第7条(3))")
 
+    st = add("status", "発令中の一覧 (発令して、まだ解除していない避難情報・避難所・通行止めなど)")
+    st.add_argument("--json", action="store_true")
+    st.add_argument("--drill", action="store_true", default=argparse.SUPPRESS, help="訓練の投稿の発令中")
+
+    ho = add("handover", "引き継ぎ (投稿・発令中・送信待ち・事後承認待ち・未完了のチェックリスト) を書き出す")
+    ho.add_argument("--format", dest="fmt", choices=["md", "html"], default="md")
+    ho.add_argument("--since", metavar="TIME", help="この時刻以降の投稿 (例: 2026-09-01T08:30、12h)。既定: 12 時間前から")
+    ho.add_argument("--drill", action="store_true", default=argparse.SUPPRESS, help="訓練の投稿の引き継ぎ")
+
     add("auth", "PIN で X にログインし、秘密情報ファイルを作る")
 
     cf = add("config", "設定の検査")
@@ -568,6 +577,36 @@ def cmd_form(args) -> int:
     return 0
 
 
+def cmd_status(args) -> int:
+    from dutypost.core.handover import board_line
+    from dutypost.core.in_force import in_force
+
+    ctx = _context(args)
+    board = in_force(ctx.ledger, ctx.templates, drill=ctx.drill)
+    if args.json:
+        _print_json([line.as_json() for line in board])
+    elif not board:
+        print("発令中のものはありません。")
+    else:
+        print(f"発令中 ({'訓練' if ctx.drill else '本番'}) {len(board)} 件:")
+        for line in board:
+            print(f"  {board_line(line)}")
+    return 0
+
+
+def cmd_handover(args) -> int:
+    from dutypost.core.handover import handover_data, render
+    from dutypost.core.recover import parse_since
+
+    ctx = _context(args)
+    now = ctx.now()
+    since = parse_since(args.since, now=now) if args.since else None
+    page = handover_data(ctx.ledger, ctx.settings, ctx.templates, drill=ctx.drill, operator=ctx.operator.id,
+                         now=now, since=since)
+    sys.stdout.write(render(page, args.fmt))
+    return 0
+
+
 def cmd_auth(args) -> int:
     from dutypost.core.auth import pin_login
     from dutypost.core.config_loader import load_settings, resolve_config_path
@@ -609,7 +648,7 @@ def cmd_config(args) -> int:
 
 def cmd_standby(args) -> int:
     from dutypost.core import standby
-    from dutypost.core.config import load_settings, resolve_config_path
+    from dutypost.core.config_loader import load_settings, resolve_config_path
 
     settings = load_settings(resolve_config_path(getattr(args, "config", None)))
     if args.standby_command == "replicate":
@@ -702,6 +741,8 @@ COMMANDS = {
     "outbox": cmd_outbox,
     "audit": cmd_audit,
     "form": cmd_form,
+    "status": cmd_status,
+    "handover": cmd_handover,
     "auth": cmd_auth,
     "config": cmd_config,
     "standby": cmd_standby,

@@ -302,6 +302,16 @@ class StandbyConfig:
 
 
 @dataclass
+class FollowupConfig:
+    """The other channels to update after an emergency post (他の媒体への連絡, 阿見町ポリシー
+    第6条・第7条(3)); each is ticked on the post's outcome screen. Empty: HP, the mail
+    service named in ``[municipality]``, Lアラート and 防災行政無線."""
+
+    __pydantic_config__ = _STRICT_KEYS
+    channels: list[str] = field(default_factory=list)
+
+
+@dataclass
 class TuiConfig:
     """Terminal behaviour; read before textual is imported."""
 
@@ -403,6 +413,7 @@ class Settings:
     ssh: SshConfig = field(default_factory=SshConfig)
     standby: StandbyConfig = field(default_factory=StandbyConfig)
     tui: TuiConfig = field(default_factory=TuiConfig)
+    followup: FollowupConfig = field(default_factory=FollowupConfig)
     gate: GateConfig = field(default_factory=GateConfig)
     lists: ListsConfig = field(default_factory=ListsConfig)
     templates: TemplatesConfig = field(default_factory=TemplatesConfig)
@@ -451,6 +462,13 @@ class Settings:
     def approvers_for(self, department: str) -> list[Operator]:
         """Operators with the approver role in ``department`` (R2)."""
         return [o for o in self.operators if o.department == department and "approver" in o.roles]
+
+    def followup_channels(self) -> list[str]:
+        """The channels to update after an emergency post (``[followup] channels``, else the default four)."""
+        if self.followup.channels:
+            return list(dict.fromkeys(c.strip() for c in self.followup.channels if c.strip()))
+        mail = self.municipality.mail_service
+        return ["HP", f"メール配信 ({mail})" if mail else "メール配信", "Lアラート", "防災行政無線"]
 
     def api_base_url(self, drill: bool) -> str:
         return (self.drill.api_base_url if drill else self.x.api_base_url).rstrip("/")

@@ -250,6 +250,7 @@ def publish(
             acks=sorted(result.acks),
             findings=[f.as_json() for f in result.decision.findings],
             same_template_since=guard,
+            values=dict(composition.values),
         )
     except SameTemplateTaken as taken:
         finding = _same_template_finding(ctx, ledger.get_post(taken.post_id))

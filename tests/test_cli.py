@@ -924,3 +924,34 @@ def test_outbox_resend_runs_the_gate_with_the_post_options(live_config, practice
     assert len(practice_server.posts()) == 1
     history = json.loads(dutypost("--config", str(cfg), "history", "--json").stdout)
     assert history[0]["state"] == "sent" and history[0]["override"]["category"] == "生命・身体・財産の保護に必要な緊急情報"
+
+
+# -- what is in force (status) and the handover --------------------------------
+
+
+def test_status_shows_an_order_until_its_lift_and_handover_prints_the_page(live_config, practice_server):
+    cfg = live_config()
+    assert dutypost("--config", str(cfg), "status", "--json").stdout.strip() == "[]"
+    proc = dutypost("--config", str(cfg), "post", "evac-l4", *EVAC_VALUES, *OVERRIDE, "--ack", "cost", env=creds_env())
+    assert proc.returncode == 0, proc.stderr
+    board = json.loads(dutypost("--config", str(cfg), "status", "--json").stdout)
+    assert [(b["template"], b["level"], b["place"], b["lift_template"]) for b in board] == [
+        ("evac-l4", 4, "本郷地区", "evac-l4-lift")]
+    assert set(board[0]) == {"template", "title", "level", "place", "since", "post_id", "operator", "drill",
+                             "lift_template"}
+    words = dutypost("--config", str(cfg), "status")
+    assert words.returncode == 0 and "警戒レベル4 避難指示  本郷地区" in words.stdout
+    assert json.loads(dutypost("--config", str(cfg), "status", "--json", "--drill").stdout) == []
+    page = dutypost("--config", str(cfg), "handover")
+    assert page.returncode == 0, page.stderr
+    assert "## 発令中 (1 件)" in page.stdout and "## 事後承認待ち (1 件)" in page.stdout
+    html = dutypost("--config", str(cfg), "handover", "--format", "html", "--since", "1h")
+    assert html.stdout.startswith("<!DOCTYPE html>") and "本郷地区" in html.stdout
+    bad = dutypost("--config", str(cfg), "handover", "--since", "きのう")
+    assert bad.returncode == 2 and "--since" in bad.stderr
+    no_traceback(bad)
+    lift = ["--set", f"time={EVAC_TIME}", "--set", "reason=土砂災害の危険がなくなったため", "--set", "area=本郷地区"]
+    proc = dutypost("--config", str(cfg), "post", "evac-l4-lift", *lift, *OVERRIDE, "--ack", "cost", env=creds_env())
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(dutypost("--config", str(cfg), "status", "--json").stdout) == []
+    assert "発令中のものはありません。" in dutypost("--config", str(cfg), "status").stdout

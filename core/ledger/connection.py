@@ -28,7 +28,7 @@ from typing import Self
 
 from dutypost.core.errors import InputError, StorageFault
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_SECONDS = 15.0
 AUDIT_HEAD_KEY = "audit_head"
 """The ``meta`` key that holds the audit chain's head (see :mod:`dutypost.core.ledger.audit`)."""
@@ -180,6 +180,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
            BEGIN SELECT RAISE(ABORT, '緊急オーバーライドの記録は書き換えられません (overrides are append-only)'); END""",
         """CREATE TRIGGER overrides_no_delete BEFORE DELETE ON overrides
            BEGIN SELECT RAISE(ABORT, '緊急オーバーライドの記録は削除できません (overrides are append-only)'); END""",
+    ),
+    # 5: a post's template values (what the board of what is in force, 発令中, reads: the
+    # area, the shelter, the road), and the follow-up on other channels after an emergency
+    # post (他の媒体への連絡: HP, メール配信, Lアラート, 防災行政無線), one row per channel.
+    (
+        "ALTER TABLE posts ADD COLUMN field_values TEXT NOT NULL DEFAULT '{}'",
+        """CREATE TABLE followups (
+            post_id INTEGER NOT NULL REFERENCES posts (id),
+            channel TEXT NOT NULL,
+            result TEXT NOT NULL CHECK (result IN ('done', 'na')),
+            note TEXT NOT NULL DEFAULT '',
+            operator TEXT NOT NULL,
+            at TEXT NOT NULL,
+            audit_id INTEGER NOT NULL,
+            PRIMARY KEY (post_id, channel)
+        )""",
     ),
 )
 

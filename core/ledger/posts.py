@@ -82,6 +82,8 @@ class Post:
     sent_at: datetime | None = None
     draft_id: str | None = None
     findings: list[dict] = field(default_factory=list)
+    #: The template's field values the post was made from (empty for free text).
+    values: dict[str, str] = field(default_factory=dict)
 
     def as_json(self) -> dict:
         """SPEC §10's shape for ``history --json`` and ``outbox --json``, then extras."""
@@ -126,7 +128,8 @@ class PostStore(AuditLog):
     def create_post(self, *, operator: str, department: str, template_id: str | None, text: str,
                     parts: list[str], drill: bool, kind: str = "post", reply_to_post_id: int | None = None,
                     draft_id: str | None = None, acks: Iterable[str] = (),
-                    findings: Iterable[dict] = (), same_template_since: datetime | None = None) -> int:
+                    findings: Iterable[dict] = (), same_template_since: datetime | None = None,
+                    values: dict[str, str] | None = None) -> int:
         """Record the intent to publish (state ``queued``) before any request leaves.
 
         With ``same_template_since`` (SPEC §6), the newest post of the same template and mode
@@ -134,7 +137,7 @@ class PostStore(AuditLog):
         :class:`SameTemplateTaken` is raised instead of recording when there is one: two
         operators publishing the same template at the same moment cannot both miss it.
         """
-        parts, acks, findings = list(parts), list(acks), list(findings)
+        parts, acks, findings, values = list(parts), list(acks), list(findings), dict(values or {})
         if not parts:
             raise ValueError("投稿の本文 (parts) が空です。")
         stamp = self._stamp()
@@ -149,15 +152,15 @@ class PostStore(AuditLog):
                     raise SameTemplateTaken(row["id"])
             post_id = conn.execute(
                 "INSERT INTO posts (state, kind, template_id, text, parts, operator, department, drill,"
-                " created_at, updated_at, reply_to_post_id, draft_id, acks, findings)"
-                " VALUES ('queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, updated_at, reply_to_post_id, draft_id, acks, findings, field_values)"
+                " VALUES ('queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (kind, template_id, text, canonical_json(parts), operator, department, int(drill), stamp, stamp,
-                 reply_to_post_id, draft_id, canonical_json(acks), canonical_json(findings)),
+                 reply_to_post_id, draft_id, canonical_json(acks), canonical_json(findings), canonical_json(values)),
             ).lastrowid
             self._append(conn, operator=operator, kind="post.queued", post_id=post_id, at=stamp, payload={
                 "kind": kind, "template_id": template_id, "department": department, "drill": drill,
                 "text": text, "parts": parts, "acks": acks, "findings": findings,
-                "reply_to_post_id": reply_to_post_id, "draft_id": draft_id,
+                "reply_to_post_id": reply_to_post_id, "draft_id": draft_id, "values": values,
             }, rows=[("posts", post_id)])
         return post_id
 
@@ -333,5 +336,6 @@ class PostStore(AuditLog):
             error=row["error"], reply_to_post_id=row["reply_to_post_id"], override=override, approval=approval,
             acks=json.loads(row["acks"]), post_hoc_signed_off=signed_off, sent_at=parse_time(row["sent_at"]),
             draft_id=row["draft_id"], findings=json.loads(row["findings"]),
+            values=json.loads(row["field_values"]),
         )
 
