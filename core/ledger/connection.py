@@ -23,7 +23,7 @@ from typing import Self
 
 from dutypost.core.errors import InputError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_SECONDS = 15.0
 AUDIT_HEAD_KEY = "audit_head"
 """The ``meta`` key that holds the audit chain's head (see :mod:`dutypost.core.ledger.audit`)."""
@@ -149,6 +149,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (checklist_id, item_key)
         )""",
     ),
+    # 4: a post's images (画像) with their alt text, as JSON [{path, alt}] (issue 11 item 5).
+    ("ALTER TABLE posts ADD COLUMN images TEXT NOT NULL DEFAULT '[]'",),
 )
 
 
@@ -265,6 +267,13 @@ class LedgerConnection:
         with self._read() as conn:
             row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row["value"] if row else None
+
+    def delete_meta(self, prefix: str) -> int:
+        """Forget every cached value whose key starts with ``prefix``; how many were dropped."""
+        if AUDIT_HEAD_KEY.startswith(prefix):
+            raise ValueError(f"{AUDIT_HEAD_KEY} は監査記録が使うキーです。")
+        with self._write() as conn:
+            return conn.execute("DELETE FROM meta WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)).rowcount
 
     def set_meta(self, key: str, value: str) -> None:
         if key == AUDIT_HEAD_KEY:

@@ -72,6 +72,8 @@ class Post:
     sent_at: datetime | None = None
     draft_id: str | None = None
     findings: list[dict] = field(default_factory=list)
+    #: The images (画像) with their alt text: ``[{path, alt}]``.
+    images: list[dict] = field(default_factory=list)
 
     def as_json(self) -> dict:
         """SPEC §10's shape for ``history --json`` and ``outbox --json``, then extras."""
@@ -98,6 +100,7 @@ class Post:
             "error": self.error,
             "sent_at": self.sent_at.isoformat() if self.sent_at else None,
             "reply_to_post_id": self.reply_to_post_id,
+            "images": [dict(i) for i in self.images],
         }
 
 
@@ -116,25 +119,30 @@ class PostStore(AuditLog):
     def create_post(self, *, operator: str, department: str, template_id: str | None, text: str,
                     parts: list[str], drill: bool, kind: str = "post", reply_to_post_id: int | None = None,
                     draft_id: str | None = None, acks: Iterable[str] = (),
-                    findings: Iterable[dict] = ()) -> int:
-        """Record the intent to publish (state ``queued``) before any request leaves."""
-        parts, acks, findings = list(parts), list(acks), list(findings)
+                    findings: Iterable[dict] = (), images: Iterable[dict] = ()) -> int:
+        """Record the intent to publish (state ``queued``) before any request leaves.
+
+        ``images``: ``[{path, alt}]``, the images (画像) the post carries, with their alt text."""
+        parts, acks, findings, images = list(parts), list(acks), list(findings), [dict(i) for i in images]
         if not parts:
             raise ValueError("投稿の本文 (parts) が空です。")
         stamp = self._stamp()
         with self._write() as conn:
             post_id = conn.execute(
                 "INSERT INTO posts (state, kind, template_id, text, parts, operator, department, drill,"
-                " created_at, updated_at, reply_to_post_id, draft_id, acks, findings)"
-                " VALUES ('queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, updated_at, reply_to_post_id, draft_id, acks, findings, images)"
+                " VALUES ('queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (kind, template_id, text, canonical_json(parts), operator, department, int(drill), stamp, stamp,
-                 reply_to_post_id, draft_id, canonical_json(acks), canonical_json(findings)),
+                 reply_to_post_id, draft_id, canonical_json(acks), canonical_json(findings), canonical_json(images)),
             ).lastrowid
-            self._append(conn, operator=operator, kind="post.queued", post_id=post_id, at=stamp, payload={
+            payload = {
                 "kind": kind, "template_id": template_id, "department": department, "drill": drill,
                 "text": text, "parts": parts, "acks": acks, "findings": findings,
                 "reply_to_post_id": reply_to_post_id, "draft_id": draft_id,
-            })
+            }
+            if images:  # only then, so that the events of posts without images read as before
+                payload["images"] = images
+            self._append(conn, operator=operator, kind="post.queued", post_id=post_id, at=stamp, payload=payload)
         return post_id
 
     def set_state(self, post_id: int, state: str, *, x_post_ids: list[str] | None = None, url: str | None = None,
@@ -309,5 +317,6 @@ class PostStore(AuditLog):
             error=row["error"], reply_to_post_id=row["reply_to_post_id"], override=override, approval=approval,
             acks=json.loads(row["acks"]), post_hoc_signed_off=signed_off, sent_at=parse_time(row["sent_at"]),
             draft_id=row["draft_id"], findings=json.loads(row["findings"]),
+            images=json.loads(row["images"]) if "images" in row.keys() else [],
         )
 
