@@ -16,16 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dutypost.core.errors import InputError
-
-if TYPE_CHECKING:
-    from dutypost.core.xapi import XClient
+from dutypost.core.xapi import MAX_IMAGE_BYTES, XApiError, XClient, image_kind
 
 MAX_IMAGES = 4
 MAX_ALT_TEXT = 1000
-MAX_IMAGE_BYTES = 5 * 1024 * 1024
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
@@ -47,15 +43,6 @@ class PostImage:
     def label(self) -> str:
         """The image in words for 様式第1号 and the screens: file name and alt text."""
         return f"{self.path.name} (代替テキスト: {self.alt})"
-
-
-def image_kind(content: bytes) -> str | None:
-    """The image's MIME type by its magic bytes (not its name): PNG, JPEG, or None."""
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if content.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    return None
 
 
 def check_image(path: str | Path, alt: str, *, number: int = 1) -> PostImage:
@@ -107,8 +94,6 @@ def upload_images(client: XClient, images: Iterable[PostImage]) -> list[str]:
     Raises :class:`~dutypost.core.xapi.XApiError` with outcome ``failed`` (never
     ``unknown``: no post exists yet) — also when a file can no longer be read.
     """
-    from dutypost.core.xapi import XApiError
-
     media_ids: list[str] = []
     for number, image in enumerate(images, 1):
         try:

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from dutypost.core.errors import DutypostError, InputError
-from dutypost.core.media import MAX_IMAGE_BYTES, image_kind
 from dutypost.core.oauth1 import Credentials, authorization_header
 
 if TYPE_CHECKING:
@@ -36,6 +35,7 @@ Outcome = Literal["failed", "unknown"]
 
 JST = timezone(timedelta(hours=9), "JST")
 KEEPALIVE_SECONDS = 120.0
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
 DEFAULT_RATE_WINDOW = timedelta(minutes=15)
 UNCERTAIN_POST_ADVICE = (
     "自動では送り直しません。アプリがまずアカウントのタイムラインに同じ本文があるかを確かめます。"
@@ -335,6 +335,15 @@ def _checked_id(value: str) -> str:
     if not value.isdigit():
         raise InputError(f"X の ID は数字だけです: {value!r}")
     return value
+
+
+def image_kind(content: bytes) -> str | None:
+    """An image's MIME type by its magic bytes (not its name): PNG, JPEG, or None."""
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if content.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    return None
 
 
 def _data(response: httpx.Response) -> dict[str, Any]:
