@@ -25,6 +25,8 @@ home.history               F5, Ctrl+L     the history (履歴)
 home.checklists            F6, Ctrl+F     the checklists menu (チェックリスト)
 home.approvals             F7, Ctrl+Y     the approvals inbox (承認) — approvers only
 compose.review             F2, Ctrl+N     to the review screen (確認へ)
+compose.remove-image       F6, Ctrl+R     take the last added image off the post (画像を外す)
+image.complete             Tab            complete the image's path (補完); else the next field
 review.ack                 Space, Enter   acknowledge a warning (確認済みにする)
 review.approval            F7, Ctrl+K     record a verbal approval (承認を記録)
 review.request-approval    F9, Ctrl+U     ask the department's approvers in-app (承認を依頼)
