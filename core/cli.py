@@ -32,6 +32,32 @@ class _Parser(argparse.ArgumentParser):
         )
 
 
+class _ImageAction(argparse.Action):
+    """``--image PATH --alt TEXT`` (repeatable): each ``--alt`` belongs to the ``--image``
+    before it. Collected as ``[[path, alt | None], …]`` in ``args.images``; the pairs are
+    checked by :func:`_image_pairs`."""
+
+    def __call__(self, parser, namespace, value, option_string=None) -> None:
+        pairs = list(getattr(namespace, self.dest, None) or [])
+        if option_string == "--image":
+            pairs.append([value, None])
+        elif not pairs or pairs[-1][1] is not None:
+            raise InputError(f"--alt {value!r} の前に、その画像の --image がありません。",
+                             hint="画像ごとに --image パス --alt 代替テキスト の順で指定してください。")
+        else:
+            pairs[-1][1] = value
+        setattr(namespace, self.dest, pairs)
+
+
+def _image_pairs(pairs) -> list[tuple[str, str]]:
+    """The ``--image``/``--alt`` pairs; an image without its alt text is exit 2, naming it."""
+    for path, alt in pairs or []:
+        if alt is None or not alt.strip():
+            raise InputError(f"--image {path} に代替テキスト (--alt) がありません。",
+                             hint=f"例: --image {path} --alt \"本郷地区の避難所の地図\" (画像の内容を言葉で書きます)")
+    return [(path, alt) for path, alt in pairs or []]
+
+
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse the command line. Starting the screen takes only the top-level options, so
     the other commands' parsers (milliseconds of start-up, issue 4) are built only when
@@ -111,6 +137,9 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     po.add_argument("--override", metavar="CATEGORY")
     po.add_argument("--reason", metavar="TEXT")
     po.add_argument("--ack", action="append", default=[], metavar="RULE")
+    po.add_argument("--image", dest="images", action=_ImageAction, default=[], metavar="PATH",
+                    help="画像 (PNG/JPEG、4 枚まで)。それぞれの後に --alt で代替テキストを付けます")
+    po.add_argument("--alt", dest="images", action=_ImageAction, metavar="TEXT", help="直前の --image の代替テキスト")
     po.add_argument("--json", action="store_true")
     po.add_argument("--drill", action="store_true", default=argparse.SUPPRESS)
 
@@ -407,6 +436,7 @@ def _approval_and_override(ctx, args):
 def cmd_post(args) -> int:
     from dutypost.core.publish import compose, publish, review
 
+    images = _image_pairs(args.images)
     ctx = _context(args)
     template = _template(ctx.templates, args.template)
     composition = compose(ctx, template, _parse_values(args.values))
@@ -421,7 +451,7 @@ def cmd_post(args) -> int:
     # A hang-up (SSH drop) must not cut a publish in half: finish it and record the outcome.
     previous = signal.signal(signal.SIGHUP, signal.SIG_IGN) if hasattr(signal, "SIGHUP") else None
     try:
-        result = publish(ctx, composition, approval=approval, override=override, acks=args.ack)
+        result = publish(ctx, composition, approval=approval, override=override, acks=args.ack, images=images)
     except DutypostError:
         if before is not None:
             _print_json(report())
@@ -630,7 +660,26 @@ def cmd_auth(args) -> int:
     path = secrets_path(settings)
     write_secrets(path, {k: tokens[k] for k in SECRET_KEYS})
     print(f"ログインしました (@{tokens.get('screen_name', '?')})。秘密情報を {path} (権限 0600) に保存しました。")
+    _forget_account(settings)
     return 0
+
+
+def _forget_account(settings) -> None:
+    """After a login: drop the cached ``users/me`` answers, so the next publish checks the
+    new token's account (issue 11 item 2)."""
+    import sqlite3
+
+    from dutypost.core.context import ACCOUNT_CACHE_PREFIX
+    from dutypost.core.ledger import Ledger
+
+    try:
+        with Ledger(settings.ledger.path) as ledger:
+            ledger.delete_meta(ACCOUNT_CACHE_PREFIX)
+    except (OSError, sqlite3.Error, DutypostError) as exc:
+        print(f"(記録ファイル {settings.ledger.path} を開けなかったため、アカウントの確認結果は消していません: {exc})",
+              file=sys.stderr)
+    else:
+        print("アカウントの確認結果を消しました。次の投稿の前に、あらためて X のアカウントを確かめます。")
 
 
 def cmd_config(args) -> int:

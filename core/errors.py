@@ -37,6 +37,20 @@ class StorageFault(InputError):
         self.path = path
 
 
+class NoCredentials(InputError):
+    """No X credentials are configured (認証情報なし, exit 2)."""
+
+
+class WrongAccount(InputError):
+    """The X credentials belong to another account than the configured handle (exit 2).
+    ``expected`` and ``actual`` are the two handles, without ``@``."""
+
+    def __init__(self, message: str, *, expected: str, actual: str, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.expected = expected
+        self.actual = actual
+
+
 class GateBlocked(DutypostError):
     """Blocked by the gate (exit 3): the message names the check and how to proceed."""
 

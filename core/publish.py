@@ -22,9 +22,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from dutypost.core.context import DutyContext
-from dutypost.core.errors import DutypostError, GateBlocked, InputError, OutcomeUnknown, PublishFailed, StorageFault
+from dutypost.core.errors import (DutypostError, GateBlocked, InputError, NoCredentials, OutcomeUnknown,
+                                  PublishFailed, StorageFault)
 from dutypost.core.gate import Approval, GateDecision, Override, evaluate, validate_override
-from dutypost.core.length import split_thread, weighted_length
+from dutypost.core.length import extract_urls, split_thread, weighted_length
+from dutypost.core.media import PostImage, check_images, upload_images
 from dutypost.core.models import Finding
 from dutypost.core.templates import Template, municipality_variables, render
 
@@ -201,9 +203,21 @@ def publish(
     fallback_text: str | None = None,
     purpose: DraftPurpose | None = None,
     draft_id: str | None = None,
+    images: Iterable[PostImage | tuple[str, str]] = (),
     now: datetime | None = None,
 ) -> PublishResult:
     """Pass the gate, record the intent, then send. Raises GateBlocked/PublishFailed/OutcomeUnknown.
+
+    ``images`` (画像, up to 4, each with its alt text) are checked before anything is
+    recorded, recorded with the intent, and uploaded with their alt text right before the
+    first part is created (:mod:`dutypost.core.media`); they go with the first part.
+
+    Before the first publish of the process the credentials must belong to the configured
+    account (:meth:`DutyContext.check_account`): another account's token raises
+    :class:`~dutypost.core.errors.WrongAccount` and nothing is recorded or sent. When X
+    cannot be used at all — no credentials, 401, credits refused (402), unreachable — the
+    post is recorded and kept in the outbox as ``failed`` with the reason and the next
+    step (:class:`PublishFailed`), so that it can be resent or posted from a phone.
 
     With ``reply_to_post_id`` (a correction), the first part is sent as a reply to that
     post; if X refuses the reply (SPEC §5), ``fallback_text`` goes out as a standalone post.
@@ -221,7 +235,8 @@ def publish(
         headline, _, details = result.explain(for_cli=True).partition("\n")
         raise GateBlocked(headline, hint=details)
     ledger = ctx.ledger
-    ctx.x_client()  # credentials are checked before anything is recorded
+    checked_images = check_images(images)
+    x_problem = _x_unusable(ctx)  # raises WrongAccount before anything is recorded
     if purpose is not None:
         kind, reply_to_post_id = purpose.kind, purpose.reply_to_post_id
     reply_x_id = _reply_target(ctx, reply_to_post_id)
@@ -251,6 +266,7 @@ def publish(
             findings=[f.as_json() for f in result.decision.findings],
             same_template_since=guard,
             values=dict(composition.values),
+            images=[i.as_json() for i in checked_images],
         )
     except SameTemplateTaken as taken:
         finding = _same_template_finding(ctx, ledger.get_post(taken.post_id))
@@ -263,6 +279,11 @@ def publish(
                                reason=override.reason, lifted=list(result.decision.lifted))
     if draft_id:
         ledger.close_draft(draft_id, "published")
+    if x_problem is not None:
+        failure = _kept_failed(ctx, post_id, x_problem)
+        if purpose is not None:
+            failure.checklist_note = _record_on_checklist(ctx, purpose, post_id)
+        raise failure
     if purpose is None:
         return _send(ctx, post_id, list(composition.parts), sent=[], reply_to=reply_x_id, fallback_text=fallback_text)
     try:
@@ -272,6 +293,50 @@ def publish(
         exc.checklist_note = _record_on_checklist(ctx, purpose, post_id)
         raise
     return replace(result, checklist_note=_record_on_checklist(ctx, purpose, post_id))
+
+
+def _x_unusable(ctx: DutyContext) -> DutypostError | None:
+    """Why X cannot be used for this publish (no credentials, 401, 402, unreachable), or None.
+
+    Checks the account (``users/me``, cached) on the first publish of the process; a
+    token for another account raises :class:`~dutypost.core.errors.WrongAccount`."""
+    from dutypost.core.xapi import XApiError
+
+    try:
+        ctx.x_client()
+        ctx.check_account()
+    except NoCredentials as exc:
+        return exc
+    except XApiError as exc:  # users/me failed: nothing was posted, whatever its outcome
+        return exc
+    return None
+
+
+def _kept_failed(ctx: DutyContext, post_id: int, problem: DutypostError) -> PublishFailed:
+    """Record ``post_id`` as ``failed`` because X cannot be used; the error to raise."""
+    from dutypost.core.xapi import XAuthError, XPaymentRequired
+
+    if isinstance(problem, NoCredentials):
+        step = ("dutypost auth で PIN ログインして認証情報を用意してから、dutypost outbox resend "
+                f"{post_id} で再送してください。")
+    elif isinstance(problem, XAuthError):
+        step = f"dutypost auth でログインし直してから、dutypost outbox resend {post_id} で再送してください。"
+    elif isinstance(problem, XPaymentRequired):
+        step = f"運用管理者がクレジットを補充してから、dutypost outbox resend {post_id} で再送してください。"
+    else:
+        step = f"X に接続できるようになったら dutypost outbox resend {post_id} で再送してください。"
+    phone = ("急ぐときは本文をコピーしてスマートフォンなど別の手段で投稿し、"
+             f"dutypost outbox cancel {post_id} --reason 理由 で送信待ちから外してください。")
+    reason = f"X を使えません: {problem.message} {step}"
+    # queued → sending → failed: the audit trail shows the attempt and, in the failure, why.
+    ctx.ledger.set_state(post_id, "sending", operator=ctx.operator.id)
+    ctx.ledger.set_state(post_id, "failed", error=reason, operator=ctx.operator.id)
+    details = f"\n{problem.hint}" if problem.hint else ""
+    return PublishFailed(
+        f"投稿 #{post_id} は送信できませんでした。X を使えません: {problem.message}",
+        hint=f"投稿は送信待ち (outbox) に「失敗」として残っています。{step}{phone}{details}",
+        post_id=post_id, cause=problem,
+    )
 
 
 def _record_on_checklist(ctx: DutyContext, purpose: DraftPurpose, post_id: int) -> str:
@@ -315,10 +380,12 @@ def _send(ctx: DutyContext, post_id: int, parts: list[str], *, sent: list[str],
     the account, so it is looked up on the timeline and recorded ``sent`` — or, while the
     timeline has not caught up, left ``unknown`` to resolve."""
     ctx.x_client()  # credentials are checked before ``sending`` is recorded
+    ctx.check_account()  # a resend, too, goes to the configured account only (cached)
+    images = [] if sent else [PostImage.from_json(i) for i in (ctx.ledger.get_post(post_id).images or [])]
     ctx.ledger.set_state(post_id, "sending", operator=ctx.operator.id)
     try:
         return _send_recorded(ctx, post_id, parts, ids=list(sent), reply_to=reply_to, fallback_text=fallback_text,
-                              duplicate_is_evidence=duplicate_is_evidence)
+                              duplicate_is_evidence=duplicate_is_evidence, images=images)
     except StorageFault as fault:
         # The request may have left: the ledger could not record what became of it.
         raise OutcomeUnknown(
@@ -330,7 +397,8 @@ def _send(ctx: DutyContext, post_id: int, parts: list[str], *, sent: list[str],
 
 
 def _send_recorded(ctx: DutyContext, post_id: int, parts: list[str], *, ids: list[str], reply_to: str | None,
-                   fallback_text: str | None, duplicate_is_evidence: bool) -> PublishResult:
+                   fallback_text: str | None, duplicate_is_evidence: bool,
+                   images: list[PostImage]) -> PublishResult:
     """:func:`_send` once ``sending`` is recorded: every ledger write from here on may come
     after a request left."""
     from dutypost.core.xapi import XApiError, XDuplicateError, XReplyNotAllowed
@@ -340,18 +408,21 @@ def _send_recorded(ctx: DutyContext, post_id: int, parts: list[str], *, ids: lis
     url = None
     fallback_used = False
     try:
+        # The images first: no post is created until they are uploaded and described.
+        media_ids = upload_images(client, images) if images else None
         for index in range(len(ids), len(parts)):
             text = parts[index]
             parent = ids[-1] if ids else reply_to
+            media = media_ids if index == 0 else None
             try:
-                created = client.create_post(text, reply_to=parent)
+                created = client.create_post(text, reply_to=parent, media_ids=media)
             except XReplyNotAllowed:
                 if index != 0 or not fallback_text:
                     raise
                 # X refused the reply: the correction goes out standalone, naming the original,
                 # recorded first (an unknown outcome is then looked for by the text that was sent).
                 ledger.use_standalone_text(post_id, fallback_text, operator=ctx.operator.id)
-                created = client.create_post(fallback_text)
+                created = client.create_post(fallback_text, media_ids=media)
                 fallback_used = True
             ids.append(created.id)
             url = url or created.url

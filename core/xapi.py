@@ -84,6 +84,10 @@ class XReplyNotAllowed(XForbiddenError):
     """403: X refused a reply (self-serve accounts may only reply where summoned)."""
 
 
+class XPaymentRequired(XApiError):
+    """402: X refused the app's credits (pay-per-use credits spent, クレジット不足)."""
+
+
 class XRateLimited(XApiError):
     """429: too many requests; ``reset_at`` is when X accepts requests again."""
 
@@ -261,7 +265,7 @@ class XClient:
             content = path.read_bytes()
         except OSError as exc:
             raise InputError(f"画像ファイルを読めません: {path} ({exc.strerror})") from None
-        mime = _image_type(content)
+        mime = image_kind(content)
         if mime is None:
             raise InputError(
                 f"画像ファイルは PNG か JPEG にしてください: {path}",
@@ -284,6 +288,15 @@ class XClient:
             raise XApiError("X の応答から画像の ID を読み取れませんでした。もう一度アップロードしてください。",
                             status=response.status_code)
         return media_id
+
+    def set_alt_text(self, media_id: str, text: str) -> None:
+        """Give an uploaded image its alt text (代替テキスト), ``POST /2/media/metadata/create``."""
+        self._request(
+            "POST",
+            "/2/media/metadata/create",
+            what="画像の代替テキストの設定",
+            json={"id": media_id, "metadata": {"alt_text": {"text": text}}},
+        )
 
     # -- plumbing -----------------------------------------------------------
 
@@ -337,7 +350,8 @@ def _checked_id(value: str) -> str:
     return value
 
 
-def _image_type(content: bytes) -> str | None:
+def image_kind(content: bytes) -> str | None:
+    """An image's MIME type by its magic bytes (not its name): PNG, JPEG, or None."""
     if content.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
     if content.startswith(b"\xff\xd8\xff"):
@@ -411,6 +425,16 @@ def _problem(response: httpx.Response) -> tuple[str, str]:
     return (title if isinstance(title, str) else ""), detail
 
 
+def _problem_type(response: httpx.Response) -> str:
+    """X's problem ``type`` (e.g. ``…/problems/credits-depleted``), lower-cased; "" when absent."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    value = body.get("type") if isinstance(body, dict) else None
+    return value.lower() if isinstance(value, str) else ""
+
+
 def _error_for(response: httpx.Response, what: str) -> XApiError:
     status = response.status_code
     title, detail = _problem(response)
@@ -420,6 +444,14 @@ def _error_for(response: httpx.Response, what: str) -> XApiError:
             f"X が認証を拒否しました (HTTP 401)。アクセストークンが誤っているか、取り消されています。{what}はされていません。"
             "秘密情報ファイル (または DUTYPOST_X__ で始まる環境変数) の4つの値を確かめ、"
             "直らなければ dutypost auth でログインし直してください。",
+            status=status,
+            hint=said,
+        )
+    if status == 402 or "credits" in _problem_type(response):
+        return XPaymentRequired(
+            f"X がアプリの利用クレジットを受け付けませんでした (HTTP {status}、クレジット不足)。{what}はされていません。"
+            "運用管理者に X の開発者コンソール (console.x.com) でクレジットの残高と支払い設定を確かめてもらってください。"
+            "急ぐときは本文をコピーして、スマートフォンなど別の手段で投稿してください。",
             status=status,
             hint=said,
         )

@@ -955,3 +955,121 @@ def test_status_shows_an_order_until_its_lift_and_handover_prints_the_page(live_
     assert proc.returncode == 0, proc.stderr
     assert json.loads(dutypost("--config", str(cfg), "status", "--json").stdout) == []
     assert "発令中のものはありません。" in dutypost("--config", str(cfg), "status").stdout
+
+
+# -- images, the right account, X unusable (issue 11 items 2, 5, 6) ----------------------------
+
+MAP_ALT = "本郷地区の避難所の地図。本郷小学校は県道沿いです。"
+
+
+def _png(tmp_path: Path, name: str = "hongo-map.png") -> Path:
+    from test_account_and_images import png_bytes
+
+    path = tmp_path / name
+    path.write_bytes(png_bytes())
+    return path
+
+
+def test_post_with_an_image_and_alt_text_reaches_the_practice_server(live_config, practice_server, tmp_path):
+    cfg = live_config()
+    image = _png(tmp_path)
+    proc = dutypost("--config", str(cfg), "post", "evac-l4", *EVAC_VALUES, *OVERRIDE,
+                    "--image", str(image), "--alt", MAP_ALT, env=creds_env())
+    assert proc.returncode == 0, proc.stderr
+    [stored] = practice_server.posts()
+    [media_id] = stored["media_ids"]
+    assert practice_server.media_alt_text(media_id) == MAP_ALT
+    history = json.loads(dutypost("--config", str(cfg), "history", "--json").stdout)
+    assert history[0]["images"] == [{"path": str(image.resolve()), "alt": MAP_ALT}]
+    form = dutypost("--config", str(cfg), "form", str(history[0]["id"]))
+    assert f"hongo-map.png (代替テキスト: {MAP_ALT})" in form.stdout
+
+
+def test_post_image_alt_pairs_are_checked_and_name_the_image(live_config, practice_server, tmp_path):
+    cfg = live_config()
+    first, second = _png(tmp_path, "a.png"), _png(tmp_path, "b.png")
+    proc = dutypost("--config", str(cfg), "post", "evac-l4", *EVAC_VALUES, *OVERRIDE,
+                    "--image", str(first), "--alt", MAP_ALT, "--image", str(second), env=creds_env())
+    assert proc.returncode == 2
+    assert f"--image {second}" in proc.stderr and "--alt" in proc.stderr
+    proc = dutypost("--config", str(cfg), "post", "evac-l4", *EVAC_VALUES, *OVERRIDE, "--alt", MAP_ALT,
+                    env=creds_env())
+    assert proc.returncode == 2 and "--image" in proc.stderr
+    assert practice_server.posts() == []
+    assert json.loads(dutypost("--config", str(cfg), "history", "--json").stdout) == []
+
+
+def test_a_token_for_another_account_is_refused_by_post_with_exit_2(live_config, practice_server, issued_token):
+    cfg = live_config()
+    proc = dutypost("--config", str(cfg), "post", "evac-l4", *EVAC_VALUES, *OVERRIDE,
+                    env=issued_token(practice_server))
+    assert proc.returncode == 2, proc.stderr
+    assert "@practice_town" in proc.stderr and "@TownAmi" in proc.stderr and "dutypost auth" in proc.stderr
+    assert practice_server.posts() == []
+    assert json.loads(dutypost("--config", str(cfg), "outbox", "--json").stdout) == []
+
+
+def test_a_live_post_without_credentials_is_kept_failed_with_exit_4(live_config, practice_server):
+    cfg = live_config()
+    proc = dutypost("--config", str(cfg), "post", "evac-l4", *EVAC_VALUES, *OVERRIDE)
+    assert proc.returncode == 4, proc.stderr
+    assert "認証情報が設定されていません" in proc.stderr and "dutypost auth" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    [kept] = json.loads(dutypost("--config", str(cfg), "outbox", "--json").stdout)
+    assert kept["state"] == "failed" and "dutypost auth" in kept["error"]
+    assert practice_server.posts() == []
+
+
+def test_auth_forgets_the_cached_account(live_config, practice_server, tmp_path):
+    """``dutypost auth`` in a real pseudo-terminal: the PIN login, then the cached users/me
+    answers in the ledger are gone."""
+    import pty
+    import select
+
+    import httpx
+
+    from dutypost.core.ledger import Ledger
+
+    cfg = live_config()
+    text = cfg.read_text(encoding="utf-8").replace(
+        "timeout_seconds = 2", f'timeout_seconds = 2\nsecrets_file = "{tmp_path / "secrets.toml"}"')
+    cfg.write_text(text, encoding="utf-8")
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        ledger.set_meta(f"x.me:{practice_server.url}:0123456789abcdef", '{"username": "old_town"}')
+        ledger.set_meta("standby.other", "kept")
+    master, slave = pty.openpty()
+    env = dict(os.environ) | {"DUTYPOST_X__CONSUMER_KEY": DEMO_CREDENTIALS.consumer_key,
+                              "DUTYPOST_X__CONSUMER_SECRET": DEMO_CREDENTIALS.consumer_secret}
+    proc = subprocess.Popen([sys.executable, "-m", "dutypost.core.cli", "--config", str(cfg), "auth"], cwd=REPO,
+                            env=env, stdin=slave, stdout=slave, stderr=subprocess.PIPE)
+    os.close(slave)
+    seen = b""
+    try:
+        while b"oauth_token=" not in seen or not seen.endswith(b"\n"):
+            ready, _, _ = select.select([master], [], [], 20)
+            assert ready, seen.decode(errors="replace")
+            seen += os.read(master, 4096)
+        url = next(w for w in seen.decode().split() if "/oauth/authorize?oauth_token=" in w)
+        token = url.split("oauth_token=")[1]
+        pin = httpx.get(f"{practice_server.url}/_practice/pin", params={"oauth_token": token}).json()["pin"]
+        os.write(master, pin.encode() + b"\n")
+        assert proc.wait(timeout=30) == 0, proc.stderr.read().decode()
+        while True:
+            ready, _, _ = select.select([master], [], [], 1)
+            if not ready:
+                break
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    assert "アカウントの確認結果を消しました" in seen.decode()
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        assert ledger.get_meta(f"x.me:{practice_server.url}:0123456789abcdef") is None
+        assert ledger.get_meta("standby.other") == "kept"

@@ -94,6 +94,8 @@ class DutypostApp(App[int]):
     minute: var[int] = var(0)
     hours: var["HoursStatus | None"] = var(None)
     x_connected: var[bool | None] = var(None)
+    #: Why X is 未接続, in a few words (認証情報なし, 401 認証エラー, 接続できません, …); "" when fine.
+    x_problem: var[str] = var("")
     outbox_count: var[int] = var(0)
     post_hoc_count: var[int] = var(0)
     recent_posts: var[tuple] = var(())
@@ -122,9 +124,10 @@ class DutypostApp(App[int]):
             self.followups = followups
 
     class XChecked(Message):
-        def __init__(self, connected: bool) -> None:
+        def __init__(self, connected: bool, problem: str = "") -> None:
             super().__init__()
             self.connected = connected
+            self.problem = problem
 
     class ChecklistStarted(Message):
         def __init__(self, checklist_id: int) -> None:
@@ -147,6 +150,8 @@ class DutypostApp(App[int]):
         self.sending = threading.Lock()
         self._announced_requests: set[int] = set()
         self._background_started = False
+        self._account_probed = False  # the account check (users/me) is tried once per process
+        self._account_problem = ""  # what it, or a publish, learned: kept until a post goes out
         if slow_link:
             self.theme = SLOW_LINK_THEME
         self.set_keymap(ctx.settings.tui.keymap)
@@ -202,18 +207,43 @@ class DutypostApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="x")
     def warm_x(self) -> None:
-        """Open (or keep open) the connection to X, so a publish is one round trip."""
+        """Open (or keep open) the connection to X, so a publish is one round trip, and say
+        why X cannot be used when it cannot: no credentials, unreachable, and — once per
+        process, from the account check (``users/me``, cached per token, so not on every
+        start) — a 401, spent credits or another account's token."""
         from dutypost.core.errors import DutypostError
+        from dutypost.tui.words import x_problem_text
 
         try:
             connected = self.ctx.x_client().warm()
-        except DutypostError:
-            connected = False  # no credentials: said again, in words, at publish time
-        self.post_message(self.XChecked(connected))
+            if connected and not self._account_probed:
+                self._account_probed = True
+                try:
+                    self.ctx.check_account()
+                except DutypostError as exc:
+                    self._account_problem = x_problem_text(exc) or self._account_problem
+            problem = "" if connected else "接続できません"
+            problem = problem or self._account_problem
+        except DutypostError as exc:
+            problem = x_problem_text(exc) or "設定の誤り"
+        self.post_message(self.XChecked(not problem, problem))
 
     @on(XChecked)
     def _x_checked(self, message: XChecked) -> None:
+        self.x_problem = message.problem
         self.x_connected = message.connected
+
+    def note_x_problem(self, problem: str, *, sent: bool = False) -> None:
+        """What a publish learned about X: a reason it cannot be used (kept until a post
+        goes out), or — ``sent`` — that it can."""
+        if sent:
+            self._account_problem = ""
+        elif problem:
+            self._account_problem = problem
+        else:
+            return
+        self.x_problem = self._account_problem
+        self.x_connected = not self._account_problem
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="ledger-poll")
     def poll_ledger(self) -> None:
@@ -355,11 +385,13 @@ class DutypostApp(App[int]):
         return self.push_screen(ComposeScreen(template, values=values, draft_id=draft_id, purpose=purpose))
 
     def open_review(self, template: Template, composition: Composition, *, draft_id: str,
-                    purpose: DraftPurpose | None = None) -> AwaitMount:
-        """The review screen (確認) of a composed post, with the purpose it is made for."""
+                    purpose: DraftPurpose | None = None, images: tuple = ()) -> AwaitMount:
+        """The review screen (確認) of a composed post, with the purpose it is made for and
+        its images (``core.media.PostImage``, each with its alt text)."""
         from dutypost.tui.screens.review import ReviewScreen
 
-        return self.push_screen(ReviewScreen(template, composition, draft_id=draft_id, purpose=purpose))
+        return self.push_screen(ReviewScreen(template, composition, draft_id=draft_id, purpose=purpose,
+                                             images=images))
 
     def open_post(self, post_id: int, notice: Notice | None = None, *, start: str | None = None) -> AwaitMount:
         """A post's screen (投稿の結果); ``start`` is an action to run once it is loaded."""

@@ -27,6 +27,8 @@ home.approvals             F7, Ctrl+Y     the approvals inbox (承認) — appro
 home.handover              F8, Ctrl+R     write and show the handover page (引き継ぎ)
 home.lift                  k              on the board (発令中): its lift template, prefilled
 compose.review             F2, Ctrl+N     to the review screen (確認へ)
+compose.remove-image       F6, Ctrl+R     take the last added image off the post (画像を外す)
+image.complete             Tab            complete the image's path (補完); else the next field
 review.ack                 Space, Enter   acknowledge a warning (確認済みにする)
 review.approval            F7, Ctrl+K     record a verbal approval (承認を記録)
 review.request-approval    F9, Ctrl+U     ask the department's approvers in-app (承認を依頼)

@@ -28,7 +28,7 @@ from typing import Self
 
 from dutypost.core.errors import InputError, StorageFault
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 BUSY_TIMEOUT_SECONDS = 15.0
 AUDIT_HEAD_KEY = "audit_head"
 """The ``meta`` key that holds the audit chain's head (see :mod:`dutypost.core.ledger.audit`)."""
@@ -197,6 +197,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (post_id, channel)
         )""",
     ),
+    # 6: a post's images (画像) with their alt text, as JSON [{path, alt}] (issue 11 item 5).
+    ("ALTER TABLE posts ADD COLUMN images TEXT NOT NULL DEFAULT '[]'",),
 )
 
 #: SQLite's words for a write the disk refused (full, read-only, I/O error, cannot open).
@@ -425,6 +427,13 @@ class LedgerConnection:
         with self._read() as conn:
             row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row["value"] if row else None
+
+    def delete_meta(self, prefix: str) -> int:
+        """Forget every cached value whose key starts with ``prefix``; how many were dropped."""
+        if AUDIT_HEAD_KEY.startswith(prefix):
+            raise ValueError(f"{AUDIT_HEAD_KEY} は監査記録が使うキーです。")
+        with self._write() as conn:
+            return conn.execute("DELETE FROM meta WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)).rowcount
 
     def set_meta(self, key: str, value: str) -> None:
         if key in RESERVED_META_KEYS:

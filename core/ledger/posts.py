@@ -84,6 +84,8 @@ class Post:
     findings: list[dict] = field(default_factory=list)
     #: The template's field values the post was made from (empty for free text).
     values: dict[str, str] = field(default_factory=dict)
+    #: The images (画像) with their alt text: ``[{path, alt}]``.
+    images: list[dict] = field(default_factory=list)
 
     def as_json(self) -> dict:
         """SPEC §10's shape for ``history --json`` and ``outbox --json``, then extras."""
@@ -110,6 +112,7 @@ class Post:
             "error": self.error,
             "sent_at": self.sent_at.isoformat() if self.sent_at else None,
             "reply_to_post_id": self.reply_to_post_id,
+            "images": [dict(i) for i in self.images],
         }
 
 
@@ -129,15 +132,17 @@ class PostStore(AuditLog):
                     parts: list[str], drill: bool, kind: str = "post", reply_to_post_id: int | None = None,
                     draft_id: str | None = None, acks: Iterable[str] = (),
                     findings: Iterable[dict] = (), same_template_since: datetime | None = None,
-                    values: dict[str, str] | None = None) -> int:
+                    values: dict[str, str] | None = None, images: Iterable[dict] = ()) -> int:
         """Record the intent to publish (state ``queued``) before any request leaves.
 
         With ``same_template_since`` (SPEC §6), the newest post of the same template and mode
         by another operator since then is looked for in the same write transaction, and
         :class:`SameTemplateTaken` is raised instead of recording when there is one: two
         operators publishing the same template at the same moment cannot both miss it.
+        ``images``: ``[{path, alt}]``, the images (画像) the post carries, with their alt text.
         """
         parts, acks, findings, values = list(parts), list(acks), list(findings), dict(values or {})
+        images = [dict(i) for i in images]
         if not parts:
             raise ValueError("投稿の本文 (parts) が空です。")
         stamp = self._stamp()
@@ -152,16 +157,21 @@ class PostStore(AuditLog):
                     raise SameTemplateTaken(row["id"])
             post_id = conn.execute(
                 "INSERT INTO posts (state, kind, template_id, text, parts, operator, department, drill,"
-                " created_at, updated_at, reply_to_post_id, draft_id, acks, findings, field_values)"
-                " VALUES ('queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, updated_at, reply_to_post_id, draft_id, acks, findings, field_values, images)"
+                " VALUES ('queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (kind, template_id, text, canonical_json(parts), operator, department, int(drill), stamp, stamp,
-                 reply_to_post_id, draft_id, canonical_json(acks), canonical_json(findings), canonical_json(values)),
+                 reply_to_post_id, draft_id, canonical_json(acks), canonical_json(findings), canonical_json(values),
+                 canonical_json(images)),
             ).lastrowid
-            self._append(conn, operator=operator, kind="post.queued", post_id=post_id, at=stamp, payload={
+            payload = {
                 "kind": kind, "template_id": template_id, "department": department, "drill": drill,
                 "text": text, "parts": parts, "acks": acks, "findings": findings,
                 "reply_to_post_id": reply_to_post_id, "draft_id": draft_id, "values": values,
-            }, rows=[("posts", post_id)])
+            }
+            if images:  # only then, so that the events of posts without images read as before
+                payload["images"] = images
+            self._append(conn, operator=operator, kind="post.queued", post_id=post_id, at=stamp, payload=payload,
+                         rows=[("posts", post_id)])
         return post_id
 
     def set_state(self, post_id: int, state: str, *, x_post_ids: list[str] | None = None, url: str | None = None,
@@ -337,5 +347,6 @@ class PostStore(AuditLog):
             acks=json.loads(row["acks"]), post_hoc_signed_off=signed_off, sent_at=parse_time(row["sent_at"]),
             draft_id=row["draft_id"], findings=json.loads(row["findings"]),
             values=json.loads(row["field_values"]),
+            images=json.loads(row["images"]) if "images" in row.keys() else [],
         )
 

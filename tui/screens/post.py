@@ -165,6 +165,9 @@ class PostScreen(DutyScreen):
             line += f"\n理由: {post.error}"  # from the outbox: no fresh message says it
         elif post.state == "cancelled" and post.error:
             line += f"\n{post.error}"  # 「取消: 理由」
+        if post.images:
+            line += "\n" + "\n".join(f"画像 {n}: {image['path'].rsplit('/', 1)[-1]} (代替テキスト: {image['alt']})"
+                                       for n, image in enumerate(post.images, 1))
         view.line("post-state").update(line)
         view.show_post(post)
         view.line("post-url").update(f"URL: {post.url}" if post.url else "")
