@@ -180,12 +180,62 @@ class DutypostApp(App[int]):
             return
         self._background_started = True
         self.warm_x()
+        self.check_recovery()
         self._check_hours()
         self.poll_ledger()
         self.set_interval(LEDGER_POLL_SECONDS, self.poll_ledger)
         self.poll_board()
         self.set_interval(BOARD_POLL_SECONDS, self.poll_board)
         self._schedule_tick()
+
+    # -- after a restore on the standby (issue 16) ------------------------------------------
+
+    class RecoveryNeeded(Message):
+        def __init__(self, restored_at: str) -> None:
+            super().__init__()
+            self.restored_at = restored_at
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="recovery")
+    def check_recovery(self) -> None:
+        """A ledger restored from a replica may lack posts that reached X just before the
+        primary died: offer ``recover`` before anything else is posted."""
+        from dutypost.core.standby import needs_recovery, restored_marker
+
+        ledger = self.ctx.ledger
+        if needs_recovery(ledger):
+            marker = restored_marker(ledger) or {}
+            self.post_message(self.RecoveryNeeded(str(marker.get("at", ""))[:16].replace("T", " ")))
+
+    @on(RecoveryNeeded)
+    def _offer_recovery(self, message: RecoveryNeeded) -> None:
+        from dutypost.tui.modals.recovery import RecoveryModal
+
+        def chosen(run: bool | None) -> None:
+            if run:
+                self.run_recovery()
+            else:
+                self.notify("復旧後の取り込みをあとにしました。投稿の前に dutypost recover を実行してください。",
+                            title="復元した記録", severity="warning", markup=False)
+
+        self.push_screen(RecoveryModal(message.restored_at), chosen)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="recovery")
+    def run_recovery(self) -> None:
+        from dutypost.core.errors import DutypostError
+        from dutypost.core.recover import recover
+
+        try:
+            report = recover(self.ctx)
+        except DutypostError as exc:
+            self.call_from_thread(self.notify, f"{exc.message}\n{exc.hint}".strip(), title="復旧後の取り込み",
+                                  severity="error", timeout=NOTICE_SECONDS, markup=False)
+            return
+        words = (f"X のタイムライン {report.timeline_count} 件を確かめ、記録になかった投稿 {len(report.recovered)} 件を"
+                 f"取り込みました。結果不明の照合 {len(report.reconciled)} 件。")
+        if report.skipped:
+            words += f" まだ照合できない投稿が {len(report.skipped)} 件あります (送信待ちで確かめてください)。"
+        self.call_from_thread(self.notify, words, title="復旧後の取り込み", timeout=NOTICE_SECONDS, markup=False)
+        self.call_from_thread(self.poll_ledger)
 
     def on_unmount(self) -> None:
         try:

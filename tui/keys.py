@@ -50,6 +50,7 @@ choice.clear               Backspace, Del clear the choice
 choice.submit              Enter          keep the choice, next field
 drafts.restore             Enter          restore a draft (復元する)
 drafts.discard             Delete, d      discard a draft (破棄する)
+recovery.run               F10, Ctrl+O    after a restore: record the posts X has and the ledger lacks
 history.correction         F6, Ctrl+F     訂正・お詫び: start or resume the checklist of a post
 history.form               F9, Ctrl+V     write 様式第1号 of a post to a file
 checklist.finish           F10, Ctrl+X    finish a checklist (完了)
