@@ -40,6 +40,7 @@ from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from dutypost.core.context import DutyContext
+from dutypost.tui import paste
 from dutypost.tui.keys import DECLARED_KEYS, bind, display_keys
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ class CellSafeScrollBarRender(ScrollBarRender):
 
 
 ScrollBar.renderer = CellSafeScrollBarRender
+paste.install()  # a bracketed paste is read verbatim: no key, no binding from inside it
 
 
 class DutyCommandPalette(CommandPalette):

@@ -14,6 +14,7 @@ from textual.widgets import Footer, Input, Static
 from dutypost.core.ledger import ApprovalRequest, Post
 from dutypost.tui.duty_screen import DutyModal
 from dutypost.tui.keys import bind
+from dutypost.tui.widgets.typeahead import PastedInput
 from dutypost.tui.words import short_time
 
 
@@ -29,7 +30,7 @@ class _DecisionBase(DutyModal):
     def note_row(self, placeholder: str) -> ComposeResult:
         with Horizontal(classes="dialog-row"):
             yield Static("メモ:", classes="dialog-label", markup=False)
-            note = Input(placeholder=placeholder, compact=True, id="decision-note")
+            note = PastedInput(placeholder=placeholder, compact=True, id="decision-note")
             note.cursor_blink = False
             yield note
 
