@@ -734,9 +734,17 @@ def _duplicates(text: str, ctx: ContentContext) -> Iterator[Finding]:
         if abs(now - at) <= window and _WHITESPACE.sub("", previous) == key:
             minutes = int(abs(now - at).total_seconds() // 60)
             yield Finding("duplicate", "warn",
-                          f"同じ本文を {minutes // 60}時間{minutes % 60}分前に投稿しています。"
+                          f"同じ本文を {_ago(minutes)}に投稿しています。"
                           "X は同じ本文の投稿を受け付けません。時刻や内容を書き換えてください。")
             return
+
+
+def _ago(minutes: int) -> str:
+    """``29分前``, ``2時間前``, ``2時間30分前``: no 「0時間」 and no 「0分」."""
+    hours, minutes = divmod(minutes, 60)
+    if not hours:
+        return f"{minutes}分前"
+    return f"{hours}時間{minutes}分前" if minutes else f"{hours}時間前"
 
 
 def _price(usd: float) -> str:
@@ -920,7 +928,7 @@ def evaluate(
         blocking.append(Finding("approval", "block", approval_problem or ""))
     if "poster" not in poster.roles:
         # R11 / 000 第3条(3): only operators who post for a department may post; no override lifts this.
-        blocking.append(Finding("role", "block", f"{poster.name} さんには投稿者 (poster) の役割がありません。"
+        blocking.append(Finding("role", "block", f"{poster.name}さんには投稿者 (poster) の役割がありません。"
                                 "投稿できる職員に代わってもらうか、運用管理者に役割の追加を頼んでください。"))
     blocking += [f for f in findings if f.severity == "block"]
     acknowledged = set(acks)

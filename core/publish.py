@@ -144,7 +144,7 @@ def _same_template_warning(ctx: DutyContext, composition: Composition, now: date
     return Finding(
         SAME_TEMPLATE_RULE,
         "warn",
-        f"{name} さんが {format_jst_time(last.created_at)} に同じテンプレートで投稿しています"
+        f"{name}さんが {format_jst_time(last.created_at)} に同じテンプレートで投稿しています"
         f" (状態: {last.state})。重複していないか確かめてください。",
     )
 

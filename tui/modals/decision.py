@@ -72,7 +72,7 @@ class DecisionModal(_DecisionBase):
     def compose(self) -> ComposeResult:
         request = self.request
         with VerticalScroll(id="dialog"):
-            yield Static(f"承認依頼 #{request.id}: {self.app.operator_name(request.requested_by)} さん"
+            yield Static(f"承認依頼 #{request.id}: {self.app.operator_name(request.requested_by)}さん"
                          f" ({short_time(request.requested_at, self.ctx.now())})", classes="dialog-title", markup=False)
             yield Static(Text(request.text), id="decision-text", markup=False)
             yield from self.note_row("任意 (差し戻すときは理由を)")
@@ -103,7 +103,7 @@ class DecisionModal(_DecisionBase):
             self.post_message(self.Done("", str(exc)))
             return
         who = self.app.operator_name(self.request.requested_by)
-        self.post_message(self.Done(f"{who} さんの依頼を{'承認しました' if approved else '差し戻しました'}。", ""))
+        self.post_message(self.Done(f"{who}さんの依頼を{'承認しました' if approved else '差し戻しました'}。", ""))
 
 
 class SignOffModal(_DecisionBase):
@@ -126,7 +126,7 @@ class SignOffModal(_DecisionBase):
         post = self.post
         override = post.override or {}
         with VerticalScroll(id="dialog"):
-            yield Static(f"事後承認: 投稿 #{post.id} {self.app.operator_name(post.operator)} さん"
+            yield Static(f"事後承認: 投稿 #{post.id} {self.app.operator_name(post.operator)}さん"
                          f" ({short_time(post.sent_at or post.created_at, self.ctx.now())})",
                          classes="dialog-title", markup=False)
             yield Static(Text(f"区分: {override.get('category', '')}\n理由: {override.get('reason', '')}",

@@ -146,11 +146,12 @@ class ReviewScreen(DutyScreen):
         yield Static(f" {mark} 確認: {self.template.title}{about}", id="screen-title", markup=False)
         with VerticalScroll(id="review-body"):
             yield Static(Text(composition_text(self.composition)), id="final-text", markup=False)
-            yield Static("投稿前チェック: 確認中...", id="checks", markup=False)
             yield Static("要確認の警告 (内容を確かめて Space/Enter で [x] にする)", id="warnings-title", markup=False)
             yield WarningList(id="warnings", markup=False)
             yield Static("", id="explain", markup=False)
             yield Static("", id="publish-error", markup=False)
+        # The verdict stays in sight below the text, however long the text is (80×24).
+        yield Static("投稿前チェック: 確認中...", id="checks", markup=False)
         yield Static("", id="publish-hint", markup=False)
         yield Footer(compact=True, show_command_palette=False)
 
@@ -160,6 +161,8 @@ class ReviewScreen(DutyScreen):
         self.query_one("#warnings-title").display = False
         self.query_one("#warnings").display = False
         self.set_focus(self.query_one("#review-body"))
+        # Notices from the screens before (some stay 30 s) would sit over the verdict.
+        self.app.clear_notifications()
         self.app.warm_x()
         self._recheck()
 
@@ -243,7 +246,7 @@ class ReviewScreen(DutyScreen):
             row("待ち", "承認", f"アプリ内で依頼中 ({format_jst_time(self.request.requested_at)})。承認者の判断待ち")
         elif self.request is not None and self.request.status == "rejected":
             note = f": {self.request.note}" if self.request.note else ""
-            row("NG", "承認", f"{self.app.operator_name(self.request.decided_by or '')} さんが差し戻しました{note}")
+            row("NG", "承認", f"{self.app.operator_name(self.request.decided_by or '')}さんが差し戻しました{note}")
         else:
             row("NG", "承認", d.approval_problem)
         blocks = [f for f in d.blocking if f.rule not in GATE_ONLY_RULES]
@@ -345,13 +348,13 @@ class ReviewScreen(DutyScreen):
             who = self.app.operator_name(request.decided_by or "")
             if request.status == "approved" and request.text == self.composition.text:
                 self.approval = make_approval(self.ctx, request.decided_by, "in-app", now=request.decided_at)
-                self.notify(f"{who} さんが承認しました。", title="承認", markup=False)
+                self.notify(f"{who}さんが承認しました。", title="承認", markup=False)
             elif request.status == "approved":
                 self.notify("承認された本文がこの本文と違うため、承認として使えません。依頼し直してください。",
                             title="承認", severity="error", markup=False)
             else:
                 note = f" ({request.note})" if request.note else ""
-                self.notify(f"{who} さんが差し戻しました{note}。", title="承認", severity="warning", markup=False)
+                self.notify(f"{who}さんが差し戻しました{note}。", title="承認", severity="warning", markup=False)
         self._recheck()
 
     async def action_override(self) -> None:
