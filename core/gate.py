@@ -796,18 +796,18 @@ def check_approval(settings: Settings, poster: Operator, approval: Approval | No
     """
     title = _approver_title(settings, poster.department)
     if approval is None:
-        return f"承認が記録されていません。{poster.department} の投稿には {title} の承認が必要です。"
+        return f"承認が記録されていません。{poster.department}の投稿には{title}の承認が必要です。"
     if approval.method not in APPROVAL_METHODS:
         methods = ", ".join(f"{k} ({v})" for k, v in APPROVAL_METHODS.items())
         return f"承認の方法「{approval.method}」は使えません。次のいずれかです: {methods}。"
     approver = settings.operator(approval.approver_id)
     if approver is None:
-        return f"承認者「{approval.approver_id}」は職員の一覧にありません。{title} の職員IDを指定してください。"
+        return f"承認者「{approval.approver_id}」は職員の一覧にありません。{title}の職員 ID を指定してください。"
     if "approver" not in approver.roles:
-        return f"{approver.name} ({approver.id}) には承認者の役割がありません。{title} の承認が必要です。"
+        return f"{approver.name} ({approver.id}) には承認者の役割がありません。{title}の承認が必要です。"
     if approver.department != poster.department:
-        return (f"{approver.name} ({approver.id}) は {approver.department} の職員です。"
-                f"{poster.department} の投稿は {title} が承認します (別表第1)。")
+        return (f"{approver.name} ({approver.id}) は{approver.department}の職員です。"
+                f"{poster.department}の投稿は{title}が承認します (別表第1)。")
     return None
 
 
@@ -864,7 +864,7 @@ class GateDecision:
             lines.append(f"・要確認 ({RULES.get(f.rule, f.rule)}): {f.message}")
         if self.lifted:
             names = "・".join(RULES[c] for c in self.lifted)
-            lines.append(f"緊急オーバーライドで {names} の確認を外しています。承認者の事後承認が必要です。")
+            lines.append(f"緊急オーバーライドで{names}の確認を外しています。承認者の事後承認が必要です。")
         blocked = {f.rule for f in self.blocking}
         if blocked - {"hours", "approval", "role"}:
             lines.append("本文を直してください。本文の問題は緊急オーバーライドでは外せません。")

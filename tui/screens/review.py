@@ -44,6 +44,7 @@ from dutypost.core.publish import Composition, Review, make_approval, publish, r
 from dutypost.core.templates import Template, format_jst_time
 from dutypost.tui.duty_screen import DutyScreen
 from dutypost.tui.keys import bind
+from dutypost.tui.widgets.preview import WrappedText
 from dutypost.tui.widgets.status import StatusBar
 from dutypost.tui.widgets.typeahead import TypeAhead
 from dutypost.tui.words import (APPROVAL_METHOD_LABELS, GATE_ONLY_RULES, composition_text, count_text,
@@ -145,13 +146,13 @@ class ReviewScreen(DutyScreen):
         about = f" (投稿 #{purpose.reply_to_post_id} への返信)" if purpose and purpose.reply_to_post_id else ""
         yield Static(f" {mark} 確認: {self.template.title}{about}", id="screen-title", markup=False)
         with VerticalScroll(id="review-body"):
-            yield Static(Text(composition_text(self.composition)), id="final-text", markup=False)
+            yield WrappedText(Text(composition_text(self.composition)), id="final-text")
             yield Static("要確認の警告 (内容を確かめて Space/Enter で [x] にする)", id="warnings-title", markup=False)
             yield WarningList(id="warnings", markup=False)
-            yield Static("", id="explain", markup=False)
+            yield WrappedText("", id="explain")
             yield Static("", id="publish-error", markup=False)
         # The verdict stays in sight below the text, however long the text is (80×24).
-        yield Static("投稿前チェック: 確認中...", id="checks", markup=False)
+        yield WrappedText("投稿前チェック: 確認中...", id="checks")
         yield Static("", id="publish-hint", markup=False)
         yield Footer(compact=True, show_command_palette=False)
 
@@ -187,8 +188,9 @@ class ReviewScreen(DutyScreen):
         self._shown_version = message.version
         self.query_one("#checks", Static).update(self._check_rows(message.result))
         self._show_warnings(message.result)
-        explain = message.result.explain(for_cli=False)
-        self.query_one("#explain", Static).update(explain)
+        # The gate's explanation (``result.explain``) is not shown here: the check rows say
+        # each finding and the hint line says the way on, each once.
+        self.query_one("#explain", Static).update("")
         self._show_publish_hint()
         self.refresh_bindings()
         if self._publish_when_allowed:
@@ -206,7 +208,7 @@ class ReviewScreen(DutyScreen):
         elif result.allowed:
             hint = f"F10 (Ctrl+X): {publish_confirmation(self.ctx.drill)}"
         elif any(f.rule not in GATE_ONLY_RULES for f in result.decision.blocking):
-            hint = "本文に止める問題があります。Esc で作成画面に戻って直してください。"
+            hint = "本文に止める問題があります (緊急でも外せません)。Esc で戻って直します。"
         elif result.unacknowledged:
             hint = "要確認の警告を確かめて、Space で [x] にしてください。"
         elif not result.decision.hours.in_hours and "hours" not in result.decision.lifted:
