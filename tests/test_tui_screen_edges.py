@@ -205,3 +205,17 @@ def test_wrapping_carries_a_character_down_rather_than_start_a_line_with_punctua
     assert not [line for line in lines if line[:1] in NO_LINE_START]
     assert not [line for line in lines if line.endswith("「")]
     assert [line.plain for line in wrap_text(Text("see https://x.com/a now"), 12)][0] == "see"
+
+
+async def test_a_fields_help_gives_its_example_once(tui_context):
+    ctx = tui_context(clock=IN_HOURS)
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press(*number_of(ctx, "evac-l4"))
+        await settle(app, pilot)
+        for name in ("reason", "area"):
+            app.screen.set_focus(app.screen.query_one(f"#field-{name}"))
+            await settle(app, pilot)
+            shown = str(app.screen.query_one("#field-help", Static).render())
+            assert shown.count("例") == 1, shown

@@ -249,7 +249,7 @@ class ComposeScreen(DutyScreen):
         for label in self.query(".field-label"):
             label.set_class(label.id == f"label-{name}", "-current")
         parts = [f.help] if f.help else []
-        if f.example:
+        if f.example and "例" not in (f.help or ""):  # an example once: the help may give its own
             parts.append(f"例: {f.example}")
         choices = field_choices(f, self.ctx.settings)
         if f.kind == "choice":
