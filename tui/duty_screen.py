@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from textual import events
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Static
+
+from dutypost.tui.widgets.preview import WrappedText
 
 if TYPE_CHECKING:
     from dutypost.core.context import DutyContext
@@ -44,7 +45,7 @@ class DutyScreen(Screen):
     def on_mount(self) -> None:
         self.add_class("-drill" if self.ctx.drill else "-live")
         width, height = self.app.size
-        self.mount(Static(too_small_text(width, height), id="too-small", markup=False))
+        self.mount(WrappedText(too_small_text(width, height), id="too-small"))
         self._fit(width, height)
 
     def on_resize(self, event: events.Resize) -> None:
