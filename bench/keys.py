@@ -23,7 +23,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from dutypost.core.config import EXAMPLE_CONFIG, load_settings  # noqa: E402
+from dutypost.core.config import EXAMPLE_CONFIG  # noqa: E402
+from dutypost.core.config_loader import load_settings  # noqa: E402
 from dutypost.core.context import DutyContext  # noqa: E402
 from dutypost.core.demo_account import DEMO_CREDENTIALS  # noqa: E402
 from dutypost.practice import PracticeServer  # noqa: E402

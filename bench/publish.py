@@ -20,7 +20,8 @@ from pathlib import Path
 
 import httpx
 
-from dutypost.core.config import EXAMPLE_CONFIG, load_settings
+from dutypost.core.config import EXAMPLE_CONFIG
+from dutypost.core.config_loader import load_settings
 from dutypost.core.context import DutyContext
 from dutypost.core.demo_account import DEMO_CREDENTIALS
 from dutypost.core.gate import Override

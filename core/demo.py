@@ -12,7 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dutypost.core.config import EXAMPLE_CONFIG, default_data_dir, load_settings
+from dutypost.core.config import EXAMPLE_CONFIG, default_data_dir
+from dutypost.core.config_loader import load_settings
 from dutypost.core.context import DutyContext
 
 if TYPE_CHECKING:

@@ -125,9 +125,39 @@ class HoursStatus:
 
 @lru_cache(maxsize=None)
 def _national_holidays(year: int):
-    import holidays
+    """Japan's national holidays (国民の祝日) in ``year``, named in Japanese."""
+    return _japan_calendar()(years=year, language="ja")
 
-    return holidays.country_holidays("JP", years=year, language="ja")
+
+@lru_cache(maxsize=1)
+def _japan_calendar() -> type:
+    """The holidays library's calendar of Japan, without the other countries' calendars.
+
+    ``holidays.country_holidays`` and ``import holidays.countries.japan`` both run
+    ``holidays/countries/__init__.py``, which imports all 250 countries (about 120 ms of
+    the CLI's start-up, issue 14). ``countries/japan.py`` itself imports only the
+    library's base modules, so it is run on its own, under a name of ours, unless the
+    package is already loaded; with another layout of the library, the library's own way.
+    """
+    import sys
+
+    loaded = sys.modules.get("holidays.countries.japan")
+    if loaded is not None:
+        return loaded.Japan
+    import importlib.util
+    from pathlib import Path
+
+    import holidays  # the package's own __init__ loads countries only when asked
+
+    path = Path(holidays.__file__).with_name("countries") / "japan.py"
+    spec = importlib.util.spec_from_file_location("_dutypost_holidays_japan", path) if path.is_file() else None
+    if spec is None or spec.loader is None:
+        from holidays.countries.japan import Japan
+
+        return Japan
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Japan
 
 
 def hours_status(now: datetime, hours: HoursConfig) -> HoursStatus:
@@ -792,7 +822,8 @@ def _approver_title(settings: Settings, department: str) -> str:
 def check_approval(settings: Settings, poster: Operator, approval: Approval | None) -> str | None:
     """None when ``approval`` is valid for a post by ``poster``; else the problem in Japanese.
 
-    R2 (別表第1): the approver has the approver role and the poster's department.
+    R2 (別表第1): the approver has the approver role and the poster's department, and is not
+    the poster unless ``[gate] allow_self_approval`` says so (four eyes, 四つの目).
     """
     title = _approver_title(settings, poster.department)
     if approval is None:
@@ -805,6 +836,9 @@ def check_approval(settings: Settings, poster: Operator, approval: Approval | No
         return f"承認者「{approval.approver_id}」は職員の一覧にありません。{title}の職員 ID を指定してください。"
     if "approver" not in approver.roles:
         return f"{approver.name} ({approver.id}) には承認者の役割がありません。{title}の承認が必要です。"
+    if approver.id == poster.id and not settings.gate.allow_self_approval:
+        return (f"自分の投稿は自分で承認できません ({approver.name})。{poster.department}のほかの承認者"
+                f" ({title}) に承認を頼んでください。")
     if approver.department != poster.department:
         return (f"{approver.name} ({approver.id}) は{approver.department}の職員です。"
                 f"{poster.department}の投稿は{title}が承認します (別表第1)。")

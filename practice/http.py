@@ -9,7 +9,7 @@ import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from dutypost.core.oauth1 import FORM_CONTENT_TYPE
@@ -18,9 +18,6 @@ from dutypost.practice.oauth import Refused
 from dutypost.practice.page import UNKNOWN_LOGIN_PAGE, UNKNOWN_POST_PAGE, pin_page
 from dutypost.practice.problems import Answer, not_found, problem
 from dutypost.practice.timeline import parse_query
-
-if TYPE_CHECKING:
-    from dutypost.practice.server import PracticeServer
 
 OPENAPI_DOCUMENT = {"openapi": "3.0.0", "info": {"title": "dutypost practice server", "version": "2.0"}}
 V1_UNAUTHORIZED = {"errors": [{"code": 32, "message": "Could not authenticate you."}]}
@@ -32,7 +29,7 @@ class PracticeHTTPServer(ThreadingHTTPServer):
     def __init__(
         self,
         address: tuple[str, int],
-        practice: PracticeServer,
+        practice: Any,  # the dutypost.practice.server.PracticeServer that owns this socket (it imports this module)
         *,
         listening: socket.socket | None = None,
     ) -> None:

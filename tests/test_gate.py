@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
-from dutypost.core.config import HoursConfig, load_settings
+from dutypost.core.config import HoursConfig
+from dutypost.core.config_loader import load_settings
 from dutypost.core.errors import InputError
 from dutypost.core.gate import (
     APPROVAL_METHODS,
@@ -860,3 +861,16 @@ def _best_of_three(text: str, ctx: ContentContext) -> float:
 def test_a_10000_character_paste_is_checked_quickly(settings, paste):
     # Linear takes about 0.03-0.07 s here; the quadratic patterns took 0.59 s and more.
     assert _best_of_three(paste, content(settings, emergency=True)) < 0.3
+
+
+# -- bare country domains are links (issue 11: X's own URL extraction) ----------------
+
+
+def test_a_bare_country_domain_is_a_link_checked_and_priced(settings):
+    ctx = content(settings)
+    assert found("詳しくはamimachi.jpへ", ctx, "link-domain") == ["amimachi.jp"]
+    assert not found("詳しくはpref.ibaraki.jpへ", ctx, "link-domain")
+    [cost] = [f for f in check_content("詳しくは pref.ibaraki.jp へ", ctx) if f.rule == "cost"]
+    assert "URL を含むため" in cost.message
+    [plain] = [f for f in check_content("詳しくは役場へ", ctx) if f.rule == "cost"]
+    assert "URL" not in plain.message

@@ -48,7 +48,7 @@ def test_core_sources_do_not_import_textual():
 
 def test_the_way_to_the_first_screen_imports_none_of_the_slow_libraries():
     """Start-up (issue 4): what the home screen needs before its first frame is cheap to
-    import. pydantic validates only when the config's snapshot is stale; httpx, the
+    import. pydantic validates only when the config's cached copy is stale; httpx, the
     ledger's sqlite3, holidays and the practice server load after the first frame."""
     modules = _modules_after("import dutypost.core.cli, dutypost.core.demo, dutypost.core.context, dutypost.core.config, dutypost.core.templates, dutypost.tui.app, dutypost.tui.screens.home")
     slow = {"pydantic", "pydantic_settings", "httpx", "tweepy", "holidays", "sqlite3", "http.server", "emoji", "tomllib"}

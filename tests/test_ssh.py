@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from dutypost.core.config import write_secrets
+from dutypost.core.credentials import write_secrets
 from dutypost.core.ledger import Ledger
 from dutypost.core.demo_account import DEMO_CREDENTIALS
 from dutypost.core.templates import format_jst_time

@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from dutypost.core.config import BUNDLED_TEMPLATES, load_settings
+from dutypost.core.config import BUNDLED_TEMPLATES
+from dutypost.core.config_loader import load_settings
 from dutypost.core.errors import InputError
 from dutypost.core.templates import (
     CATEGORY_ORDER,

@@ -1,12 +1,15 @@
-"""Snapshots (検証済みの写し): what was read and validated from files, kept for the next start.
+"""The validated cache (検証済みの写し): what was read and validated from files, kept for the next start.
 
 The config and the templates are checked at every start, and checking them costs more
 than drawing the first screen (pydantic alone takes longer to import). What a check
 produced is kept here, in the user's cache directory, under a key that digests every
 input to it: the files' bytes, the environment variables read, the code that checked
-them and the Python that ran it. The next start with the same inputs reads the
-snapshot; any change to any input means checking again. A snapshot that is missing,
+them and the Python that ran it. The next start with the same inputs reads the cached
+copy; any change to any input means checking again. A cached copy that is missing,
 damaged or not the user's own is ignored, never trusted.
+
+Used by :mod:`core.config_loader` (the validated settings) and :mod:`core.templates`
+(the parsed templates). Not to be confused with the SVG snapshots of the screen tests.
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ def _path(name: str) -> Path:
 
 
 def read(name: str, key: str, kind: type) -> Any | None:
-    """The snapshot ``name`` if it was made from ``key`` and is a ``kind``; else None."""
+    """The cached copy ``name`` if it was made from ``key`` and is a ``kind``; else None."""
     try:
         with open(_path(name), "rb") as fh:
             info = os.fstat(fh.fileno())
@@ -97,6 +100,6 @@ def write(name: str, key: str, value: Any) -> None:
 
 
 def name_for(kind: str, where: Path | str | None) -> str:
-    """One snapshot per kind and place: an edit replaces it, the demo keeps its own."""
+    """One cached copy per kind and place: an edit replaces it, the demo keeps its own."""
     place = str(Path(where).resolve()) if where is not None else ""
     return f"{kind}-{hashlib.sha256(place.encode('utf-8', 'surrogateescape')).hexdigest()[:16]}"
