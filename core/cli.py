@@ -93,10 +93,11 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="設定ファイル (既定: DUTYPOST_CONFIG か設定ディレクトリ)")
     common.add_argument("--operator", metavar="ID", default=argparse.SUPPRESS, help="職員 ID (SSH のサービスアカウントでだけ有効)")
+    common.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
+                        help="内蔵の設定と練習サーバーで訓練モードを試す (認証情報は不要)")
 
     p = _Parser(prog="dutypost", parents=[common], description="防災情報を X の公式アカウントに投稿する当直用ツール")
     p.add_argument("--drill", action="store_true", help="訓練モード (【訓練】を付け、練習サーバーか訓練用アカウントに投稿)")
-    p.add_argument("--demo", action="store_true", help="内蔵の設定と練習サーバーで訓練モードを試す (認証情報は不要)")
     p.add_argument("--slow-link", action="store_true", help="低速回線モード (低 FPS・マウスなし・ansi テーマ)")
     p.add_argument("--version", action=_Version, help="バージョンを表示して終了")
     if not commands:
@@ -252,10 +253,40 @@ def _settings_for_reading(args, *, quiet: bool = False):
 
 
 def _context(args):
+    """The context of a command: ``--demo`` is the demo town's (drill mode, its own
+    ledger and practice server), as for the screen."""
+    if getattr(args, "demo", False):
+        import atexit
+
+        from dutypost.core.demo import demo_context
+
+        ctx, server = demo_context()
+        atexit.register(server.stop)
+        return ctx
     from dutypost.core.context import build_context
 
     return build_context(getattr(args, "config", None), operator_id=getattr(args, "operator", None),
                          drill=bool(getattr(args, "drill", False)))
+
+
+def _override_category(settings, given: str) -> str:
+    """``--override``: the category's number (1, 2, …), the whole category, or a short
+    name that is part of exactly one category (「生命」「誤った」「その他」)."""
+    categories = list(settings.gate.override_categories)
+    given = given.strip()
+    if given.isdigit() and 1 <= int(given) <= len(categories):
+        return categories[int(given) - 1]
+    if given in categories:
+        return given
+    matches = [c for c in categories if given and given in c]
+    if len(matches) == 1:
+        return matches[0]
+    listed = "\n".join(f"  {i}: {c}" for i, c in enumerate(categories, 1))
+    problem = (f"「{given}」に当てはまる区分が {len(matches)} つあります。" if matches
+               else f"緊急オーバーライドの区分「{given}」はありません。")
+    raise InputError(problem, hint=f"--override には番号、区分の全体、または区分の一部 (例: {categories[0][:2]}) を指定します"
+                                   f" (設定ファイルの [gate] override_categories):\n{listed}" if categories else
+                     "設定ファイルの [gate] override_categories に区分がありません。運用管理者に連絡してください。")
 
 
 def _template(templates, template_id: str):
@@ -401,6 +432,9 @@ def cmd_count(args) -> int:
     text = args.text if args.text is not None else sys.stdin.read()
     if args.text is None:
         text = text.removesuffix("\n")
+    if not text.strip():
+        raise InputError("数える本文が空です。",
+                         hint='本文を引数に書くか (dutypost count "本文")、標準入力から渡してください (echo 本文 | dutypost count)。')
     max_length = 280
     try:
         max_length = _settings_for_reading(args, quiet=True).x.max_weighted_length
@@ -429,7 +463,7 @@ def _approval_and_override(ctx, args):
         if not (args.override and args.reason):
             raise InputError("緊急オーバーライドには --override と --reason の両方が必要です。",
                              hint='例: --override "生命・身体・財産の保護に必要な緊急情報" --reason "台風で土砂災害の危険が高まったため"')
-        override = make_override(ctx, args.override, args.reason)
+        override = make_override(ctx, _override_category(ctx.settings, args.override), args.reason)
     return approval, override
 
 
@@ -753,7 +787,7 @@ def cmd_tui(args) -> int:
             hint="端末から起動してください。SSH では ssh -t で接続します (~/.ssh/config なら RequestTTY yes)。\n"
                  "(admin) No terminal on stdin/stdout; connect with ssh -t.",
         )
-    if args.demo:
+    if getattr(args, "demo", False):
         from dutypost.core.demo import demo_context
 
         ctx, server = demo_context()
@@ -805,7 +839,7 @@ _CONTEXT_COMMANDS = frozenset({"post", "history", "outbox", "audit", "form", "re
 
 
 def _resolves_operator(args) -> bool:
-    return args.command in _CONTEXT_COMMANDS or (args.command is None and not args.demo)
+    return args.command in _CONTEXT_COMMANDS or (args.command is None and not getattr(args, "demo", False))
 
 
 def _check_operator_flag(args) -> None:

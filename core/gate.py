@@ -764,9 +764,17 @@ def _duplicates(text: str, ctx: ContentContext) -> Iterator[Finding]:
         if abs(now - at) <= window and _WHITESPACE.sub("", previous) == key:
             minutes = int(abs(now - at).total_seconds() // 60)
             yield Finding("duplicate", "warn",
-                          f"同じ本文を {minutes // 60}時間{minutes % 60}分前に投稿しています。"
+                          f"同じ本文を {_ago(minutes)}に投稿しています。"
                           "X は同じ本文の投稿を受け付けません。時刻や内容を書き換えてください。")
             return
+
+
+def _ago(minutes: int) -> str:
+    """``29分前``, ``2時間前``, ``2時間30分前``: no 「0時間」 and no 「0分」."""
+    hours, minutes = divmod(minutes, 60)
+    if not hours:
+        return f"{minutes}分前"
+    return f"{hours}時間{minutes}分前" if minutes else f"{hours}時間前"
 
 
 def _price(usd: float) -> str:
@@ -819,21 +827,21 @@ def check_approval(settings: Settings, poster: Operator, approval: Approval | No
     """
     title = _approver_title(settings, poster.department)
     if approval is None:
-        return f"承認が記録されていません。{poster.department} の投稿には {title} の承認が必要です。"
+        return f"承認が記録されていません。{poster.department}の投稿には{title}の承認が必要です。"
     if approval.method not in APPROVAL_METHODS:
         methods = ", ".join(f"{k} ({v})" for k, v in APPROVAL_METHODS.items())
         return f"承認の方法「{approval.method}」は使えません。次のいずれかです: {methods}。"
     approver = settings.operator(approval.approver_id)
     if approver is None:
-        return f"承認者「{approval.approver_id}」は職員の一覧にありません。{title} の職員IDを指定してください。"
+        return f"承認者「{approval.approver_id}」は職員の一覧にありません。{title}の職員 ID を指定してください。"
     if "approver" not in approver.roles:
-        return f"{approver.name} ({approver.id}) には承認者の役割がありません。{title} の承認が必要です。"
+        return f"{approver.name} ({approver.id}) には承認者の役割がありません。{title}の承認が必要です。"
     if approver.id == poster.id and not settings.gate.allow_self_approval:
-        return (f"自分の投稿は自分で承認できません ({approver.name})。{poster.department} のほかの承認者"
+        return (f"自分の投稿は自分で承認できません ({approver.name})。{poster.department}のほかの承認者"
                 f" ({title}) に承認を頼んでください。")
     if approver.department != poster.department:
-        return (f"{approver.name} ({approver.id}) は {approver.department} の職員です。"
-                f"{poster.department} の投稿は {title} が承認します (別表第1)。")
+        return (f"{approver.name} ({approver.id}) は{approver.department}の職員です。"
+                f"{poster.department}の投稿は{title}が承認します (別表第1)。")
     return None
 
 
@@ -890,7 +898,7 @@ class GateDecision:
             lines.append(f"・要確認 ({RULES.get(f.rule, f.rule)}): {f.message}")
         if self.lifted:
             names = "・".join(RULES[c] for c in self.lifted)
-            lines.append(f"緊急オーバーライドで {names} の確認を外しています。承認者の事後承認が必要です。")
+            lines.append(f"緊急オーバーライドで{names}の確認を外しています。承認者の事後承認が必要です。")
         blocked = {f.rule for f in self.blocking}
         if blocked - {"hours", "approval", "role"}:
             lines.append("本文を直してください。本文の問題は緊急オーバーライドでは外せません。")
@@ -954,7 +962,7 @@ def evaluate(
         blocking.append(Finding("approval", "block", approval_problem or ""))
     if "poster" not in poster.roles:
         # R11 / 000 第3条(3): only operators who post for a department may post; no override lifts this.
-        blocking.append(Finding("role", "block", f"{poster.name} さんには投稿者 (poster) の役割がありません。"
+        blocking.append(Finding("role", "block", f"{poster.name}さんには投稿者 (poster) の役割がありません。"
                                 "投稿できる職員に代わってもらうか、運用管理者に役割の追加を頼んでください。"))
     blocking += [f for f in findings if f.severity == "block"]
     acknowledged = set(acks)

@@ -164,7 +164,7 @@ def _same_template_finding(ctx: DutyContext, last) -> Finding:
     return Finding(
         SAME_TEMPLATE_RULE,
         "warn",
-        f"{name} さんが {format_jst_time(last.created_at)} に同じテンプレートで投稿しています"
+        f"{name}さんが {format_jst_time(last.created_at)} に同じテンプレートで投稿しています"
         f" (状態: {last.state})。重複していないか確かめてください。",
     )
 

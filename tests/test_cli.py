@@ -547,6 +547,42 @@ def test_check_an_unknown_template_is_bad_input():
     no_traceback(proc)
 
 
+@pytest.mark.parametrize("given", ["1", "生命", "生命・身体・財産の保護に必要な緊急情報"])
+def test_override_takes_a_number_a_short_name_or_the_whole_category(live_config, practice_server, given):
+    cfg = live_config(hours=always_closed())
+    proc = dutypost("--config", str(cfg), "post", "evac-l4", *EVAC_VALUES, "--override", given,
+                    "--reason", "台風の接近で土砂災害の危険が高まったため", env=creds_env())
+    assert proc.returncode == 0, proc.stderr
+    history = json.loads(dutypost("--config", str(cfg), "history", "--json").stdout)
+    assert history[0]["override"]["category"] == "生命・身体・財産の保護に必要な緊急情報"
+
+
+@pytest.mark.parametrize("given", ["9", "な", "なにか"])  # "な": in two categories
+def test_an_override_category_that_names_none_or_several_lists_them_by_number(live_config, practice_server, given):
+    proc = dutypost("--config", str(live_config(hours=always_closed())), "post", "evac-l4", *EVAC_VALUES,
+                    "--override", given, "--reason", "台風の接近で土砂災害の危険が高まったため", env=creds_env())
+    assert proc.returncode == 2, proc.stderr
+    assert "1: 生命・身体・財産の保護に必要な緊急情報" in proc.stderr and "3: その他やむを得ない事情" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert practice_server.posts() == []
+
+
+@pytest.mark.parametrize("argv", [["--demo", "history"], ["history", "--demo"], ["outbox", "--demo", "--json"]])
+def test_demo_works_for_the_ledger_commands(argv):
+    proc = dutypost(*argv)
+    assert proc.returncode == 0, proc.stderr
+    assert "設定ファイルが見つかりません" not in proc.stderr
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_count_of_nothing_is_bad_input(text):
+    proc = dutypost("count", text)
+    assert proc.returncode == 2
+    assert "空" in proc.stderr and "Traceback" not in proc.stderr
+    proc = dutypost("count", "--json", input="\n")
+    assert proc.returncode == 2
+
+
 def _modules_of(*args: str) -> tuple[int, set[str]]:
     """Run ``dutypost ARGS`` in a fresh process; its exit code and every module it imported."""
     probe = (
@@ -878,7 +914,7 @@ def test_the_same_template_warning_says_the_post_was_stopped_and_how_to_go_on(li
     first_line = proc.stderr.splitlines()[0]
     assert first_line == "エラー: 投稿前チェックで止まっています。"
     assert "通りました" not in proc.stderr
-    assert "要確認 (同じテンプレート)" in proc.stderr and "田中 一郎 さん" in proc.stderr
+    assert "要確認 (同じテンプレート)" in proc.stderr and "田中 一郎さん" in proc.stderr
     assert "--ack same-template" in proc.stderr
     assert len(practice_server.posts()) == 1
     proc = dutypost(*other, "--ack", "same-template", env=creds_env())

@@ -403,6 +403,16 @@ def test_duplicate_within_the_window(settings):
     assert "23時間59分前" in finding.message
     stale = content(settings, recent_texts=(("避難所を開設しました。", now - timedelta(hours=24, minutes=1)),), now=now)
     assert not found("避難所を開設しました。", stale, "duplicate")
+
+
+@pytest.mark.parametrize(("ago", "said"), [(timedelta(minutes=29), "同じ本文を 29分前に"),
+                                           (timedelta(hours=2), "同じ本文を 2時間前に"),
+                                           (timedelta(hours=2, minutes=5), "同じ本文を 2時間5分前に")])
+def test_the_duplicates_age_has_no_zero_hours_or_minutes(settings, ago, said):
+    now = TUESDAY_NOON
+    ctx = content(settings, recent_texts=(("避難所を開設しました。", now - ago),), now=now)
+    [finding] = [f for f in check_content("避難所を開設しました。", ctx) if f.rule == "duplicate"]
+    assert said in finding.message and "0時間" not in finding.message
     assert not found("避難所を閉鎖しました。", ctx, "duplicate")
 
 

@@ -42,6 +42,7 @@ from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from dutypost.core.context import DutyContext
+from dutypost.tui import paste
 from dutypost.tui.keys import DECLARED_KEYS, bind, display_keys
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ class CellSafeScrollBarRender(ScrollBarRender):
 
 
 ScrollBar.renderer = CellSafeScrollBarRender
+paste.install()  # a bracketed paste is read verbatim: no key, no binding from inside it
 
 
 class DutyCommandPalette(CommandPalette):
@@ -86,7 +88,8 @@ class DutypostApp(App[int]):
         bind("f1,ctrl+g", "help", "ヘルプ", "help"),
         bind("ctrl+p", "command_palette", "コマンド", "command-palette", show=False, priority=True),
         bind("ctrl+q", "quit", "終了", "quit", show=False, priority=True),
-        Binding("ctrl+c", "ctrl_c", show=False, system=True),
+        # Priority: a text field's own Ctrl+C (copy) would otherwise swallow the hint.
+        Binding("ctrl+c", "ctrl_c", show=False, system=True, priority=True),
     ]
 
     # Shared state the screens watch. ``var``, not ``reactive``: a change must redraw only
@@ -343,7 +346,7 @@ class DutypostApp(App[int]):
         if isinstance(self.screen, ApprovalsScreen):
             return
         names = "、".join(dict.fromkeys(self.operator_name(r.requested_by) for r in new))
-        self.notify(f"{names} さんから承認依頼が {len(new)} 件届きました。F7 (Ctrl+Y) で承認の画面を開きます (ホームから)。",
+        self.notify(f"{names}さんから承認依頼が {len(new)} 件届きました。F7 (Ctrl+Y) で承認の画面を開きます (ホームから)。",
                     title="承認依頼", timeout=NOTICE_SECONDS, markup=False)
 
     def operator_name(self, operator_id: str) -> str:
@@ -387,7 +390,14 @@ class DutypostApp(App[int]):
                                                 placeholder="コマンドを検索 (例: 送信待ち、下書き、ヘルプ)"))
 
     def action_ctrl_c(self) -> None:
-        self.notify("終了は Ctrl+Q です。", title="Ctrl+C", markup=False)
+        """Ctrl+C never quits (a reflex at 03:00 must not lose the screen): it copies the
+        selected text of a field, as the field would, and says how to quit."""
+        from textual.widgets import Input
+
+        focused = self.focused
+        if isinstance(focused, Input) and not focused.selection.is_empty:
+            focused.action_copy()
+        self.notify("終了は Ctrl+Q です (Ctrl+C では終了しません)。", title="Ctrl+C", markup=False)
 
     def action_outbox(self) -> None:
         self.open_outbox()
@@ -470,7 +480,7 @@ class DutypostApp(App[int]):
         from dutypost.tui.screens.approvals import ApprovalsScreen
 
         if not self.is_approver:
-            self.notify(f"{self.ctx.operator.name} さんには承認者の役割がありません。", title="承認",
+            self.notify(f"{self.ctx.operator.name}さんには承認者の役割がありません。", title="承認",
                         severity="warning", markup=False)
         elif not isinstance(self.screen, ApprovalsScreen):
             self.push_screen(ApprovalsScreen())
