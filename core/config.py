@@ -326,6 +326,16 @@ DEFAULT_OVERRIDE_CATEGORIES = [
     "その他やむを得ない事情",
 ]
 
+#: Which templates each override category fits (区分と合うテンプレート), by template category;
+#: ``"emergency"`` stands for every template with ``emergency = true``. An override category
+#: not listed fits every template. A mismatch is a warning (``override-fit``), not a block.
+DEFAULT_OVERRIDE_FIT = {
+    "生命・身体・財産の保護に必要な緊急情報": [
+        "emergency", "避難情報", "避難所", "気象", "地震", "国民保護", "本部", "ライフライン", "交通", "多言語",
+    ],
+    "誤った投稿への対応": ["訂正・お詫び", "運用"],
+}
+
 
 @dataclass
 class GateConfig:
@@ -343,6 +353,8 @@ class GateConfig:
     obscene_terms: list[str] = field(default_factory=list)
     duplicate_window_hours: Annotated[int, Bounds(ge=0)] = 24
     same_template_warn_minutes: Annotated[int, Bounds(ge=0)] = 30
+    override_fit: dict[str, list[str]] = field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_OVERRIDE_FIT.items()})
 
 
 @dataclass

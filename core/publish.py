@@ -15,7 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from dutypost.core.context import DutyContext
 from dutypost.core.errors import GateBlocked, InputError, OutcomeUnknown, PublishFailed
@@ -23,6 +23,9 @@ from dutypost.core.gate import Approval, GateDecision, Override, evaluate, valid
 from dutypost.core.length import extract_urls, split_thread, weighted_length
 from dutypost.core.models import Finding
 from dutypost.core.templates import Template, municipality_variables, render
+
+if TYPE_CHECKING:
+    from dutypost.core.ledger import OverrideSession
 
 SAME_TEMPLATE_RULE = "same-template"
 
@@ -37,6 +40,10 @@ class Composition:
     emergency: bool
     threads_allowed: bool
     values: Mapping[str, str] = field(default_factory=dict)
+    #: The template's category (分類), for the override-fit check; None without a template.
+    category: str | None = None
+    #: The template's issuing department (情報配信部署); None: the poster's own.
+    department: str | None = None
 
     @property
     def weighted_length(self) -> int:
@@ -47,27 +54,56 @@ def compose(ctx: DutyContext, template: Template, values: Mapping[str, str], *, 
     """Render ``template`` with the municipality's variables and mark it 【訓練】 in drill mode."""
     text = render(template, values, now=now or ctx.now(), variables=municipality_variables(ctx.settings))
     return compose_text(ctx, text, template_id=template.id, emergency=template.emergency,
-                        threads_allowed=template.threads, values=values)
+                        threads_allowed=template.threads, values=values, category=template.category,
+                        department=template.department)
 
 
 def compose_text(ctx: DutyContext, text: str, *, template_id: str | None, emergency: bool,
-                 threads_allowed: bool, values: Mapping[str, str] | None = None) -> Composition:
+                 threads_allowed: bool, values: Mapping[str, str] | None = None,
+                 category: str | None = None, department: str | None = None) -> Composition:
     marker = ctx.settings.drill.marker
     if ctx.drill and marker not in text:
         text = marker + text
     limit = ctx.settings.x.max_weighted_length
     parts = split_thread(text, limit) if threads_allowed else [text]
     return Composition(text=text, parts=tuple(parts), template_id=template_id, emergency=emergency,
-                       threads_allowed=threads_allowed, values=dict(values or {}))
+                       threads_allowed=threads_allowed, values=dict(values or {}), category=category,
+                       department=department)
+
+
+def issuing_department(ctx: DutyContext, composition: Composition, department: str | None = None) -> str:
+    """The department that issues the post (情報配信部署, 別表第1), whose approver is required:
+    the officer's choice, else the template's, else the poster's own department.
+
+    A named department must be a ``[[departments]]`` row of the config; else InputError."""
+    if department is None and composition.department is None:
+        return ctx.operator.department
+    chosen = department if department is not None else composition.department
+    if ctx.settings.department(chosen) is None:
+        where = ("--department に指定した" if department is not None
+                 else f"テンプレート {composition.template_id} の department に書かれた")
+        config = f"設定ファイル {ctx.config_path} の" if ctx.config_path else "設定の"
+        raise InputError(
+            f"{where}所属「{chosen}」は、{config} [[departments]] (別表第1) にありません。",
+            hint="[[departments]] の name をそのまま書いてください (dutypost config check で設定を確かめられます)。",
+        )
+    return chosen
 
 
 @dataclass(frozen=True)
 class Review:
-    """The gate's decision plus what only the ledger knows (another operator's recent post)."""
+    """The gate's decision plus what only the ledger knows (another operator's recent post,
+    the operator's active override session).
+
+    ``override`` is the override the gate applied: the one given, else the operator's
+    active session's (``override.session_id`` set). ``department`` is the issuing
+    department whose approver is required."""
 
     decision: GateDecision
     same_template: Finding | None
     acks: frozenset[str]
+    override: Override | None = None
+    department: str | None = None
 
     @property
     def unacknowledged(self) -> tuple[Finding, ...]:
@@ -85,6 +121,9 @@ class Review:
 
     def explain(self, *, for_cli: bool = True) -> str:
         text = self.decision.explain(for_cli=for_cli)
+        if self.override is not None and self.override.session_id is not None and self.decision.lifted:
+            text = (f"{text}\n緊急オーバーライドの時間枠 #{self.override.session_id} を使っています"
+                    f" (区分: {self.override.category})。")
         if self.same_template and SAME_TEMPLATE_RULE not in self.acks:
             how = f"確認したら --ack {SAME_TEMPLATE_RULE} を付けてください。" if for_cli else "確認してから進んでください。"
             text = f"{text}\n{self.same_template.message} {how}".strip()
@@ -99,9 +138,15 @@ def review(
     override: Override | None = None,
     acks: Iterable[str] = (),
     now: datetime | None = None,
+    department: str | None = None,
 ) -> Review:
+    """The gate on ``composition``. Without ``override``, the operator's active override
+    session (緊急オーバーライドの時間枠) applies, if there is one."""
     now = now or ctx.now()
     gate = ctx.settings.gate
+    issuing = issuing_department(ctx, composition, department)
+    if override is None:
+        override = session_override(ctx, now)
     recent = ctx.ledger.recent_sent_texts(now - timedelta(hours=gate.duplicate_window_hours), ctx.drill)
     acks = frozenset(acks)
     decision = evaluate(
@@ -116,8 +161,11 @@ def review(
         acks=acks,
         threads_allowed=composition.threads_allowed,
         recent_texts=tuple(recent),
+        department=issuing,
+        template_category=composition.category,
     )
-    return Review(decision=decision, same_template=_same_template_warning(ctx, composition, now), acks=acks)
+    return Review(decision=decision, same_template=_same_template_warning(ctx, composition, now), acks=acks,
+                  override=override, department=issuing)
 
 
 def _same_template_warning(ctx: DutyContext, composition: Composition, now: datetime) -> Finding | None:
@@ -148,6 +196,58 @@ def make_approval(ctx: DutyContext, approver_id: str, method: str, *, now: datet
     return Approval(approver_id=approver_id, method=method, at=now or ctx.now())
 
 
+# -- time-boxed override sessions (緊急オーバーライドの時間枠, issue 12 item 7) ----------------
+
+
+def start_override_session(ctx: DutyContext, category: str, reason: str, hours: float, *,
+                           now: datetime | None = None) -> "OverrideSession":
+    """Start the operator's override session: ``category`` and ``reason`` cover their posts
+    for ``hours`` (more than 0, at most 12). Each post still awaits 事後承認."""
+    from dutypost.core.ledger import MAX_SESSION_HOURS
+
+    validate_override(ctx.settings, category, reason)
+    if not 0 < hours <= MAX_SESSION_HOURS:
+        raise InputError(f"緊急オーバーライドの時間枠は {MAX_SESSION_HOURS} 時間までです (指定: {hours:g} 時間)。",
+                         hint=f"--hours に 1〜{MAX_SESSION_HOURS} の時間を指定してください。朝になったら、"
+                              "続けて必要なときは改めて開始します。")
+    now = now or ctx.now()
+    running = ctx.ledger.active_override_session(ctx.operator.id, now, ctx.drill)
+    if running is not None:
+        from dutypost.core.templates import format_jst_datetime
+
+        raise InputError(f"緊急オーバーライドの時間枠 #{running.id} が {format_jst_datetime(running.until)} まで続いています。",
+                         hint="区分や時間を変えるときは、先に dutypost override end で終えてください。")
+    session_id = ctx.ledger.start_override_session(operator=ctx.operator.id, category=category,
+                                                   reason=reason.strip(), starts_at=now,
+                                                   ends_at=now + timedelta(hours=hours), drill=ctx.drill)
+    return ctx.ledger.get_override_session(session_id)
+
+
+def end_override_session(ctx: DutyContext, *, now: datetime | None = None) -> "OverrideSession":
+    """End the operator's running session early; InputError when none is running."""
+    now = now or ctx.now()
+    running = ctx.ledger.active_override_session(ctx.operator.id, now, ctx.drill)
+    if running is None:
+        raise InputError("終える緊急オーバーライドの時間枠はありません。",
+                         hint="dutypost override status で状態を確かめられます。")
+    ctx.ledger.end_override_session(running.id, ended_by=ctx.operator.id, at=now)
+    return ctx.ledger.get_override_session(running.id)
+
+
+def active_override_session(ctx: DutyContext, now: datetime | None = None) -> "OverrideSession | None":
+    """The operator's session that applies now (in this mode: 本番 or 訓練), if any."""
+    return ctx.ledger.active_override_session(ctx.operator.id, now or ctx.now(), ctx.drill)
+
+
+def session_override(ctx: DutyContext, now: datetime) -> Override | None:
+    """The override an active session gives a post made at ``now``, or None."""
+    running = active_override_session(ctx, now)
+    if running is None:
+        return None
+    return Override(category=running.category, reason=running.reason, operator_id=ctx.operator.id, at=now,
+                    session_id=running.id)
+
+
 @dataclass(frozen=True)
 class PublishResult:
     post_id: int
@@ -168,14 +268,19 @@ def publish(
     fallback_text: str | None = None,
     draft_id: str | None = None,
     now: datetime | None = None,
+    department: str | None = None,
 ) -> PublishResult:
     """Pass the gate, record the intent, then send. Raises GateBlocked/PublishFailed/OutcomeUnknown.
 
     With ``reply_to_post_id`` (a correction), the first part is sent as a reply to that
     post; if X refuses the reply (SPEC §5), ``fallback_text`` goes out as a standalone post.
+    Without ``override``, the operator's active override session applies (see :func:`review`).
+    ``department`` names the issuing department (情報配信部署); the post is recorded under it.
     """
     now = now or ctx.now()
-    result = review(ctx, composition, approval=approval, override=override, acks=acks, now=now)
+    result = review(ctx, composition, approval=approval, override=override, acks=acks, now=now,
+                    department=department)
+    override = result.override
     if not result.allowed:
         headline, _, details = result.explain(for_cli=True).partition("\n")
         raise GateBlocked(headline, hint=details)
@@ -184,7 +289,7 @@ def publish(
     reply_x_id = _reply_target(ctx, reply_to_post_id)
     post_id = ledger.create_post(
         operator=ctx.operator.id,
-        department=ctx.operator.department,
+        department=result.department or ctx.operator.department,
         template_id=composition.template_id,
         text=composition.text,
         parts=list(composition.parts),
@@ -200,7 +305,8 @@ def publish(
                                at=approval.at, recorded_by=ctx.operator.id)
     if override is not None and result.decision.lifted:
         ledger.record_override(post_id, operator=ctx.operator.id, category=override.category,
-                               reason=override.reason, lifted=list(result.decision.lifted))
+                               reason=override.reason, lifted=list(result.decision.lifted),
+                               session_id=override.session_id)
     if draft_id:
         ledger.close_draft(draft_id, "published")
     return _send(ctx, post_id, list(composition.parts), sent=[], reply_to=reply_x_id, fallback_text=fallback_text)

@@ -15,6 +15,8 @@ File format::
     body = \"\"\"…{area}…\"\"\"         # {name} placeholders: fields and municipality variables
     hashtags = ["{municipality_hashtags}", "#避難指示"]
     link = "{page.bosai}"           # optional: a URL, or a variable naming one
+    department = "廃棄物対策課"      # optional: the issuing department (情報配信部署, a [[departments]]
+                                    # name of 別表第1) whose approver approves; default: the poster's
 
     [[fields]]
     name = "area"                   # a-z, 0-9, _
@@ -84,7 +86,7 @@ SUBJECT_MAX_CHARS = 30
 """The longest 件名 (subject) of a post, as 様式第1号 and a correction name it."""
 
 _TOP_KEYS = ("id", "title", "category", "emergency", "threads", "order", "description",
-             "body", "hashtags", "link", "fields")
+             "body", "hashtags", "link", "fields", "department")
 _REQUIRED_TOP_KEYS = ("id", "title", "category", "emergency", "description", "body")
 _FIELD_KEYS = ("name", "label", "kind", "required", "default", "choices", "source", "example", "help")
 _REQUIRED_FIELD_KEYS = ("name", "label", "kind", "example")
@@ -139,6 +141,9 @@ class Template:
     link: str | None
     path: Path
     order: int = DEFAULT_ORDER
+    #: The issuing department (情報配信部署, 別表第1) whose approver approves posts of this
+    #: template; None: the poster's own department.
+    department: str | None = None
 
     @property
     def examples(self) -> dict[str, str]:
@@ -365,6 +370,7 @@ class _FileParser:
         if description is not None and "\n" in description:
             self.error("description は1行で書いてください。", "description")
         body = self._string(data, "body")
+        department = self._string(data, "department")
         emergency = self._bool(data, "emergency", False)
         threads = self._bool(data, "threads", False)
         order = data.get("order", DEFAULT_ORDER)
@@ -395,7 +401,7 @@ class _FileParser:
         return Template(
             id=template_id, title=title, category=category, emergency=emergency, threads=threads,
             description=description, fields=fields, body=body.strip("\n"), hashtags=tuple(hashtags),
-            link=link, path=self.path, order=order,
+            link=link, path=self.path, order=order, department=department,
         )
 
     def _string(self, data: dict[str, Any], key: str, field_index: int | None = None) -> str | None:

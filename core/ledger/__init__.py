@@ -12,6 +12,7 @@ The package, by concern (each store is a mixin of :class:`Ledger`, all on one co
 - :mod:`~dutypost.core.ledger.posts`: posts and their states;
 - :mod:`~dutypost.core.ledger.drafts`: drafts;
 - :mod:`~dutypost.core.ledger.approvals`: approvals, approval requests and overrides;
+- :mod:`~dutypost.core.ledger.sessions`: time-boxed override sessions (緊急オーバーライドの時間枠);
 - :mod:`~dutypost.core.ledger.checklists`: the checklists' rows (the items and their rules
   are :mod:`dutypost.core.checklists`).
 
@@ -29,18 +30,19 @@ from dutypost.core.ledger.checklists import ChecklistEvent, ChecklistStore, Stor
 from dutypost.core.ledger.connection import BUSY_TIMEOUT_SECONDS, MIGRATIONS, SCHEMA_VERSION
 from dutypost.core.ledger.drafts import DRAFT_CLOSED_STATES, Draft, DraftPurpose, DraftStore
 from dutypost.core.ledger.posts import OUTBOX_STATES, POST_STATE_LABELS, POST_STATES, TRANSITIONS, Post
+from dutypost.core.ledger.sessions import MAX_SESSION_HOURS, OverrideSession, OverrideSessionStore
 
 _MIGRATIONS = MIGRATIONS  # the name the tests of schema upgrades have always used
 
 __all__ = [
-    "APPROVAL_METHODS", "BUSY_TIMEOUT_SECONDS", "DRAFT_CLOSED_STATES", "GENESIS_HASH", "MIGRATIONS",
+    "APPROVAL_METHODS", "BUSY_TIMEOUT_SECONDS", "DRAFT_CLOSED_STATES", "GENESIS_HASH", "MAX_SESSION_HOURS", "MIGRATIONS",
     "OUTBOX_STATES", "POST_STATES", "POST_STATE_LABELS", "SCHEMA_VERSION", "TRANSITIONS", "ApprovalRequest",
-    "AuditEvent", "ChecklistEvent", "Draft", "DraftPurpose", "Ledger", "Post", "StoredChecklist", "StoredItem",
+    "AuditEvent", "ChecklistEvent", "Draft", "DraftPurpose", "Ledger", "OverrideSession", "Post", "StoredChecklist", "StoredItem",
     "VerifyResult", "canonical_json", "event_hash",
 ]
 
 
-class Ledger(DraftStore, ApprovalStore, ChecklistStore):
+class Ledger(DraftStore, ApprovalStore, ChecklistStore, OverrideSessionStore):
     """The ledger (記録・台帳). Safe to share between threads; many processes may open one file.
 
     One connection (:class:`~dutypost.core.ledger.connection.LedgerConnection`) under every
