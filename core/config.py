@@ -457,6 +457,15 @@ class Settings:
     def department(self, name: str) -> Department | None:
         return next((d for d in self.departments if d.name == name), None)
 
+    def find_department(self, name: str) -> Department | None:
+        """A 別表第1 row by its full name, or by the first name of a joint row
+        (「廃棄物対策課」 for 「廃棄物対策課・霞クリーンセンター・さくらクリーンセンター」) when one row has it."""
+        exact = self.department(name)
+        if exact is not None:
+            return exact
+        matches = [d for d in self.departments if d.name.split("・")[0] == name]
+        return matches[0] if len(matches) == 1 else None
+
     def approvers_for(self, department: str) -> list[Operator]:
         """Operators with the approver role in ``department`` (R2)."""
         return [o for o in self.operators if o.department == department and "approver" in o.roles]

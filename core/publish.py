@@ -75,19 +75,22 @@ def issuing_department(ctx: DutyContext, composition: Composition, department: s
     """The department that issues the post (情報配信部署, 別表第1), whose approver is required:
     the officer's choice, else the template's, else the poster's own department.
 
-    A named department must be a ``[[departments]]`` row of the config; else InputError."""
+    A named department must be a ``[[departments]]`` row of the config (its full name, or
+    the first name of a joint row, see ``Settings.find_department``); else InputError."""
     if department is None and composition.department is None:
         return ctx.operator.department
     chosen = department if department is not None else composition.department
-    if ctx.settings.department(chosen) is None:
+    row = ctx.settings.find_department(chosen)
+    if row is None:
         where = ("--department に指定した" if department is not None
                  else f"テンプレート {composition.template_id} の department に書かれた")
         config = f"設定ファイル {ctx.config_path} の" if ctx.config_path else "設定の"
         raise InputError(
             f"{where}所属「{chosen}」は、{config} [[departments]] (別表第1) にありません。",
-            hint="[[departments]] の name をそのまま書いてください (dutypost config check で設定を確かめられます)。",
+            hint="[[departments]] の name (連名の所属は最初の名前でも可) を書いてください"
+                 " (dutypost config check で設定を確かめられます)。",
         )
-    return chosen
+    return row.name
 
 
 @dataclass(frozen=True)
