@@ -87,14 +87,18 @@ class DutypostApp(App[int]):
     post_hoc_posts: var[tuple] = var(())
     #: Pending 承認依頼 of this approver's department (empty for non-approvers).
     approval_requests: var[tuple] = var(())
+    #: This operator's active override session (緊急オーバーライドの時間枠), or None.
+    override_session: var[object | None] = var(None)
 
     class LedgerPolled(Message):
-        def __init__(self, recent: tuple, outbox: tuple, post_hoc: tuple, requests: tuple) -> None:
+        def __init__(self, recent: tuple, outbox: tuple, post_hoc: tuple, requests: tuple,
+                     session: object | None = None) -> None:
             super().__init__()
             self.recent = recent
             self.outbox = outbox
             self.post_hoc = post_hoc
             self.requests = requests
+            self.session = session
 
     class XChecked(Message):
         def __init__(self, connected: bool) -> None:
@@ -192,7 +196,8 @@ class DutypostApp(App[int]):
         outbox = tuple(ledger.outbox())
         post_hoc = tuple(reversed(ledger.awaiting_post_hoc_approval()))
         requests = tuple(ledger.pending_approval_requests(self.ctx.operator.department)) if self.is_approver else ()
-        self.post_message(self.LedgerPolled(recent, outbox, post_hoc, requests))
+        session = ledger.active_override_session(self.ctx.operator.id, self.ctx.now(), self.ctx.drill)
+        self.post_message(self.LedgerPolled(recent, outbox, post_hoc, requests, session))
 
     @on(LedgerPolled)
     def _ledger_polled(self, message: LedgerPolled) -> None:
@@ -202,6 +207,7 @@ class DutypostApp(App[int]):
         self.post_hoc_posts = message.post_hoc
         self.post_hoc_count = len(message.post_hoc)
         self.approval_requests = message.requests
+        self.override_session = message.session
         self._announce_requests(message.requests)
 
     def _announce_requests(self, requests: tuple) -> None:
