@@ -328,12 +328,12 @@ DEFAULT_OVERRIDE_CATEGORIES = [
 
 #: Which templates each override category fits (区分と合うテンプレート), by template category;
 #: ``"emergency"`` stands for every template with ``emergency = true``. An override category
-#: not listed fits every template. A mismatch is a warning (``override-fit``), not a block.
+#: not listed fits every template: 誤った投稿への対応 may re-post any template correctly, and
+#: その他やむを得ない事情 is open by name. A mismatch is a warning (``override-fit``), not a block.
 DEFAULT_OVERRIDE_FIT = {
     "生命・身体・財産の保護に必要な緊急情報": [
         "emergency", "避難情報", "避難所", "気象", "地震", "国民保護", "本部", "ライフライン", "交通", "多言語",
     ],
-    "誤った投稿への対応": ["訂正・お詫び", "運用"],
 }
 
 

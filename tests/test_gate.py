@@ -609,9 +609,13 @@ def test_an_override_that_does_not_fit_the_template_is_an_acknowledgeable_warnin
     # Nothing lifted, nothing to warn about: in hours with an approval the override is not used.
     assert "override-fit" not in {f.rule for f in _evaluate(
         settings, override=_override(settings), emergency=False, template_category="生活").findings}
+    # 誤った投稿への対応 may re-post any template; a configured list narrows a category.
     correction = Override("誤った投稿への対応", REASON, "tanaka", SATURDAY_NOON)
+    assert "override-fit" not in {f.rule for f in _evaluate(
+        settings, now=SATURDAY_NOON, approval=None, override=correction, template_category="生活").findings}
+    narrowed = replace(settings, gate=replace(settings.gate, override_fit={"誤った投稿への対応": ["訂正・お詫び"]}))
     assert "override-fit" in {f.rule for f in _evaluate(
-        settings, now=SATURDAY_NOON, approval=None, override=correction, template_category="避難情報").findings}
+        narrowed, now=SATURDAY_NOON, approval=None, override=correction, template_category="避難情報").findings}
 
 
 def test_the_approver_must_belong_to_the_issuing_department(settings):
