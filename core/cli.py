@@ -497,9 +497,24 @@ def cmd_config(args) -> int:
         print(path)
         return 0
     settings = load_settings(path, fresh=True)
+    _check_template_departments(settings, path)
     print(f"{path}: 設定に誤りはありません。所属 {len(settings.departments)}、職員 {len(settings.operators)}、"
           f"地区 {len(settings.lists.areas)}、避難所 {len(settings.lists.shelters)}。")
     return 0
+
+
+def _check_template_departments(settings, path: Path) -> None:
+    """A template's issuing department (``department = "…"``) must be a 別表第1 row of this config."""
+    from dutypost.core.templates import bundled_dirs, load_templates
+
+    bad = [t for t in load_templates(bundled_dirs(settings)).templates
+           if t.department and settings.find_department(t.department) is None]
+    if bad:
+        lines = "\n".join(f"  {t.path}: department = \"{t.department}\"" for t in bad)
+        raise InputError(
+            f"{path}: テンプレートが発信する所属 (department) が [[departments]] (別表第1) にありません:\n{lines}",
+            hint="テンプレートの department を [[departments]] の name に合わせるか、所属を [[departments]] に加えてください。",
+        )
 
 
 def cmd_standby(args) -> int:

@@ -510,3 +510,17 @@ def test_post_department_names_whose_approver_is_required(live_config, practice_
     assert post["department"] == "秘書広聴課・広報戦略室" and post["approval"]["approver"] == "sato"
     form = dutypost("--config", str(cfg), "form", str(post["id"]))
     assert "| 情報配信部署 | 秘書広聴課・広報戦略室 |" in form.stdout
+
+
+def test_config_check_names_a_template_whose_department_is_not_in_the_table(config_file, tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    body = (REPO / "templates" / "garbage-change.toml").read_text(encoding="utf-8")
+    (site / "garbage-change.toml").write_text('department = "ごみ課"\n' + body, encoding="utf-8")
+    cfg = config_file(replace={"templates": f'site_dir = "{site}"'})
+    proc = dutypost("--config", str(cfg), "config", "check")
+    assert proc.returncode == 2
+    assert str(site / "garbage-change.toml") in proc.stderr and "ごみ課" in proc.stderr
+    no_traceback(proc)
+    (site / "garbage-change.toml").write_text('department = "廃棄物対策課"\n' + body, encoding="utf-8")
+    assert dutypost("--config", str(cfg), "config", "check").returncode == 0

@@ -175,6 +175,9 @@ def test_a_session_covers_three_posts_over_a_night_and_each_awaits_post_hoc_appr
         [used] = [e for e in ctx.ledger.events(post_id) if e.kind == "override.used"]
         assert used.payload["session_id"] == session.id
     assert sorted(p.id for p in ctx.ledger.awaiting_post_hoc_approval()) == sorted(post_ids)
+    rows = dict(form_data(ctx.ledger, ctx.settings, post_ids[1], templates=ctx.templates).rows())
+    assert f"緊急オーバーライド (時間枠 #{session.id}): {LIFE} / 理由: {NIGHT_REASON}" in rows["備考"]
+    assert rows["決裁欄 課長"] == "事後承認待ち"
     started = [e for e in ctx.ledger.events() if e.kind == "override_session.started"]
     assert [e.payload["session_id"] for e in started] == [session.id]
     assert started[0].payload["reason"] == NIGHT_REASON
