@@ -25,10 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from dutypost.core.config import EXAMPLE_CONFIG, load_settings  # noqa: E402
+from dutypost.core.config import EXAMPLE_CONFIG  # noqa: E402
+from dutypost.core.config_loader import load_settings  # noqa: E402
 from dutypost.core.context import DutyContext  # noqa: E402
 from dutypost.core.gate import Override  # noqa: E402
-from dutypost.core.practice_server import PracticeServer  # noqa: E402
+from dutypost.practice import PracticeServer  # noqa: E402
 from dutypost.core.publish import compose_text, publish  # noqa: E402
 from dutypost.core.standby import audit_head, replicate_argv, restore_copy  # noqa: E402
 

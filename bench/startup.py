@@ -5,14 +5,14 @@ All run under a real pseudo-terminal of 80x24, measured in the same run, alterna
 - bare: a Textual app with one Static and a Footer (the floor for any Textual app);
 - dutypost: ``dutypost --demo`` as it starts every time but the first (config, ledger,
   templates, the home screen with its templates and recent posts), the validated config
-  and the parsed templates read from their snapshots (core/snapshot.py);
+  and the parsed templates read from the validated cache (core/validated_cache.py);
 - dutypost, first start: the same with an empty cache directory, so the config is
   validated with pydantic-settings and every template file parsed, as after any change
   to the config, the templates, the environment or the code.
 
 The clock stops when the screen's last piece of text has been written (the home
 screen's 「最近の投稿」 panel; the bare app's label). A warm-up round of each comes first
-(the demo's ledger and snapshots). The project's bytecode is compiled first, as pip does
+(the demo's ledger and cached copies). The project's bytecode is compiled first, as pip does
 when it installs a wheel: textual's own is, and PYTHONDONTWRITEBYTECODE (set on some
 machines) would otherwise make dutypost alone compile its modules at every start.
 

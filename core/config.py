@@ -1,38 +1,22 @@
-"""Configuration (設定): one TOML file plus ``DUTYPOST_`` environment variables.
+"""The config's schema (設定の形): its sections, their defaults and the checks on each value.
 
-Discovery order for the file:
-1. ``--config PATH`` on the command line;
-2. the ``DUTYPOST_CONFIG`` environment variable;
-3. ``config.toml`` in the platform's config directory (``dutypost config path`` prints it).
+Plain dataclasses and constants, nothing read or written here. Where the file is found,
+how it is read, validated and cached: :mod:`core.config_loader`. The X credentials are
+not part of the config: :mod:`core.credentials`.
 
-Environment variables ``DUTYPOST_<SECTION>__<KEY>`` override the file, e.g.
-``DUTYPOST_X__API_BASE_URL``. X credentials come from the environment or from the
-secrets file (mode 0600, written by ``dutypost auth``), never from the config file.
-
-Unknown keys are errors, not silently ignored: a typo in a policy setting must not
-quietly turn a check off.
-
-The sections are plain dataclasses. pydantic-settings reads and validates them (the TOML
-source, the ``DUTYPOST_`` prefix and ``__`` nesting; see :mod:`core.config_validate`),
-and what it validated is kept as a snapshot in the user's cache directory, keyed by
-everything that went into it: the file's bytes, every ``DUTYPOST_`` variable, the
-directories the defaults come from, and the code and library versions that validated it.
-The next start with the same inputs reads the snapshot instead, so pydantic is not
-imported before the first screen (issue 4: start-up within 1.5x a bare Textual app). Any
-change to any input validates again; ``dutypost config check`` always does.
+Unknown keys are errors, not silently ignored (``_STRICT_KEYS``): a typo in a policy
+setting must not quietly turn a check off. The checks on values (:class:`Check`,
+:class:`Bounds`) are read by pydantic when the loader validates a config, and import
+pydantic only then.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal
-
-from dutypost.core.errors import InputError
 
 if TYPE_CHECKING:
     from pydantic import GetCoreSchemaHandler
@@ -239,12 +223,15 @@ class HoursConfig:
 
 @dataclass
 class XConfig:
-    """The X API (SPEC §5). Credentials are not here: see :func:`load_credentials`."""
+    """The X API (SPEC §5). Credentials are not here: see :mod:`core.credentials`."""
 
     __pydantic_config__ = _STRICT_KEYS
     api_base_url: str = "https://api.x.com"
     timeout_seconds: Annotated[float, Bounds(gt=0, le=120)] = 15
     max_weighted_length: Annotated[int, Bounds(ge=1)] = 280
+    #: Seconds after a send during which a post missing from the timeline stays ``unknown``
+    #: (X's timelines lag behind a fresh post); only a miss after it makes the post ``failed``.
+    reconcile_grace_seconds: Annotated[float, Bounds(ge=0, le=86400)] = 300
     price_post_usd: float = 0.015
     price_post_with_url_usd: float = 0.20
     secrets_file: Path | None = None
@@ -264,6 +251,11 @@ class DrillConfig:
 class LedgerConfig:
     __pydantic_config__ = _STRICT_KEYS
     path: Path = field(default_factory=lambda: default_data_dir() / "ledger.sqlite3")
+    #: The audit chain's anchors (控え): ``ID:HASH TIME`` appended after every write, ideally
+    #: on another host or the standby; ``audit verify`` checks every line. None: no file.
+    anchor_file: Path | None = None
+    #: A group that may read the ledger, its anchor file and the log (files 0640); None: 0600.
+    group: str | None = None
 
 
 @dataclass
@@ -310,6 +302,16 @@ class StandbyConfig:
 
 
 @dataclass
+class FollowupConfig:
+    """The other channels to update after an emergency post (他の媒体への連絡, 阿見町ポリシー
+    第6条・第7条(3)); each is ticked on the post's outcome screen. Empty: HP, the mail
+    service named in ``[municipality]``, Lアラート and 防災行政無線."""
+
+    __pydantic_config__ = _STRICT_KEYS
+    channels: list[str] = field(default_factory=list)
+
+
+@dataclass
 class TuiConfig:
     """Terminal behaviour; read before textual is imported."""
 
@@ -347,7 +349,7 @@ class GateConfig:
     allow_domains: list[str] = field(default_factory=list)
     allow_phones: list[str] = field(default_factory=list)
     allow_emails: list[str] = field(default_factory=list)
-    political_terms: list[str] = field(default_factory=lambda: ["選挙運動", "投票してください", "支持政党", "政党", "候補者を応援"])
+    political_terms: list[str] = field(default_factory=lambda: list(DEFAULT_POLITICAL_TERMS))
     religious_terms: list[str] = field(default_factory=lambda: ["布教", "入信", "信者募集"])
     discriminatory_terms: list[str] = field(default_factory=list)
     obscene_terms: list[str] = field(default_factory=list)
@@ -355,6 +357,17 @@ class GateConfig:
     same_template_warn_minutes: Annotated[int, Bounds(ge=0)] = 30
     override_fit: dict[str, list[str]] = field(
         default_factory=lambda: {k: list(v) for k, v in DEFAULT_OVERRIDE_FIT.items()})
+    # Words that contain a term but are not the activity (投票所 is a place); see gate._configured_terms.
+    term_exceptions: list[str] = field(default_factory=lambda: list(DEFAULT_TERM_EXCEPTIONS))
+    # A 「○時○分現在」 older than this at publishing, or ahead of it, is warned about (R12); 0 = off.
+    stale_time_minutes: Annotated[int, Bounds(ge=0)] = 60
+    allow_self_approval: bool = False  # an approver may approve their own post (off: four eyes)
+
+
+#: Political and election terms (R5; 002 第3条7(8), 7(9)): warned about, never blocked.
+DEFAULT_POLITICAL_TERMS = ("選挙", "投票", "候補", "政党", "支持政党", "後援会", "公約")
+#: Words that contain a term but name a place or a thing (投票所 may move in a disaster).
+DEFAULT_TERM_EXCEPTIONS = ("投票所", "期日前投票所", "候補地", "候補日")
 
 
 @dataclass
@@ -401,7 +414,7 @@ class TemplatesConfig:
 
 @dataclass
 class Settings:
-    """The whole config. Built by :func:`load_settings`, which validates it."""
+    """The whole config. Built by :func:`core.config_loader.load_settings`, which validates it."""
 
     account: AccountConfig = field(default_factory=AccountConfig)
     municipality: MunicipalityConfig = field(default_factory=MunicipalityConfig)
@@ -412,6 +425,7 @@ class Settings:
     ssh: SshConfig = field(default_factory=SshConfig)
     standby: StandbyConfig = field(default_factory=StandbyConfig)
     tui: TuiConfig = field(default_factory=TuiConfig)
+    followup: FollowupConfig = field(default_factory=FollowupConfig)
     gate: GateConfig = field(default_factory=GateConfig)
     lists: ListsConfig = field(default_factory=ListsConfig)
     templates: TemplatesConfig = field(default_factory=TemplatesConfig)
@@ -470,6 +484,13 @@ class Settings:
         """Operators with the approver role in ``department`` (R2)."""
         return [o for o in self.operators if o.department == department and "approver" in o.roles]
 
+    def followup_channels(self) -> list[str]:
+        """The channels to update after an emergency post (``[followup] channels``, else the default four)."""
+        if self.followup.channels:
+            return list(dict.fromkeys(c.strip() for c in self.followup.channels if c.strip()))
+        mail = self.municipality.mail_service
+        return ["HP", f"メール配信 ({mail})" if mail else "メール配信", "Lアラート", "防災行政無線"]
+
     def api_base_url(self, drill: bool) -> str:
         return (self.drill.api_base_url if drill else self.x.api_base_url).rstrip("/")
 
@@ -481,150 +502,3 @@ class Settings:
             if self.drill.api_base_url.rstrip("/") != "https://api.x.com":
                 return self.drill.api_base_url.rstrip("/")
         return self.account.web_base_url.rstrip("/")
-
-
-def resolve_config_path(cli_path: str | os.PathLike[str] | None) -> Path:
-    if cli_path:
-        return Path(cli_path).expanduser()
-    env = os.environ.get("DUTYPOST_CONFIG")
-    if env:
-        return Path(env).expanduser()
-    return default_config_path()
-
-
-def load_settings(path: Path | None, *, fresh: bool = False, **overrides: Any) -> Settings:
-    """Load and validate the config; raise :class:`InputError` naming file, line and fix.
-
-    ``overrides`` replace sections (tests). Without them, a snapshot validated before from
-    the same inputs is used, unless ``fresh`` (see the module docstring).
-    """
-    from dutypost.core import snapshot
-
-    data = _read_config(path)
-    name = snapshot.name_for("settings", path)
-    key = _snapshot_key(path, data) if not overrides else ""
-    if key and not fresh:
-        settings = snapshot.read(name, key, Settings)
-        if settings is not None:
-            return settings
-    from dutypost.core.config_validate import validate
-
-    settings = validate(path, data.decode("utf-8", errors="replace"), overrides)
-    if key and _read_config(path) == data:  # not if the file changed while being validated
-        snapshot.write(name, key, settings)
-    return settings
-
-
-def _read_config(path: Path | None) -> bytes:
-    if path is None:
-        return b""
-    try:
-        return path.read_bytes()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        raise InputError(
-            f"設定ファイルが見つかりません: {path}",
-            hint=(
-                f"config.example.toml を {path} にコピーして自治体に合わせて書き換えるか、"
-                "--config で場所を指定してください。試すだけなら dutypost --demo を使えます。\n"
-                f"(admin) Config file not found: {path}. Copy config.example.toml there or pass --config."
-            ),
-        ) from None
-    except OSError as exc:
-        raise InputError(
-            f"設定ファイルを読めません: {path} ({exc.strerror})",
-            hint=f"ファイルの権限を確かめてください。\n(admin) Cannot read config file {path}: {exc.strerror}.",
-        ) from None
-
-
-#: Environment variables that defaults depend on (platformdirs' data directory).
-_DEFAULTS_ENV = ("HOME", "XDG_DATA_HOME")
-
-
-def _snapshot_key(path: Path | None, data: bytes) -> str:
-    """A digest of every input to validation: change any of them and the key changes."""
-    from dutypost.core.snapshot import Key
-
-    key = Key("dutypost.core.config", "dutypost.core.config_validate", "pydantic", "pydantic_settings")
-    key.add(str(path.resolve()) if path is not None else "").add(data)
-    credentials = {f"DUTYPOST_X__{k.upper()}" for k in SECRET_KEYS}  # not in Settings: not in the key
-    for name in sorted(os.environ):
-        if (name.upper().startswith("DUTYPOST_") and name.upper() not in credentials) or name in _DEFAULTS_ENV:
-            key.add(name).add(os.environ[name])
-    return key.hexdigest()
-
-
-# -- secrets ---------------------------------------------------------------
-
-SECRET_KEYS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
-
-
-def default_secrets_path() -> Path:
-    return default_config_path().parent / "secrets.toml"
-
-
-def secrets_path(settings: Settings) -> Path:
-    return settings.x.secrets_file or default_secrets_path()
-
-
-def check_secrets_file_mode(path: Path) -> None:
-    """Refuse a secrets file that group or others can read (SPEC §9)."""
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise InputError(
-            f"秘密情報ファイル {path} が他の利用者から読める状態です (権限 {mode:04o})。",
-            hint=(
-                f"次を実行してから起動し直してください: chmod 600 {path}\n"
-                f"(admin) Secrets file {path} is readable by group/others (mode {mode:04o}); run: chmod 600 {path}"
-            ),
-        )
-
-
-def load_credentials(settings: Settings) -> dict[str, str] | None:
-    """X credentials from ``DUTYPOST_X__*`` environment variables or the secrets file.
-
-    Returns None when no credentials are configured at all. They are read here, when they
-    are needed, and never kept in :class:`Settings` (nor in its snapshot).
-    """
-    import tomllib
-
-    from dutypost.core.config_validate import credentials_from_environment
-
-    creds = credentials_from_environment()
-    if all(v is not None for v in creds.values()):
-        return {k: v for k, v in creds.items() if v is not None}
-    path = secrets_path(settings)
-    if not path.exists():
-        if any(v is not None for v in creds.values()):
-            missing = [f"DUTYPOST_X__{k.upper()}" for k, v in creds.items() if v is None]
-            raise InputError(
-                "X の認証情報が一部しか設定されていません: " + ", ".join(missing) + " がありません。",
-                hint="4つすべてを環境変数で指定するか、dutypost auth で秘密情報ファイルを作ってください。",
-            )
-        return None
-    check_secrets_file_mode(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: 秘密情報ファイルの書き方に誤りがあります: {exc}",
-                         hint="dutypost auth で作り直してください。") from None
-    section = data.get("x", data)
-    out = {}
-    for k in SECRET_KEYS:
-        value = creds[k] if creds[k] is not None else section.get(k)
-        if not isinstance(value, str) or not value:
-            raise InputError(f"{path}: [x] {k} がありません。", hint="dutypost auth で作り直してください。")
-        out[k] = value
-    return out
-
-
-def write_secrets(path: Path, values: dict[str, str]) -> None:
-    """Write the secrets file with mode 0600 from the start (no window where it is readable)."""
-    import tomli_w
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        tomli_w.dump({"x": values}, fh)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)

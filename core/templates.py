@@ -17,6 +17,14 @@ File format::
     link = "{page.bosai}"           # optional: a URL, or a variable naming one
     department = "廃棄物対策課"      # optional: the issuing department (情報配信部署, a [[departments]]
                                     # name of 別表第1) whose approver approves; default: the poster's
+    expects = ["rumour"]            # optional: gate rules this template is expected to trip
+                                    # (a デマ注意 post names 噂); expected warnings show as info.
+                                    # "drill-marker": the drill announcement may carry 【訓練】 in
+                                    # live mode, confirmed explicitly (a warning to acknowledge)
+    drill_only = true               # optional: drill mode only (訓練実施中); blocked in live mode
+    lifts = "evac-l4"               # optional: this post lifts that template's order (発令中の解除)
+    board_key = "area"              # optional: the field naming the place on the board (発令中)
+    board_level = "warning"         # optional: the field naming the kind on the board
 
     [[fields]]
     name = "area"                   # a-z, 0-9, _
@@ -86,7 +94,15 @@ SUBJECT_MAX_CHARS = 30
 """The longest 件名 (subject) of a post, as 様式第1号 and a correction name it."""
 
 _TOP_KEYS = ("id", "title", "category", "emergency", "threads", "order", "description",
-             "body", "hashtags", "link", "fields", "department")
+             "body", "hashtags", "link", "expects", "drill_only", "fields", "lifts", "board_key", "board_level",
+             "department")
+#: Gate rules (core.gate.RULES) a template may declare in ``expects``: the content warnings,
+#: and drill-marker (the drill announcement). Blocking checks otherwise cannot be expected.
+EXPECTABLE_RULES = (
+    "obsolete-term", "personal-phone", "personal-email", "personal-address", "personal-number",
+    "personal-name", "rumour", "link-domain", "mention", "political", "religious", "discriminatory",
+    "no-time", "stale-time", "drill-marker",
+)
 _REQUIRED_TOP_KEYS = ("id", "title", "category", "emergency", "description", "body")
 _FIELD_KEYS = ("name", "label", "kind", "required", "default", "choices", "source", "example", "help")
 _REQUIRED_FIELD_KEYS = ("name", "label", "kind", "example")
@@ -144,6 +160,14 @@ class Template:
     #: The issuing department (情報配信部署, 別表第1) whose approver approves posts of this
     #: template; None: the poster's own department.
     department: str | None = None
+    expects: frozenset[str] = frozenset()  # gate rules this template is expected to trip
+    drill_only: bool = False  # 訓練専用 (訓練実施中): blocked in live mode
+    #: The template whose order or warning this one lifts (解除・閉鎖, SPEC §2 発令中).
+    lifts: str | None = None
+    #: The field that names the place (地区・避難所・道路) on the board of what is in force.
+    board_key: str | None = None
+    #: The field that names the kind on the board (e.g. 津波警報); default: the title.
+    board_level: str | None = None
 
     @property
     def examples(self) -> dict[str, str]:
@@ -235,11 +259,11 @@ def load_templates(dirs: Sequence[Path], *, fresh: bool = False) -> TemplateSet:
     """Load ``*.toml`` from each directory; a later directory overrides an earlier one by id.
 
     Unless ``fresh``, the set checked at an earlier start is used when no file has changed
-    (see :mod:`core.snapshot`): parsing every file is most of what a start-up costs here.
+    (see :mod:`core.validated_cache`): parsing every file is most of what a start-up costs here.
     """
-    from dutypost.core import snapshot
+    from dutypost.core import validated_cache
 
-    key = snapshot.Key("dutypost.core.templates")
+    key = validated_cache.Key("dutypost.core.templates")
     for directory in dirs:
         key.add(str(directory))
         if not directory.is_dir():
@@ -250,13 +274,13 @@ def load_templates(dirs: Sequence[Path], *, fresh: bool = False) -> TemplateSet:
                 key.add(path.name).add(path.read_bytes())
             except OSError:
                 key.add(f"unreadable {path.name}")
-    name, digest = snapshot.name_for("templates", dirs[-1] if dirs else None), key.hexdigest()
+    name, digest = validated_cache.name_for("templates", dirs[-1] if dirs else None), key.hexdigest()
     if not fresh:
-        found = snapshot.read(name, digest, TemplateSet)
+        found = validated_cache.read(name, digest, TemplateSet)
         if found is not None:
             return found
     loaded = _load(dirs)
-    snapshot.write(name, digest, loaded)
+    validated_cache.write(name, digest, loaded)
     return loaded
 
 
@@ -385,6 +409,15 @@ class _FileParser:
         if link is not None and not (isinstance(link, str) and _LINK.fullmatch(link)):
             self.error("link は https:// で始まる URL か、{website}・{page.名前} を1つ書いてください。", "link")
             link = None
+        expects = data.get("expects", [])
+        if not isinstance(expects, list) or not all(isinstance(r, str) for r in expects):
+            self.error("expects は規則名の文字列の配列で書いてください (例: expects = [\"rumour\"])。", "expects")
+            expects = []
+        for rule in expects:
+            if rule not in EXPECTABLE_RULES:
+                self.error(f"expects の {rule!r} は指定できません。指定できる規則: {', '.join(EXPECTABLE_RULES)}",
+                           "expects")
+        drill_only = self._bool(data, "drill_only", False)
         raw_fields = data.get("fields", [])
         fields = self._fields(raw_fields)
         if body is not None and fields is not None:
@@ -396,12 +429,24 @@ class _FileParser:
                 for name in _PLACEHOLDER.findall(text):
                     if not is_variable(name):
                         self.error(_unknown_variable(name, "link・hashtags"), key)
+        lifts = data.get("lifts")
+        if lifts is not None and not (isinstance(lifts, str) and _ID.fullmatch(lifts)):
+            self.error("lifts は解除する発令のテンプレート id で書いてください (例: lifts = \"evac-l4\")。", "lifts")
+            lifts = None
+        board = {}
+        for key in ("board_key", "board_level"):
+            name = data.get(key)
+            if name is not None and not (isinstance(name, str) and name in {f.name for f in fields or ()}):
+                self.error(f"{key} はこのテンプレートの項目名で書いてください (例: {key} = \"area\")。", key)
+                name = None
+            board[key] = name
         if self.errors:
             return None
         return Template(
             id=template_id, title=title, category=category, emergency=emergency, threads=threads,
             description=description, fields=fields, body=body.strip("\n"), hashtags=tuple(hashtags),
-            link=link, path=self.path, order=order, department=department,
+            link=link, path=self.path, order=order, department=department, expects=frozenset(expects),
+            drill_only=drill_only, lifts=lifts, **board,
         )
 
     def _string(self, data: dict[str, Any], key: str, field_index: int | None = None) -> str | None:

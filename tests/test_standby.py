@@ -18,14 +18,16 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from sshd_harness import SSHD, LoopbackSshd, make_key, service_user, wait_until
 
+from dutypost.core.demo_account import DEMO_CREDENTIALS
 from dutypost.core.ledger import Ledger
-from dutypost.core.practice_server import DEMO_CREDENTIALS
 from dutypost.core.standby import needs_recovery
+from dutypost.core.templates import format_jst_time
 
 REPO = Path(__file__).resolve().parent.parent
 AREAS = ["本郷地区", "阿見地区", "君原地区", "舟島地区"]
@@ -51,7 +53,7 @@ def dutypost(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
 
 
 def post(cfg: Path, area: str) -> subprocess.CompletedProcess:
-    return dutypost("--config", str(cfg), "post", "evac-l4", "--set", "time=3時20分",
+    return dutypost("--config", str(cfg), "post", "evac-l4", "--set", f"time={format_jst_time(datetime.now(timezone.utc))}",
                     "--set", "reason=土砂災害の危険が高まったため", "--set", f"area={area}",
                     "--approver", "suzuki", "--approval-method", "phone", "--ack", "same-template")
 

@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from dutypost.core.config import BUNDLED_TEMPLATES, load_settings
+from dutypost.core.config import BUNDLED_TEMPLATES
+from dutypost.core.config_loader import load_settings
 from dutypost.core.errors import InputError
 from dutypost.core.templates import (
     CATEGORY_ORDER,
@@ -243,9 +244,26 @@ def test_the_gate_finds_nothing_blocking_or_warning_in_any_example(template, dri
     if drill:
         text = settings.drill.marker + text
     ctx = ContentContext.from_settings(settings, drill=drill, emergency=template.emergency,
-                                       threads_allowed=template.threads)
-    assert [(f.rule, f.severity, text[f.start:f.end]) for f in check_content(text, ctx)
-            if f.severity in ("block", "warn")] == []
+                                       threads_allowed=template.threads, expected_rules=template.expects,
+                                       drill_only=template.drill_only, now=_moment_named_in(text))
+    found = [(f.rule, f.severity, text[f.start:f.end]) for f in check_content(text, ctx)
+             if f.severity in ("block", "warn")]
+    # A drill-only template (訓練実施中) is stopped in live mode, and by that check only; the
+    # drill announcement may carry 【訓練】 live, behind an explicit confirmation (a warning).
+    if not drill and "drill-marker" in template.expects:
+        found = [f for f in found if f[:2] != ("drill-marker", "warn")]
+    assert [f[:2] for f in found] == ([("drill-only", "block")] if template.drill_only and not drill else [])
+
+
+def _moment_named_in(text: str) -> datetime:
+    """The examples are published at the time their 「○時○分現在」 names (else at noon)."""
+    from zoneinfo import ZoneInfo
+
+    from dutypost.core.gate import _TIME_STAMP_PARTS, _stamp_moment
+
+    noon = datetime(2026, 9, 1, 12, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    moments = [_stamp_moment(m, noon) for m in _TIME_STAMP_PARTS.finditer(text)]
+    return next((m for m in moments if m is not None), noon)
 
 
 # -- broken files ------------------------------------------------------------------
@@ -612,3 +630,41 @@ def test_an_evacuation_order_for_four_areas_goes_out_as_a_thread_led_by_the_orde
     first, *rest = split_thread(text, 280)
     assert rest and first.startswith("【訓練】【警戒レベル4】避難指示 発令\n18時40分現在\n町は、")
     assert f"{areas}に避難指示を発令しました。" in first
+
+
+# -- what a template tells the gate (issue 12) ------------------------------------------
+
+
+def test_the_drill_templates_and_the_correction_declare_what_the_gate_expects():
+    assert BUNDLED.get("drill-in-progress").drill_only
+    assert BUNDLED.get("drill-notice").expects == frozenset({"drill-marker"})
+    assert BUNDLED.get("correction").expects == frozenset({"stale-time"})
+    assert not any(t.drill_only for t in TEMPLATES if t.id != "drill-in-progress")
+
+
+def test_expects_and_drill_only_are_read_from_the_file(tmp_path):
+    _write(tmp_path, "good.toml", GOOD.replace('emergency = false\n', 'emergency = false\nexpects = ["rumour"]\ndrill_only = true\n'))
+    [template] = load_templates([tmp_path]).templates
+    assert template.expects == frozenset({"rumour"}) and template.drill_only
+
+
+def test_expectable_rules_are_gate_rules():
+    from dutypost.core.gate import RULES
+    from dutypost.core.templates import EXPECTABLE_RULES
+
+    assert set(EXPECTABLE_RULES) <= set(RULES)
+    assert not {"empty", "length", "placeholder", "control", "level-mismatch", "drill-only", "hours",
+                "approval", "role"} & set(EXPECTABLE_RULES)
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [('expects = ["placeholder"]', "placeholder"), ('expects = "rumour"', "配列"), ("drill_only = 1", "true か false")],
+)
+def test_a_wrong_expects_or_drill_only_is_reported_with_its_line(tmp_path, line, words):
+    path = _write(tmp_path, "good.toml", GOOD.replace('emergency = false\n', f"emergency = false\n{line}\n"))
+    result = load_templates([tmp_path])
+    assert result.templates == []
+    [error] = result.errors
+    assert error.path == path and error.line == GOOD.splitlines().index("emergency = false") + 2
+    assert words in error.message
