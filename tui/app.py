@@ -111,14 +111,18 @@ class DutypostApp(App[int]):
     board: var[tuple] = var(())
     #: Emergency posts of this mode whose follow-up on other channels is open (core.followups.Followup).
     open_followups: var[tuple] = var(())
+    #: This operator's active override session (緊急オーバーライドの時間枠), or None.
+    override_session: var[object | None] = var(None)
 
     class LedgerPolled(Message):
-        def __init__(self, recent: tuple, outbox: tuple, post_hoc: tuple, requests: tuple) -> None:
+        def __init__(self, recent: tuple, outbox: tuple, post_hoc: tuple, requests: tuple,
+                     session: object | None = None) -> None:
             super().__init__()
             self.recent = recent
             self.outbox = outbox
             self.post_hoc = post_hoc
             self.requests = requests
+            self.session = session
 
     class BoardPolled(Message):
         def __init__(self, board: tuple, followups: tuple) -> None:
@@ -305,7 +309,8 @@ class DutypostApp(App[int]):
         outbox = tuple(ledger.outbox())
         post_hoc = tuple(reversed(ledger.awaiting_post_hoc_approval()))
         requests = tuple(ledger.pending_approval_requests(self.ctx.operator.department)) if self.is_approver else ()
-        self.post_message(self.LedgerPolled(recent, outbox, post_hoc, requests))
+        session = ledger.active_override_session(self.ctx.operator.id, self.ctx.now(), self.ctx.drill)
+        self.post_message(self.LedgerPolled(recent, outbox, post_hoc, requests, session))
 
     @on(LedgerPolled)
     def _ledger_polled(self, message: LedgerPolled) -> None:
@@ -315,6 +320,7 @@ class DutypostApp(App[int]):
         self.post_hoc_posts = message.post_hoc
         self.post_hoc_count = len(message.post_hoc)
         self.approval_requests = message.requests
+        self.override_session = message.session
         self._announce_requests(message.requests)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="board-poll")
@@ -552,11 +558,12 @@ class DutypostApp(App[int]):
 
         self.push_screen(DraftsModal(drafts), callback)
 
-    def open_approval(self, callback: Callable) -> None:
-        """Record a verbal approval (電話・対面)."""
+    def open_approval(self, callback: Callable, *, department: str | None = None) -> None:
+        """Record a verbal approval (電話・対面) by an approver of ``department`` (the issuing
+        department, 情報配信部署; default: the operator's own)."""
         from dutypost.tui.modals.approval import ApprovalModal
 
-        self.push_screen(ApprovalModal(), callback)
+        self.push_screen(ApprovalModal(department), callback)
 
     def open_override(self, callback: Callable, *, category: str | None = None) -> AwaitMount:
         """The emergency override (緊急オーバーライド); ``category`` is highlighted first."""

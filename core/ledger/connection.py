@@ -28,7 +28,7 @@ from typing import Self
 
 from dutypost.core.errors import InputError, StorageFault
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 BUSY_TIMEOUT_SECONDS = 15.0
 AUDIT_HEAD_KEY = "audit_head"
 """The ``meta`` key that holds the audit chain's head (see :mod:`dutypost.core.ledger.audit`)."""
@@ -199,6 +199,26 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 6: a post's images (画像) with their alt text, as JSON [{path, alt}] (issue 11 item 5).
     ("ALTER TABLE posts ADD COLUMN images TEXT NOT NULL DEFAULT '[]'",),
+    # 7: time-boxed override sessions (緊急オーバーライドの時間枠, issue 12 item 7): one category
+    # and justification cover the operator's posts from starts_at until ends_at (at most 12 h),
+    # or until ended_at when ended early, in one mode (drill or live). Each post's override row
+    # links to its session.
+    (
+        """CREATE TABLE override_sessions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            operator TEXT NOT NULL,
+            category TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            starts_at TEXT NOT NULL,
+            ends_at TEXT NOT NULL,
+            ended_at TEXT,
+            ended_by TEXT,
+            drill INTEGER NOT NULL,
+            CHECK (ends_at > starts_at)
+        )""",
+        "CREATE INDEX override_sessions_operator ON override_sessions (operator, ends_at)",
+        "ALTER TABLE overrides ADD COLUMN session_id INTEGER REFERENCES override_sessions (id)",
+    ),
 )
 
 #: SQLite's words for a write the disk refused (full, read-only, I/O error, cannot open).

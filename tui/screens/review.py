@@ -180,10 +180,22 @@ class ReviewScreen(DutyScreen):
         self.refresh_bindings()
         self._review(self._version, self.approval, self.override, frozenset(self.acks))
 
+    @property
+    def department(self) -> str:
+        """The issuing department (情報配信部署) whose approvers approve this post."""
+        if self.result is not None and self.result.department:
+            return self.result.department
+        return self.ctx.operator.department
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="review")
     def _review(self, version: int, approval: Approval | None, override: Override | None,
                 acks: frozenset[str]) -> None:
-        result = review(self.ctx, self.composition, approval=approval, override=override, acks=acks)
+        try:
+            result = review(self.ctx, self.composition, approval=approval, override=override, acks=acks)
+        except DutypostError as exc:  # e.g. the template names a department 別表第1 does not have
+            self.app.call_from_thread(self.notify, f"{exc.message} {exc.hint or ''}".strip(), title="投稿前チェック",
+                                      severity="error", timeout=30, markup=False)
+            return
         self.post_message(self.ReviewReady(version, result))
 
     @on(ReviewReady)
@@ -312,14 +324,14 @@ class ReviewScreen(DutyScreen):
                 self.approval = approval
                 self._recheck()
 
-        self.app.open_approval(recorded)
+        self.app.open_approval(recorded, department=self.department)
 
     def action_request_approval(self) -> None:
         if self.check_action("request_approval", ()) is not True:
             self.app.bell()
             return
-        if not self.ctx.settings.approvers_for(self.ctx.operator.department):
-            self.notify(f"{self.ctx.operator.department} に承認者が設定されていません。運用管理者に連絡してください。",
+        if not self.ctx.settings.approvers_for(self.department):
+            self.notify(f"{self.department} に承認者が設定されていません。運用管理者に連絡してください。",
                         title="承認を依頼", severity="error", markup=False)
             return
         self._request_approval()
@@ -328,7 +340,7 @@ class ReviewScreen(DutyScreen):
     def _request_approval(self) -> None:
         ctx = self.ctx
         request_id = ctx.ledger.request_approval(draft_id=self.draft_id, post_id=None, requested_by=ctx.operator.id,
-                                                 department=ctx.operator.department, text=self.composition.text)
+                                                 department=self.department, text=self.composition.text)
         self.post_message(self.RequestChanged(ctx.ledger.get_approval_request(request_id)))
 
     def _poll_request(self) -> None:
