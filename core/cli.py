@@ -195,8 +195,12 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     add("auth", "PIN で X にログインし、秘密情報ファイルを作る")
 
     cf = add("config", "設定の検査")
-    csub = cf.add_subparsers(dest="config_command", required=True, metavar="check|path", parser_class=_Parser)
+    csub = cf.add_subparsers(dest="config_command", required=True, metavar="check|path|init", parser_class=_Parser)
     csub.add_parser("check", parents=[common], help="設定ファイルを検査")
+    ci = csub.add_parser("init", parents=[common], help="例の設定から自治体の設定ファイルを作る (--config か既定の場所)")
+    ci.add_argument("--municipality", required=True, metavar="NAME", help="自治体名 (例: 流山市)")
+    ci.add_argument("--kind", choices=["町", "市", "村", "区"], help="町・市・村・区 (既定: 自治体名の最後の文字)")
+    ci.add_argument("--force", action="store_true", help="今ある設定ファイルを上書きする")
     csub.add_parser("path", parents=[common], help="使われる設定ファイルの場所を表示")
 
     sb = add("standby", "予備機 (待機系) への記録の複製 (Litestream、追加パッケージ dutypost[standby])")
@@ -221,6 +225,13 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     ps.add_argument("--lag", type=float, default=0.0, metavar="SECONDS",
                     help="新しい投稿がタイムラインに出るまでの秒数 (0〜3600、X の遅れを再現)")
     return p
+
+
+def visible(text: str) -> str:
+    """``text`` with its control characters written out (``\\x1b``…), line breaks and tabs
+    kept: a value given to ``--set`` must not drive the terminal (ESC, OSC sequences)."""
+    return "".join(ch if ch in "\n\t" or not (ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F)
+                   else f"\\x{ord(ch):02x}" for ch in text)
 
 
 def _print_json(data) -> None:
@@ -337,10 +348,10 @@ def cmd_render(args) -> int:
     for i, part in enumerate(composition.parts, 1):
         if len(composition.parts) > 1:
             print(f"--- {i}/{len(composition.parts)} ---")
-        print(part)
+        print(visible(part))
     print(f"--- {composition.weighted_length}/{settings.x.max_weighted_length} (X の重み付き文字数)", file=sys.stderr)
     for f in findings:
-        print(f"[{f.severity}] {f.rule}: {f.message}", file=sys.stderr)
+        print(visible(f"[{f.severity}] {f.rule}: {f.message}"), file=sys.stderr)
     return 0
 
 
@@ -383,7 +394,7 @@ def cmd_check(args) -> int:
     labels = {"block": "止まります", "warn": "要確認", "info": "参考"}
     for f in findings:
         where = f" 「{text[f.start:f.end]}」" if f.end > f.start and f.end - f.start <= 30 else ""
-        print(f"[{labels[f.severity]}] {f.rule}:{where} {f.message}")
+        print(visible(f"[{labels[f.severity]}] {f.rule}:{where} {f.message}"))
     warned = sorted({f.rule for f in findings if f.severity == "warn"})
     if blocking:
         print("投稿前チェックで止まります。本文を直してから、もう一度検査してください。", file=sys.stderr)
@@ -689,9 +700,58 @@ def cmd_config(args) -> int:
     if args.config_command == "path":
         print(path)
         return 0
+    if args.config_command == "init":
+        return _config_init(args, path)
+    return _config_check(path)
+
+
+def _config_init(args, path: Path) -> int:
+    """``config init``: write the starter config, say what to edit, then check it."""
+    from dutypost.core.config_init import write_starter_config
+
+    write_starter_config(path, args.municipality, args.kind, force=args.force)
+    option = f" --config {path}" if getattr(args, "config", None) else ""
+    print(f"設定ファイルを作りました: {path}")
+    print("次に書き換えるところ (「# 例: 」で始まる行は例の町の値です。書き換えて「# 例: 」を消します):\n"
+          "  [account] handle        X のユーザー名\n"
+          "  [municipality] website  ホームページ (と [municipality.pages])\n"
+          "  [lists]                 地区と避難所\n"
+          "  [[departments]]         別表第1 の所属と配信承認者\n"
+          "  [[operators]]           投稿する職員 (os_user で OS の利用者と結び付けます)\n"
+          f"書き換えたら: dutypost{option} config check、ログインは dutypost{option} auth")
+    print("---")
+    return _config_check(path)
+
+
+def _config_check(path: Path) -> int:
+    """``config check``: the file, the environment, the secrets file's mode, the site
+    templates folder and the keymap; exit 2 naming the first thing to fix."""
+    from dutypost.core.config_loader import load_settings
+    from dutypost.core.credentials import check_secrets_at_start
+    from dutypost.core.keymap import check_keymap
+    from dutypost.core.templates import bundled_dirs, load_templates
+
     settings = load_settings(path, fresh=True)
+    check_secrets_at_start(settings)
+    problems = check_keymap(settings.tui.keymap)
+    if problems:
+        raise InputError(f"{path}: [tui] keymap に誤りがあります ({len(problems)} 件)。\n  " + "\n  ".join(problems),
+                         hint="id と既定のキーは画面のヘルプ (F1) と config.example.toml の [tui] keymap の説明にあります。")
+    site = settings.templates.site_dir
+    if site is not None:
+        result = load_templates(bundled_dirs(settings), fresh=True)
+        errors = [e for e in result.errors if Path(e.path) == site or site in Path(e.path).parents]
+        if errors:
+            lines = [f"{e.path}:{e.line}: {e.message}" if e.line else f"{e.path}: {e.message}" for e in errors]
+            raise InputError(f"{path}: [templates] site_dir のテンプレートに誤りがあります ({len(errors)} 件)。\n  "
+                             + "\n  ".join(lines),
+                             hint=f"dutypost templates check {site} で詳しく確かめられます。")
     print(f"{path}: 設定に誤りはありません。所属 {len(settings.departments)}、職員 {len(settings.operators)}、"
           f"地区 {len(settings.lists.areas)}、避難所 {len(settings.lists.shelters)}。")
+    if not settings.municipality.name:
+        print(f"注意: [municipality] name がありません。自治体名を書いてください ({path})。")
+    if not settings.operators:
+        print(f"注意: 職員 ([[operators]]) がまだいません。投稿する人を {path} に書いてください。")
     return 0
 
 

@@ -60,6 +60,8 @@ adds it in drill mode (訓練).
 
 from __future__ import annotations
 
+import os
+
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -263,6 +265,11 @@ def load_templates(dirs: Sequence[Path], *, fresh: bool = False) -> TemplateSet:
         if not directory.is_dir():
             key.add("missing")  # said as an error; a folder made later is seen at once
             continue
+        try:
+            os.listdir(directory)
+        except OSError as exc:
+            key.add(f"unreadable {exc.errno}")  # said as an error by _load
+            continue
         for path in sorted(directory.glob("*.toml")):
             try:
                 key.add(path.name).add(path.read_bytes())
@@ -286,6 +293,15 @@ def _load(dirs: Sequence[Path]) -> TemplateSet:
             errors.append(TemplateError(
                 directory, None,
                 "テンプレートのフォルダが見つかりません。設定 [templates] site_dir の場所を確かめてください。",
+            ))
+            continue
+        try:
+            os.listdir(directory)  # glob() sees an unreadable folder as an empty one
+        except OSError as exc:
+            errors.append(TemplateError(
+                directory, None,
+                f"テンプレートのフォルダを読めません ({exc.strerror})。dutypost を動かす利用者が読めるように"
+                f"権限を直してください (例: chmod a+rx {directory})。",
             ))
             continue
         for path in sorted(directory.glob("*.toml")):
