@@ -22,13 +22,51 @@ EXIT_OK, EXIT_UNEXPECTED = 0, 1
 EXIT_UNKNOWN = OutcomeUnknown.exit_code  # 5: `outbox resolve` did not find the post yet
 
 
+#: argparse's own words in Japanese. argparse looks each one up through ``gettext``
+#: (``argparse._``); :func:`_japanese` answers from this table and falls back to English.
+ARGPARSE_WORDS = {
+    "usage: ": "使い方: ",
+    "positional arguments": "引数",
+    "options": "オプション",
+    "show this help message and exit": "このヘルプを表示して終了",
+    "the following arguments are required: %s": "次の指定が必要です: %s",
+    "unrecognized arguments: %s": "知らない指定です: %s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "%(value)r は選べません (選べるもの: %(choices)s)",
+    "argument %(argument_name)s: %(message)s": "%(argument_name)s: %(message)s",
+    "expected one argument": "値が 1 つ必要です",
+    "expected at least one argument": "値が 1 つ以上必要です",
+    "expected at most one argument": "値は 1 つまでです",
+    "invalid %(type)s value: %(value)r": "%(value)r は正しい値ではありません (%(type)s)",
+    "ambiguous option: %(option)s could match %(matches)s": "%(option)s はどれのことか分かりません: %(matches)s",
+    "not allowed with argument %s": "%s と一緒には使えません",
+    "one of the arguments %s is required": "%s のどれかが必要です",
+    "ignored explicit argument %r": "%r は使われません",
+    "unknown parser %(parser_name)r (choices: %(choices)s)": "%(parser_name)r というコマンドはありません (使えるもの: %(choices)s)",
+    "%(prog)s: error: %(message)s\n": "%(prog)s: エラー: %(message)s\n",
+}
+
+
+def _japanese(message: str) -> str:
+    return ARGPARSE_WORDS.get(message, message)
+
+
+def _japanese_n(singular: str, plural: str, n: int) -> str:
+    if singular == "expected %s argument":
+        return "値が %s 個必要です"
+    return singular if n == 1 else plural
+
+
+argparse._ = _japanese  # type: ignore[attr-defined]  # the gettext lookup argparse makes
+argparse.ngettext = _japanese_n  # type: ignore[attr-defined]
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports mistakes in Japanese through InputError (exit 2)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise InputError(
             f"コマンドの指定に誤りがあります: {message}",
-            hint=f"使い方: {self.format_usage().strip().removeprefix('usage: ')}\n詳しくは {self.prog} --help を見てください。",
+            hint=f"使い方: {self.format_usage().strip().removeprefix(ARGPARSE_WORDS['usage: '])}\n詳しくは {self.prog} --help を見てください。",
         )
 
 

@@ -286,3 +286,20 @@ def test_a_missing_config_names_the_example_where_it_is_installed(tmp_path):
 
     proc = dutypost("--config", str(tmp_path / "none.toml"), "history")
     refused(proc, str(EXAMPLE_CONFIG), "config init")
+
+
+# -- issue 13 item 5: argparse's own words in Japanese -----------------------------------
+
+
+def test_help_and_mistakes_use_japanese_words_for_argparse_s_own():
+    helped = dutypost("config", "init", "--help")
+    assert helped.returncode == 0
+    assert helped.stdout.startswith("使い方: dutypost config init")
+    assert "オプション:" in helped.stdout and "このヘルプを表示して終了" in helped.stdout
+    for english in ("usage:", "options:", "show this help message", "positional arguments"):
+        assert english not in helped.stdout, helped.stdout
+    top = dutypost("--help")
+    assert "引数:" in top.stdout and "positional arguments" not in top.stdout
+    missing = dutypost("post")
+    refused(missing, "次の指定が必要です: template", "使い方: dutypost post")
+    assert "usage:" not in missing.stderr and "required" not in missing.stderr
