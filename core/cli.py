@@ -101,12 +101,25 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     the other commands' parsers (milliseconds of start-up, issue 4) are built only when
     the line has something else on it, or asks for help."""
     words = sys.argv[1:] if argv is None else list(argv)
+    if argv is None and "_ARGCOMPLETE" in os.environ:
+        _complete()
     if not {"-h", "--help"} & set(words):
         args, rest = _parser(commands=False).parse_known_args(words)
         if not rest:
             args.command = None
             return args
     return _parser().parse_args(words)
+
+
+def _complete() -> None:
+    """Shell completion (Tab), asked for by the shell through ``_ARGCOMPLETE``: argcomplete
+    (the extra ``dutypost[completion]``) answers from the full parser and ends the process.
+    Without argcomplete installed, nothing is completed."""
+    try:
+        import argcomplete
+    except ImportError:
+        sys.exit(1)
+    argcomplete.autocomplete(_parser())
 
 
 class _Version(argparse.Action):

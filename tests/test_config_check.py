@@ -303,3 +303,17 @@ def test_help_and_mistakes_use_japanese_words_for_argparse_s_own():
     missing = dutypost("post")
     refused(missing, "次の指定が必要です: template", "使い方: dutypost post")
     assert "usage:" not in missing.stderr and "required" not in missing.stderr
+
+
+# -- issue 13 item 5: shell completion (argcomplete, the extra dutypost[completion]) ------
+
+
+@pytest.mark.parametrize("line,expected", [("dutypost con", "config"), ("dutypost config init --m", "--municipality"),
+                                           ("dutypost outbox re", "resolve")])
+def test_tab_completes_commands_and_options(tmp_path, line, expected):
+    pytest.importorskip("argcomplete")
+    out = tmp_path / "completions"
+    proc = dutypost(env={"_ARGCOMPLETE": "1", "COMP_LINE": line, "COMP_POINT": str(len(line)),
+                         "_ARGCOMPLETE_STDOUT_FILENAME": str(out)})
+    assert proc.returncode == 0, proc.stderr
+    assert expected in out.read_text(encoding="utf-8").split(), out.read_text(encoding="utf-8")
