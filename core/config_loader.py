@@ -277,9 +277,8 @@ def _check_environment() -> None:
         upper = name.upper()
         if not upper.startswith("DUTYPOST_") or upper in known:
             continue
-        head = upper.split("__")[0]
-        if "__" in upper and head in known and _section_fields([head.removeprefix("DUTYPOST_").lower()]) is None:
-            continue  # a list or table section given as a whole ([[operators]] in JSON): pydantic checks it
+        if any(upper.startswith(k + "__") for k in known if "__" in k):
+            continue  # inside a table value (DUTYPOST_MUNICIPALITY__PAGES__BOSAI): pydantic checks it
         near = suggest(upper, sorted(known))
         raise InputError(
             f"環境変数 {name} は dutypost の設定にありません。",

@@ -103,8 +103,10 @@ def test_an_unknown_environment_variable_is_refused_with_the_nearest(config_file
     refused(check(path, env={"DUTYPOST_X__API_BASEURL": "https://api.x.com"}),
             "DUTYPOST_X__API_BASEURL", "DUTYPOST_X__API_BASE_URL の間違い")
     refused(check(path, env={"DUTYPOST_NOPE": "1"}), "DUTYPOST_NOPE", "unset DUTYPOST_NOPE")
-    # the known ones still pass
-    ok = check(path, env={"DUTYPOST_X__TIMEOUT_SECONDS": "5", "DUTYPOST_X__ACCESS_TOKEN": "t"})
+    refused(check(path, env={"DUTYPOST_MUNICIPALITY__PAGEZ__BOSAI": "/b/"}), "DUTYPOST_MUNICIPALITY__PAGEZ__BOSAI")
+    # the known ones still pass, a key inside a table value too
+    ok = check(path, env={"DUTYPOST_X__TIMEOUT_SECONDS": "5", "DUTYPOST_X__ACCESS_TOKEN": "t",
+                          "DUTYPOST_MUNICIPALITY__PAGES__BOSAI": "/b/"})
     assert ok.returncode == 0, ok.stderr
 
 
