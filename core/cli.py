@@ -308,7 +308,7 @@ def _settings_for_reading(args, *, quiet: bool = False):
     path = resolve_config_path(getattr(args, "config", None))
     if not explicit and not path.exists():
         if not quiet:
-            print(f"(設定ファイル {path} がないため、例の設定 {EXAMPLE_CONFIG.name} を使います)", file=sys.stderr)
+            print(f"(設定ファイル {path} がないため、例の設定 {EXAMPLE_CONFIG} を使います)", file=sys.stderr)
         path = EXAMPLE_CONFIG
     return load_settings(path)
 
@@ -777,6 +777,7 @@ def _config_init(args, path: Path) -> int:
 def _config_check(path: Path) -> int:
     """``config check``: the file, the environment, the secrets file's mode, the site
     templates folder and the keymap; exit 2 naming the first thing to fix."""
+    from dutypost.core.config import EXAMPLE_CONFIG
     from dutypost.core.config_loader import load_settings
     from dutypost.core.credentials import check_secrets_at_start
     from dutypost.core.keymap import check_keymap
@@ -787,7 +788,7 @@ def _config_check(path: Path) -> int:
     problems = check_keymap(settings.tui.keymap)
     if problems:
         raise InputError(f"{path}: [tui] keymap に誤りがあります ({len(problems)} 件)。\n  " + "\n  ".join(problems),
-                         hint="id と既定のキーは画面のヘルプ (F1) と config.example.toml の [tui] keymap の説明にあります。")
+                         hint=f"id と既定のキーは画面のヘルプ (F1) にあります。設定の例: {EXAMPLE_CONFIG}")
     site = settings.templates.site_dir
     if site is not None:
         result = load_templates(bundled_dirs(settings), fresh=True)

@@ -197,7 +197,7 @@ def validate(path: Path | None, text: str, overrides: dict[str, Any]) -> Setting
         except RecursionError:  # tomllib recurses once per level of [[…]] / {…}
             raise InputError(
                 f"{path}: 配列か表の入れ子が深すぎて読めません。",
-                hint="設定の値は 2〜3 段の入れ子で足ります。config.example.toml の形に直してください。",
+                hint=f"設定の値は 2〜3 段の入れ子で足ります。{config.EXAMPLE_CONFIG} の形に直してください。",
             ) from None
         if not parsed and not overrides:
             raise InputError(

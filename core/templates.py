@@ -71,7 +71,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from dutypost.core.config import BUNDLED_TEMPLATES
+from dutypost.core.config import BUNDLED_TEMPLATES, EXAMPLE_CONFIG
 from dutypost.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -716,7 +716,7 @@ def _check_variables(template: Template, variables: Mapping[str, str]) -> None:
             raise InputError(
                 f"テンプレート {template.id} は自治体名を使いますが、設定の [municipality] {key} がありません。",
                 hint="設定ファイルに [municipality] の表を書き、name = \"阿見町\"、kind = \"町\" のように"
-                     "自治体名と種類 (町・市・村・区) を書いてください。config.example.toml に例があります。",
+                     f"自治体名と種類 (町・市・村・区) を書いてください。{EXAMPLE_CONFIG} に例があります。",
             )
 
 
