@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import re
 from contextvars import ContextVar
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -161,7 +161,8 @@ def _settings_model() -> type:
         "Settings",
         __base__=Sources,
         __module__=config.__name__,  # the field types are names in core.config
-        **{f.name: (f.type, Field(default_factory=f.default_factory)) for f in fields(Settings)},  # type: ignore[misc]
+        **{f.name: (f.type, Field(default_factory=f.default_factory) if f.default is MISSING  # type: ignore[misc]
+                    else Field(default=f.default)) for f in fields(Settings)},
     )
 
 
@@ -173,12 +174,19 @@ def validate(path: Path | None, text: str, overrides: dict[str, Any]) -> Setting
         import tomllib
 
         try:
-            tomllib.loads(text)
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise InputError(
                 f"{path}: TOML の書き方に誤りがあります: {exc}",
                 hint="示された行と列を直してください (文字列は \"…\" で囲み、表の見出しは [x] の形です)。",
             ) from None
+        if "account" in data and "accounts" in data:
+            line = _line_of(text, ["account", "name"]) or 1
+            raise InputError(
+                f"{path}:{line}: [account] と [[accounts]] の両方があります。",
+                hint=("[account] は 1 つだけのアカウントの古い書き方です。その中身を [[accounts]] の最初の表に移し"
+                      " (id = \"official\", kind = \"official\" を足します)、[account] を消してください。\n" + ADMIN_FOOTER),
+            )
     model = _settings_model()
     token = _toml_path.set(path)
     try:

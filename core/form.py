@@ -144,10 +144,9 @@ def form_data(ledger: Ledger, settings: Settings, post_id: int, *, mail_linked: 
     if any(e.kind == "post.reply_refused" for e in events):
         remarks.append("X が返信を受け付けなかったため、元の投稿の日時と件名を書いた単独の投稿で訂正しました。")
 
-    handle = settings.account.drill_handle if post.drill and settings.account.drill_handle else settings.account.handle
     return UpdateRequestForm(
         post_id=post.id,
-        account=f"{settings.account.name} @{handle}",
+        account=account_text(settings, post.account, drill=post.drill),
         drafted_on=post.created_at.astimezone(JST).date(),
         drafter=f"{_person(settings, post.operator)} ({post.department})",
         approvals=approvals,
@@ -165,10 +164,20 @@ def form_data(ledger: Ledger, settings: Settings, post_id: int, *, mail_linked: 
     )
 
 
+def account_text(settings: Settings, account_id: str, *, drill: bool) -> str:
+    """「阿見町公式 @TownAmi」: the account a post went out on ('' : the default account, as
+    recorded before there were several); an id the config no longer has is shown as it is."""
+    try:
+        account = settings.account_by_id(account_id or None)
+    except ValueError:
+        return f"{account_id} (設定にないアカウント)"
+    return f"{account.name} @{account.handle_for(drill)}"
+
+
 def town_domain(settings: Settings) -> str:
     """The town's web domain: the host of ``account.inquiry_url`` (without ``www.``), else the
     first allowed link domain."""
-    host = urlsplit(settings.account.inquiry_url).hostname or ""
+    host = urlsplit(settings.account_by_id(None).inquiry_url).hostname or ""
     host = host.removeprefix("www.")
     if host:
         return host

@@ -42,6 +42,7 @@ class Composition:
     values: Mapping[str, str] = field(default_factory=dict)
     expects: frozenset[str] = frozenset()  # the template's expected gate rules (``expects``)
     drill_only: bool = False  # the template is 訓練専用 (``drill_only``)
+    category: str | None = None  # the template's category (None: free text), for the account's limits
 
     @property
     def weighted_length(self) -> int:
@@ -53,12 +54,13 @@ def compose(ctx: DutyContext, template: Template, values: Mapping[str, str], *, 
     text = render(template, values, now=now or ctx.now(), variables=municipality_variables(ctx.settings))
     return compose_text(ctx, text, template_id=template.id, emergency=template.emergency,
                         threads_allowed=template.threads, values=values, expects=template.expects,
-                        drill_only=template.drill_only)
+                        drill_only=template.drill_only, category=template.category)
 
 
 def compose_text(ctx: DutyContext, text: str, *, template_id: str | None, emergency: bool,
                  threads_allowed: bool, values: Mapping[str, str] | None = None,
-                 expects: Iterable[str] = (), drill_only: bool = False) -> Composition:
+                 expects: Iterable[str] = (), drill_only: bool = False,
+                 category: str | None = None) -> Composition:
     marker = ctx.settings.drill.marker
     if ctx.drill and marker not in text:
         text = marker + text
@@ -66,7 +68,7 @@ def compose_text(ctx: DutyContext, text: str, *, template_id: str | None, emerge
     parts = split_thread(text, limit) if threads_allowed else [text]
     return Composition(text=text, parts=tuple(parts), template_id=template_id, emergency=emergency,
                        threads_allowed=threads_allowed, values=dict(values or {}),
-                       expects=frozenset(expects), drill_only=drill_only)
+                       expects=frozenset(expects), drill_only=drill_only, category=category)
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,8 @@ def review(
         recent_texts=tuple(recent),
         expected_rules=composition.expects,
         drill_only=composition.drill_only,
+        account=ctx.account,
+        category=composition.category,
     )
     return Review(decision=decision, same_template=_same_template_warning(ctx, composition, now), acks=acks)
 
@@ -221,6 +225,7 @@ def publish(
         draft_id=draft_id,
         acks=sorted(result.acks),
         findings=[f.as_json() for f in result.decision.findings],
+        account=ctx.account.id,
     )
     if approval is not None and result.decision.approval_problem is None:
         ledger.record_approval(post_id, approver=approval.approver_id, method=approval.method,
@@ -351,6 +356,7 @@ def reconcile(ctx: DutyContext, post_id: int) -> Reconciliation:
             f"投稿 #{post_id} はいま送信中です。",
             hint=f"{int(2 * ctx.settings.x.timeout_seconds)} 秒ほど待ってから、もう一度確かめてください。",
         )
+    _require_same_account(ctx, post, "resolve")
     client = ctx.x_client()
     me = ctx.account_user()
     try:
@@ -373,7 +379,7 @@ def reconcile(ctx: DutyContext, post_id: int) -> Reconciliation:
             break
         ids.append(matches[0])
     if len(ids) == len(post.parts):
-        url = post.url or f"{ctx.settings.web_base_url(ctx.drill)}/i/web/status/{ids[0]}"
+        url = post.url or f"{ctx.settings.web_base_url(ctx.drill, ctx.account)}/i/web/status/{ids[0]}"
         ledger.set_state(post_id, "sent", x_post_ids=ids, url=url, operator=ctx.operator.id)
         return Reconciliation(post_id, True, tuple(ids), f"投稿 #{post_id} はタイムラインにありました。送信済みにしました: {url}")
     ledger.set_state(post_id, "failed", x_post_ids=ids,
@@ -382,6 +388,15 @@ def reconcile(ctx: DutyContext, post_id: int) -> Reconciliation:
         post_id, False, tuple(ids),
         f"投稿 #{post_id} はタイムラインにありませんでした。届いていないので、再送できます: dutypost outbox resend {post_id}",
     )
+
+
+def _require_same_account(ctx: DutyContext, post, command: str) -> None:
+    """A post is looked for and resent on the account it was written for, never another."""
+    if post.account and post.account != ctx.account.id:
+        raise InputError(
+            f"投稿 #{post.id} はアカウント {post.account} の投稿です (いま選んでいるのは {ctx.account.id})。",
+            hint=f"dutypost --account {post.account} outbox {command} {post.id} を実行してください。",
+        )
 
 
 def resend(ctx: DutyContext, post_id: int) -> PublishResult:
@@ -396,6 +411,7 @@ def resend(ctx: DutyContext, post_id: int) -> PublishResult:
         )
     if post.state != "failed":
         raise InputError(f"投稿 #{post_id} は再送できません (状態: {post.state})。")
+    _require_same_account(ctx, post, "resend")
     reply_to = fallback_text = None
     if post.reply_to_post_id is not None and not post.x_post_ids:
         from dutypost.core.checklists import standalone_fallback_text

@@ -24,6 +24,8 @@ home.drafts                F4, Ctrl+T     open drafts (下書き)
 home.history               F5, Ctrl+L     the history (履歴)
 home.checklists            F6, Ctrl+F     the checklists menu (チェックリスト)
 home.approvals             F7, Ctrl+Y     the approvals inbox (承認) — approvers only
+home.account               F9, Ctrl+R     switch the account (アカウント) — with more than one
+account.confirm            F10, Ctrl+O    confirm the switch (切り替える)
 compose.review             F2, Ctrl+N     to the review screen (確認へ)
 review.ack                 Space, Enter   acknowledge a warning (確認済みにする)
 review.approval            F7, Ctrl+K     record a verbal approval (承認を記録)

@@ -23,7 +23,7 @@ from typing import Self
 
 from dutypost.core.errors import InputError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_SECONDS = 15.0
 AUDIT_HEAD_KEY = "audit_head"
 """The ``meta`` key that holds the audit chain's head (see :mod:`dutypost.core.ledger.audit`)."""
@@ -149,6 +149,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (checklist_id, item_key)
         )""",
     ),
+    # 4: the account (アカウント, [[accounts]] id) each post went out on; '' for posts recorded
+    # before there were several accounts (they went out on the one account there was).
+    ("ALTER TABLE posts ADD COLUMN account TEXT NOT NULL DEFAULT ''",),
 )
 
 

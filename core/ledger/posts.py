@@ -72,6 +72,8 @@ class Post:
     sent_at: datetime | None = None
     draft_id: str | None = None
     findings: list[dict] = field(default_factory=list)
+    #: The account (アカウント) it went out on, an ``[[accounts]]`` id; '' before there were several.
+    account: str = ""
 
     def as_json(self) -> dict:
         """SPEC §10's shape for ``history --json`` and ``outbox --json``, then extras."""
@@ -98,6 +100,7 @@ class Post:
             "error": self.error,
             "sent_at": self.sent_at.isoformat() if self.sent_at else None,
             "reply_to_post_id": self.reply_to_post_id,
+            "account": self.account,
         }
 
 
@@ -116,8 +119,10 @@ class PostStore(AuditLog):
     def create_post(self, *, operator: str, department: str, template_id: str | None, text: str,
                     parts: list[str], drill: bool, kind: str = "post", reply_to_post_id: int | None = None,
                     draft_id: str | None = None, acks: Iterable[str] = (),
-                    findings: Iterable[dict] = ()) -> int:
-        """Record the intent to publish (state ``queued``) before any request leaves."""
+                    findings: Iterable[dict] = (), account: str = "") -> int:
+        """Record the intent to publish (state ``queued``) before any request leaves.
+
+        ``account`` is the ``[[accounts]]`` id it goes out on (the audit event records it too)."""
         parts, acks, findings = list(parts), list(acks), list(findings)
         if not parts:
             raise ValueError("投稿の本文 (parts) が空です。")
@@ -125,16 +130,19 @@ class PostStore(AuditLog):
         with self._write() as conn:
             post_id = conn.execute(
                 "INSERT INTO posts (state, kind, template_id, text, parts, operator, department, drill,"
-                " created_at, updated_at, reply_to_post_id, draft_id, acks, findings)"
-                " VALUES ('queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, updated_at, reply_to_post_id, draft_id, acks, findings, account)"
+                " VALUES ('queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (kind, template_id, text, canonical_json(parts), operator, department, int(drill), stamp, stamp,
-                 reply_to_post_id, draft_id, canonical_json(acks), canonical_json(findings)),
+                 reply_to_post_id, draft_id, canonical_json(acks), canonical_json(findings), account),
             ).lastrowid
-            self._append(conn, operator=operator, kind="post.queued", post_id=post_id, at=stamp, payload={
+            payload: dict[str, Any] = {
                 "kind": kind, "template_id": template_id, "department": department, "drill": drill,
                 "text": text, "parts": parts, "acks": acks, "findings": findings,
                 "reply_to_post_id": reply_to_post_id, "draft_id": draft_id,
-            })
+            }
+            if account:
+                payload["account"] = account
+            self._append(conn, operator=operator, kind="post.queued", post_id=post_id, at=stamp, payload=payload)
         return post_id
 
     def set_state(self, post_id: int, state: str, *, x_post_ids: list[str] | None = None, url: str | None = None,
@@ -308,6 +316,6 @@ class PostStore(AuditLog):
             updated_at=parse_time(row["updated_at"]), x_post_ids=json.loads(row["x_post_ids"]), url=row["url"],
             error=row["error"], reply_to_post_id=row["reply_to_post_id"], override=override, approval=approval,
             acks=json.loads(row["acks"]), post_hoc_signed_off=signed_off, sent_at=parse_time(row["sent_at"]),
-            draft_id=row["draft_id"], findings=json.loads(row["findings"]),
+            draft_id=row["draft_id"], findings=json.loads(row["findings"]), account=row["account"],
         )
 

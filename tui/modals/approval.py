@@ -43,8 +43,10 @@ class ApprovalModal(DutyModal):
     BINDINGS = [bind("escape", "cancel", "戻る", "back")]
 
     def compose(self) -> ComposeResult:
-        department = self.ctx.operator.department
-        approvers = self.ctx.settings.approvers_for(department)
+        # The account's approver route ([[accounts]] approver_departments), else the poster's department.
+        departments = self.ctx.account.approver_departments or [self.ctx.operator.department]
+        department = "・".join(departments)
+        approvers = [a for d in departments for a in self.ctx.settings.approvers_for(d)]
         with Vertical(id="dialog"):
             yield Static("承認を記録 (電話・対面)", classes="dialog-title", markup=False)
             yield Static(f"{department} の承認者から承認を得たら、承認者と方法を選んで Enter。", markup=False)
