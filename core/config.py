@@ -164,8 +164,8 @@ def _account_id(value: str) -> str:
 
 
 def _handle(value: str) -> str:
-    if value and not re.fullmatch(r"[A-Za-z0-9_]{1,15}", value):
-        raise ValueError(f"X のユーザー名 {value!r} は @ を付けず、英数字と _ の 15 文字までで書いてください")
+    if value and not re.fullmatch(r"[A-Za-z0-9_]+", value):
+        raise ValueError(f"X のユーザー名 {value!r} は @ を付けず、英数字と _ だけで書いてください (例: TownAmi)")
     return value
 
 

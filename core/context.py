@@ -66,6 +66,12 @@ class DutyContext:
         return self.account.label(self.drill)
 
     @property
+    def approval_departments(self) -> list[str]:
+        """Whose approvers approve this account's posts: its approver route
+        (``approver_departments``), else the operator's own department (別表第1)."""
+        return list(self.account.approver_departments) or [self.operator.department]
+
+    @property
     def hours(self):
         """The selected account's working hours (:class:`core.config.HoursConfig`)."""
         return self.settings.hours_for(self.account)

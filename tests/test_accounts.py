@@ -389,3 +389,26 @@ async def test_home_tells_the_security_role_that_credentials_are_due(tui_context
             await settle(app, pilot)
             title = str(app.screen.query_one("#recent-title").render())
             assert ("認証情報の更新時期" in title) is shown, title
+
+
+@pytest.mark.anyio
+async def test_on_the_mascot_account_the_review_screen_blocks_an_evacuation_order(tui_context, practice_server):
+    from test_tui import open_evac_l4, screen_text, settle
+
+    from dutypost.tui.app import make_app
+
+    ctx = tui_context()
+    app = make_app(ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f9", "down", "f10")
+        await settle(app, pilot)
+        assert ctx.account.id == "mascot"
+        await open_evac_l4(app, pilot, ctx)
+        assert "マスコット あみみん" in _top_line(app)
+        text = screen_text(app)
+        assert "004" in text and "マスコット" in text, text
+        await pilot.press("f10")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "ReviewScreen"
+        assert practice_server.posts() == [] and ctx.ledger.list_posts() == []

@@ -151,8 +151,9 @@ def test_a_version_1_file_is_migrated_and_keeps_its_drafts(path: Path, clock: Cl
                           draft_id="old", purpose=purpose)
         assert ledger.open_drafts()[0].purpose == purpose
     with raw(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION  # the newest (3 at the time; 4 adds posts.account)
         assert "purpose" in [r[1] for r in conn.execute("PRAGMA table_info(drafts)")]
+        assert "account" in [r[1] for r in conn.execute("PRAGMA table_info(posts)")]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert {"checklists", "checklist_items"} <= tables
 
@@ -251,7 +252,7 @@ def test_a_version_2_file_with_checklists_is_migrated_and_keeps_them(path: Path,
         assert ledger.verify().ok and ledger.verify().checked == 4
         assert ledger.get_post(1).text == OLD_TEXT
     with raw(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION  # the newest (3 at the time; 4 adds posts.account)
         assert conn.execute("SELECT count(*) FROM checklist_items").fetchone()[0] == 2
 
 

@@ -44,7 +44,7 @@ class ApprovalModal(DutyModal):
 
     def compose(self) -> ComposeResult:
         # The account's approver route ([[accounts]] approver_departments), else the poster's department.
-        departments = self.ctx.account.approver_departments or [self.ctx.operator.department]
+        departments = self.ctx.approval_departments
         department = "・".join(departments)
         approvers = [a for d in departments for a in self.ctx.settings.approvers_for(d)]
         with Vertical(id="dialog"):
