@@ -25,7 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from dutypost.core.config import EXAMPLE_CONFIG, load_settings  # noqa: E402
+from dutypost.core.config import EXAMPLE_CONFIG  # noqa: E402
+from dutypost.core.config_loader import load_settings  # noqa: E402
 from dutypost.core.context import DutyContext  # noqa: E402
 from dutypost.core.gate import Override  # noqa: E402
 from dutypost.practice import PracticeServer  # noqa: E402

@@ -278,6 +278,9 @@ class XConfig:
     api_base_url: str = "https://api.x.com"
     timeout_seconds: Annotated[float, Bounds(gt=0, le=120)] = 15
     max_weighted_length: Annotated[int, Bounds(ge=1)] = 280
+    #: Seconds after a send during which a post missing from the timeline stays ``unknown``
+    #: (X's timelines lag behind a fresh post); only a miss after it makes the post ``failed``.
+    reconcile_grace_seconds: Annotated[float, Bounds(ge=0, le=86400)] = 300
     price_post_usd: float = 0.015
     price_post_with_url_usd: float = 0.20
     secrets_file: Path | None = None
@@ -297,6 +300,11 @@ class DrillConfig:
 class LedgerConfig:
     __pydantic_config__ = _STRICT_KEYS
     path: Path = field(default_factory=lambda: default_data_dir() / "ledger.sqlite3")
+    #: The audit chain's anchors (控え): ``ID:HASH TIME`` appended after every write, ideally
+    #: on another host or the standby; ``audit verify`` checks every line. None: no file.
+    anchor_file: Path | None = None
+    #: A group that may read the ledger, its anchor file and the log (files 0640); None: 0600.
+    group: str | None = None
 
 
 @dataclass
@@ -343,6 +351,16 @@ class StandbyConfig:
 
 
 @dataclass
+class FollowupConfig:
+    """The other channels to update after an emergency post (他の媒体への連絡, 阿見町ポリシー
+    第6条・第7条(3)); each is ticked on the post's outcome screen. Empty: HP, the mail
+    service named in ``[municipality]``, Lアラート and 防災行政無線."""
+
+    __pydantic_config__ = _STRICT_KEYS
+    channels: list[str] = field(default_factory=list)
+
+
+@dataclass
 class TuiConfig:
     """Terminal behaviour; read before textual is imported."""
 
@@ -380,6 +398,7 @@ class GateConfig:
     term_exceptions: list[str] = field(default_factory=lambda: list(DEFAULT_TERM_EXCEPTIONS))
     # A 「○時○分現在」 older than this at publishing, or ahead of it, is warned about (R12); 0 = off.
     stale_time_minutes: Annotated[int, Bounds(ge=0)] = 60
+    allow_self_approval: bool = False  # an approver may approve their own post (off: four eyes)
 
 
 #: Political and election terms (R5; 002 第3条7(8), 7(9)): warned about, never blocked.
@@ -446,6 +465,7 @@ class Settings:
     ssh: SshConfig = field(default_factory=SshConfig)
     standby: StandbyConfig = field(default_factory=StandbyConfig)
     tui: TuiConfig = field(default_factory=TuiConfig)
+    followup: FollowupConfig = field(default_factory=FollowupConfig)
     gate: GateConfig = field(default_factory=GateConfig)
     lists: ListsConfig = field(default_factory=ListsConfig)
     templates: TemplatesConfig = field(default_factory=TemplatesConfig)
@@ -535,6 +555,13 @@ class Settings:
     def approvers_for(self, department: str) -> list[Operator]:
         """Operators with the approver role in ``department`` (R2)."""
         return [o for o in self.operators if o.department == department and "approver" in o.roles]
+
+    def followup_channels(self) -> list[str]:
+        """The channels to update after an emergency post (``[followup] channels``, else the default four)."""
+        if self.followup.channels:
+            return list(dict.fromkeys(c.strip() for c in self.followup.channels if c.strip()))
+        mail = self.municipality.mail_service
+        return ["HP", f"メール配信 ({mail})" if mail else "メール配信", "Lアラート", "防災行政無線"]
 
     def api_base_url(self, drill: bool) -> str:
         return (self.drill.api_base_url if drill else self.x.api_base_url).rstrip("/")

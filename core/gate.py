@@ -819,7 +819,8 @@ def check_approval(settings: Settings, poster: Operator, approval: Approval | No
     """None when ``approval`` is valid for a post by ``poster``; else the problem in Japanese.
 
     R2 (別表第1): the approver has the approver role and the poster's department — or, for an
-    account with an approver route (``approver_departments``), one of those departments.
+    account with an approver route (``approver_departments``), one of those departments — and
+    is not the poster unless ``[gate] allow_self_approval`` says so (four eyes, 四つの目).
     """
     route = list(account.approver_departments) if account is not None else []
     departments = route or [poster.department]
@@ -835,6 +836,10 @@ def check_approval(settings: Settings, poster: Operator, approval: Approval | No
         return f"承認者「{approval.approver_id}」は職員の一覧にありません。{title} の職員IDを指定してください。"
     if "approver" not in approver.roles:
         return f"{approver.name} ({approver.id}) には承認者の役割がありません。{title} の承認が必要です。"
+    if approver.id == poster.id and not settings.gate.allow_self_approval:
+        whose = account.name if route and account is not None else poster.department
+        return (f"自分の投稿は自分で承認できません ({approver.name})。{whose} のほかの承認者"
+                f" ({title}) に承認を頼んでください。")
     if approver.department not in departments:
         if route and account is not None:
             return (f"{approver.name} ({approver.id}) は {approver.department} の職員です。"

@@ -371,7 +371,7 @@ def restore(settings: Settings, to: Path | None = None, *, operator: str, now: d
     for item, dest in zip(_sidecars(work), _sidecars(target)):
         if item.exists():
             os.replace(item, dest)
-    ledger = Ledger(target)
+    ledger = Ledger(target, anchor_file=settings.ledger.anchor_file, group=settings.ledger.group)
     try:
         payload = {
             "replica": settings.standby.replica,

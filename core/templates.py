@@ -20,6 +20,9 @@ File format::
                                     # "drill-marker": the drill announcement may carry 【訓練】 in
                                     # live mode, confirmed explicitly (a warning to acknowledge)
     drill_only = true               # optional: drill mode only (訓練実施中); blocked in live mode
+    lifts = "evac-l4"               # optional: this post lifts that template's order (発令中の解除)
+    board_key = "area"              # optional: the field naming the place on the board (発令中)
+    board_level = "warning"         # optional: the field naming the kind on the board
 
     [[fields]]
     name = "area"                   # a-z, 0-9, _
@@ -89,7 +92,7 @@ SUBJECT_MAX_CHARS = 30
 """The longest 件名 (subject) of a post, as 様式第1号 and a correction name it."""
 
 _TOP_KEYS = ("id", "title", "category", "emergency", "threads", "order", "description",
-             "body", "hashtags", "link", "expects", "drill_only", "fields")
+             "body", "hashtags", "link", "expects", "drill_only", "fields", "lifts", "board_key", "board_level")
 #: Gate rules (core.gate.RULES) a template may declare in ``expects``: the content warnings,
 #: and drill-marker (the drill announcement). Blocking checks otherwise cannot be expected.
 EXPECTABLE_RULES = (
@@ -153,6 +156,12 @@ class Template:
     order: int = DEFAULT_ORDER
     expects: frozenset[str] = frozenset()  # gate rules this template is expected to trip
     drill_only: bool = False  # 訓練専用 (訓練実施中): blocked in live mode
+    #: The template whose order or warning this one lifts (解除・閉鎖, SPEC §2 発令中).
+    lifts: str | None = None
+    #: The field that names the place (地区・避難所・道路) on the board of what is in force.
+    board_key: str | None = None
+    #: The field that names the kind on the board (e.g. 津波警報); default: the title.
+    board_level: str | None = None
 
     @property
     def examples(self) -> dict[str, str]:
@@ -413,12 +422,24 @@ class _FileParser:
                 for name in _PLACEHOLDER.findall(text):
                     if not is_variable(name):
                         self.error(_unknown_variable(name, "link・hashtags"), key)
+        lifts = data.get("lifts")
+        if lifts is not None and not (isinstance(lifts, str) and _ID.fullmatch(lifts)):
+            self.error("lifts は解除する発令のテンプレート id で書いてください (例: lifts = \"evac-l4\")。", "lifts")
+            lifts = None
+        board = {}
+        for key in ("board_key", "board_level"):
+            name = data.get(key)
+            if name is not None and not (isinstance(name, str) and name in {f.name for f in fields or ()}):
+                self.error(f"{key} はこのテンプレートの項目名で書いてください (例: {key} = \"area\")。", key)
+                name = None
+            board[key] = name
         if self.errors:
             return None
         return Template(
             id=template_id, title=title, category=category, emergency=emergency, threads=threads,
             description=description, fields=fields, body=body.strip("\n"), hashtags=tuple(hashtags),
             link=link, path=self.path, order=order, expects=frozenset(expects), drill_only=drill_only,
+            lifts=lifts, **board,
         )
 
     def _string(self, data: dict[str, Any], key: str, field_index: int | None = None) -> str | None:

@@ -6,6 +6,9 @@
   ``note_tweet``); add a timeline lag with ``x_like_server.set_mode(timeline_lag=2)``.
 - ``x_client``: an :class:`XClient` on that server with the demo credentials.
 - ``closed_port_url``: the URL of a port nobody listens on (connection refused).
+- ``issued_token``: ``issued_token(server)`` logs in by PIN on that server and returns the
+  new credentials as ``DUTYPOST_X__*`` variables: a real token of the server's account
+  (``server.username``) that is not the built-in practice token.
 """
 
 from __future__ import annotations
@@ -41,6 +44,28 @@ def x_client(practice_server: PracticeServer) -> Iterator[XClient]:
     client = XClient(practice_server.url, DEMO_CREDENTIALS, timeout=5)
     yield client
     client.close()
+
+
+@pytest.fixture
+def issued_token():
+    import httpx
+    from urllib.parse import parse_qs, urlsplit
+
+    from dutypost.core.auth import pin_login
+
+    def read_pin(authorize_url: str) -> str:
+        parts = urlsplit(authorize_url)
+        token = parse_qs(parts.query)["oauth_token"][0]
+        return httpx.get(f"{parts.scheme}://{parts.netloc}/_practice/pin", params={"oauth_token": token}).json()["pin"]
+
+    def login(server: PracticeServer) -> dict[str, str]:
+        tokens = pin_login(server.url, DEMO_CREDENTIALS.consumer_key, DEMO_CREDENTIALS.consumer_secret,
+                           ask_pin=read_pin, timeout=5)
+        assert tokens["access_token"] != DEMO_CREDENTIALS.access_token
+        return {f"DUTYPOST_X__{k.upper()}": tokens[k]
+                for k in ("consumer_key", "consumer_secret", "access_token", "access_token_secret")}
+
+    return login
 
 
 @pytest.fixture

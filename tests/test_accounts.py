@@ -362,7 +362,7 @@ async def test_switching_the_account_needs_f10_in_the_dialog(tui_context, practi
         assert not isinstance(app.screen, AccountModal)
         assert ctx.account.id == "mascot" and ctx.handle == "amimin_town"
         assert "マスコット あみみん" in _top_line(app)
-        await pilot.press("ctrl+r")  # the Ctrl twin; Esc goes back without switching
+        await pilot.press("ctrl+n")  # the Ctrl twin; Esc goes back without switching
         await settle(app, pilot)
         assert isinstance(app.screen, AccountModal)
         await pilot.press("up", "escape")

@@ -264,6 +264,72 @@ async def test_a_429_is_shown_with_its_wait_and_the_post_stays_in_the_outbox(tui
         assert len(practice_server.posts()) == 1
 
 
+async def test_a_resend_out_of_hours_passes_the_gate_again_with_an_override(tui_context, practice_server):
+    from dutypost.core.publish import compose_text, make_approval, publish
+
+    first = tui_context(clock=IN_HOURS)
+    composition = compose_text(first, "中央公民館に避難所を開設しています。", template_id=None, emergency=False,
+                               threads_allowed=False)
+    practice_server.inject({"kind": "status", "status": 503})
+    with pytest.raises(Exception):
+        publish(first, composition, approval=make_approval(first, "suzuki", "phone"), acks=["cost"])
+    post = first.ledger.list_posts(limit=1)[0]
+    assert post.state == "failed"
+    ctx = tui_context(clock=OUT_OF_HOURS)  # the resend comes at 03:20
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f3")
+        await settle(app, pilot)
+        await pilot.press("f6")  # resend: the gate stops it for the hours and asks for an override
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "OverrideModal"
+        assert practice_server.posts() == []
+        await pilot.press("enter")  # the first category
+        await type_text(pilot, JUSTIFICATION)
+        await pilot.press("f10")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "PostScreen"
+        assert "再送しました" in screen_text(app)
+        assert ctx.ledger.get_post(post.id).state == "sent"
+        assert ctx.ledger.get_post(post.id).override["reason"] == JUSTIFICATION
+        [event] = [e for e in ctx.ledger.events(post.id) if e.kind == "post.resend"]
+        assert event.payload["resent_by"] == "tanaka" and event.payload["lifted"] == ["hours"]
+        assert [p["text"] for p in practice_server.posts()] == [post.text]  # exactly one copy
+
+
+async def test_a_resend_with_a_stale_time_is_stopped_until_the_officer_acknowledges_it(tui_context, practice_server):
+    from datetime import timedelta
+
+    from dutypost.core.publish import compose_text, make_approval, publish
+
+    first = tui_context(clock=IN_HOURS)
+    composition = compose_text(first, "10時00分現在、中央公民館に避難所を開設しています。", template_id=None,
+                               emergency=False, threads_allowed=False)
+    practice_server.inject({"kind": "status", "status": 503})
+    with pytest.raises(Exception):
+        publish(first, composition, approval=make_approval(first, "suzuki", "phone"), acks=["cost"])
+    post = first.ledger.list_posts(limit=1)[0]
+    ctx = tui_context(clock=IN_HOURS + timedelta(hours=3))  # 13:00 JST: the 「10時00分現在」 is stale
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f3")
+        await settle(app, pilot)
+        await pilot.press("f6")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "PostScreen"
+        text = screen_text(app)
+        assert "再送の前のチェックで止まっています" in text and "10時00分現在" in text
+        assert practice_server.posts() == [] and ctx.ledger.get_post(post.id).state == "failed"
+        await pilot.press("f6")  # seen: resend with the warning acknowledged
+        await settle(app, pilot)
+        assert ctx.ledger.get_post(post.id).state == "sent"
+        [event] = [e for e in ctx.ledger.events(post.id) if e.kind == "post.resend"]
+        assert "stale-time" in event.payload["acks"]
+        assert [p["text"] for p in practice_server.posts()] == [post.text]
+
+
 async def test_when_x_cannot_be_reached_the_text_can_be_copied_to_post_from_a_phone(tui_context, closed_port_url):
     ctx = tui_context(clock=IN_HOURS)
     ctx.settings.x.api_base_url = closed_port_url  # nobody listens: connection refused

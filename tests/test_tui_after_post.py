@@ -147,8 +147,15 @@ async def test_a_correction_goes_out_as_a_reply_to_the_original_and_the_checklis
         await choose_item(app, pilot, "original")
         await pilot.press("enter")  # 残す (the first choice)
         await settle(app, pilot)
-        for key in ("channel_hp", "channel_mail", "channel_lalert", "channel_radio", "form"):
+        for key in ("channel_hp", "channel_mail", "channel_lalert", "channel_radio"):
             await choose_item(app, pilot, key)
+        await choose_item(app, pilot, "form")  # the item writes 様式第1号 itself
+        assert type(app.screen).__name__ == "FormModal"
+        await pilot.press("enter")  # Markdown
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "ChecklistScreen"
+        assert the_checklist(ctx).item("form").value["note"] == f"様式第1号: form1-post{correction.id}.md (投稿 #{correction.id})"
+        assert (ctx.settings.ledger.path.parent / "forms" / f"form1-post{correction.id}.md").exists()
         await choose_item(app, pilot, "cause")
         await pilot.press("enter")  # テンプレートの空欄
         await settle(app, pilot)

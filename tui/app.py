@@ -8,6 +8,8 @@ by thread workers that never touch widgets (they post messages; handlers change 
 - the ledger's recent posts, outbox, 事後承認待ち and — for an approver (承認者) — the
   department's pending approval requests (承認依頼), every second (cheap queries); a new
   request is announced on whatever screen the approver is on;
+- what is in force (発令中) and the emergency posts whose follow-up on other channels is
+  open, every two seconds;
 - the clock and the working-hours status, once a minute.
 
 Notices collected before the screen came up (``ctx.notices``, e.g. a non-UTF-8 locale)
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
     from dutypost.tui.widgets.post_view import Notice
 
 LEDGER_POLL_SECONDS = 1.0
+BOARD_POLL_SECONDS = 2.0
 RECENT_POSTS = 8
 NOTICE_SECONDS = 30
 SLOW_LINK_THEME = "ansi-dark"
@@ -91,6 +94,8 @@ class DutypostApp(App[int]):
     minute: var[int] = var(0)
     hours: var["HoursStatus | None"] = var(None)
     x_connected: var[bool | None] = var(None)
+    #: Why X is 未接続, in a few words (認証情報なし, 401 認証エラー, 接続できません, …); "" when fine.
+    x_problem: var[str] = var("")
     outbox_count: var[int] = var(0)
     post_hoc_count: var[int] = var(0)
     recent_posts: var[tuple] = var(())
@@ -99,6 +104,10 @@ class DutypostApp(App[int]):
     post_hoc_posts: var[tuple] = var(())
     #: Pending 承認依頼 of this approver's department (empty for non-approvers).
     approval_requests: var[tuple] = var(())
+    #: What is in force (発令中) in this mode, oldest first (core.in_force.InForce).
+    board: var[tuple] = var(())
+    #: Emergency posts of this mode whose follow-up on other channels is open (core.followups.Followup).
+    open_followups: var[tuple] = var(())
 
     class LedgerPolled(Message):
         def __init__(self, recent: tuple, outbox: tuple, post_hoc: tuple, requests: tuple) -> None:
@@ -108,10 +117,17 @@ class DutypostApp(App[int]):
             self.post_hoc = post_hoc
             self.requests = requests
 
+    class BoardPolled(Message):
+        def __init__(self, board: tuple, followups: tuple) -> None:
+            super().__init__()
+            self.board = board
+            self.followups = followups
+
     class XChecked(Message):
-        def __init__(self, connected: bool) -> None:
+        def __init__(self, connected: bool, problem: str = "") -> None:
             super().__init__()
             self.connected = connected
+            self.problem = problem
 
     class ChecklistStarted(Message):
         def __init__(self, checklist_id: int) -> None:
@@ -134,6 +150,8 @@ class DutypostApp(App[int]):
         self.sending = threading.Lock()
         self._announced_requests: set[int] = set()
         self._background_started = False
+        self._account_probed = False  # the account check (users/me) is tried once per process
+        self._account_problem = ""  # what it, or a publish, learned: kept until a post goes out
         if slow_link:
             self.theme = SLOW_LINK_THEME
         self.set_keymap(ctx.settings.tui.keymap)
@@ -165,6 +183,8 @@ class DutypostApp(App[int]):
         self._check_hours()
         self.poll_ledger()
         self.set_interval(LEDGER_POLL_SECONDS, self.poll_ledger)
+        self.poll_board()
+        self.set_interval(BOARD_POLL_SECONDS, self.poll_board)
         self._schedule_tick()
 
     def on_unmount(self) -> None:
@@ -187,18 +207,43 @@ class DutypostApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="x")
     def warm_x(self) -> None:
-        """Open (or keep open) the connection to X, so a publish is one round trip."""
+        """Open (or keep open) the connection to X, so a publish is one round trip, and say
+        why X cannot be used when it cannot: no credentials, unreachable, and — once per
+        process, from the account check (``users/me``, cached per token, so not on every
+        start) — a 401, spent credits or another account's token."""
         from dutypost.core.errors import DutypostError
+        from dutypost.tui.words import x_problem_text
 
         try:
             connected = self.ctx.x_client().warm()
-        except DutypostError:
-            connected = False  # no credentials: said again, in words, at publish time
-        self.post_message(self.XChecked(connected))
+            if connected and not self._account_probed:
+                self._account_probed = True
+                try:
+                    self.ctx.check_account()
+                except DutypostError as exc:
+                    self._account_problem = x_problem_text(exc) or self._account_problem
+            problem = "" if connected else "接続できません"
+            problem = problem or self._account_problem
+        except DutypostError as exc:
+            problem = x_problem_text(exc) or "設定の誤り"
+        self.post_message(self.XChecked(not problem, problem))
 
     @on(XChecked)
     def _x_checked(self, message: XChecked) -> None:
+        self.x_problem = message.problem
         self.x_connected = message.connected
+
+    def note_x_problem(self, problem: str, *, sent: bool = False) -> None:
+        """What a publish learned about X: a reason it cannot be used (kept until a post
+        goes out), or — ``sent`` — that it can."""
+        if sent:
+            self._account_problem = ""
+        elif problem:
+            self._account_problem = problem
+        else:
+            return
+        self.x_problem = self._account_problem
+        self.x_connected = not self._account_problem
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="ledger-poll")
     def poll_ledger(self) -> None:
@@ -218,6 +263,24 @@ class DutypostApp(App[int]):
         self.post_hoc_count = len(message.post_hoc)
         self.approval_requests = message.requests
         self._announce_requests(message.requests)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="board-poll")
+    def poll_board(self) -> None:
+        """What is in force (発令中) and the open follow-ups, for Home."""
+        from dutypost.core.followups import open_followups
+        from dutypost.core.in_force import in_force
+
+        ctx = self.ctx
+        board = tuple(in_force(ctx.ledger, ctx.templates, drill=ctx.drill))
+        follow = tuple(open_followups(ctx.ledger, ctx.settings, ctx.templates, drill=ctx.drill, now=ctx.now()))
+        self.post_message(self.BoardPolled(board, follow))
+
+    @on(BoardPolled)
+    def _board_polled(self, message: BoardPolled) -> None:
+        if message.board != self.board:
+            self.board = message.board
+        if [(f.post.id, f.missing) for f in message.followups] != [(f.post.id, f.missing) for f in self.open_followups]:
+            self.open_followups = message.followups
 
     def _announce_requests(self, requests: tuple) -> None:
         """A request from someone else, seen for the first time: say so on any screen."""
@@ -296,6 +359,9 @@ class DutypostApp(App[int]):
     def action_approvals(self) -> None:
         self.open_approvals()
 
+    def action_handover(self) -> None:
+        self.open_handover()
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield SystemCommand("ヘルプ (F1)", "この画面の説明とキーの一覧", self.action_help)
         yield SystemCommand("ホームへ", "テンプレートの一覧に戻る (書きかけは下書きに残ります)", self.go_home)
@@ -303,6 +369,7 @@ class DutypostApp(App[int]):
         yield SystemCommand("下書き (F4)", "書きかけの下書きを開く", self.action_drafts)
         yield SystemCommand("履歴 (F5)", "全職員の投稿の一覧。訂正・お詫び、様式第1号", self.action_history)
         yield SystemCommand("チェックリスト (F6)", "訂正・お詫び、炎上、なりすまし、運用停止", self.action_checklists)
+        yield SystemCommand("引き継ぎ (F8)", "引き継ぎをファイルに書き出して表示する", self.action_handover)
         if self.is_approver:
             yield SystemCommand("承認 (F7)", "承認依頼と事後承認待ちの一覧", self.action_approvals)
         yield SystemCommand("テーマを変える", "画面の色を変える", self.action_change_theme)
@@ -318,11 +385,13 @@ class DutypostApp(App[int]):
         return self.push_screen(ComposeScreen(template, values=values, draft_id=draft_id, purpose=purpose))
 
     def open_review(self, template: Template, composition: Composition, *, draft_id: str,
-                    purpose: DraftPurpose | None = None) -> AwaitMount:
-        """The review screen (確認) of a composed post, with the purpose it is made for."""
+                    purpose: DraftPurpose | None = None, images: tuple = ()) -> AwaitMount:
+        """The review screen (確認) of a composed post, with the purpose it is made for and
+        its images (``core.media.PostImage``, each with its alt text)."""
         from dutypost.tui.screens.review import ReviewScreen
 
-        return self.push_screen(ReviewScreen(template, composition, draft_id=draft_id, purpose=purpose))
+        return self.push_screen(ReviewScreen(template, composition, draft_id=draft_id, purpose=purpose,
+                                             images=images))
 
     def open_post(self, post_id: int, notice: Notice | None = None, *, start: str | None = None) -> AwaitMount:
         """A post's screen (投稿の結果); ``start`` is an action to run once it is loaded."""
@@ -393,6 +462,29 @@ class DutypostApp(App[int]):
     @on(ChecklistStarted)
     def _checklist_started(self, message: ChecklistStarted) -> None:
         self.open_checklist(message.checklist_id)
+
+    def open_lift(self, line) -> AwaitMount | None:
+        """The lift template of a line of the board (発令中), prefilled: the place, the kind."""
+        from dutypost.core.in_force import lift_values
+
+        lift = self.ctx.templates.get(line.lift_template) if line.lift_template else None
+        if lift is None:
+            self.notify(f"{line.title} を解除するテンプレートがありません。", severity="error", markup=False)
+            return None
+        return self.open_compose(lift, values=lift_values(line, lift))
+
+    def open_handover(self) -> None:
+        """The handover page (引き継ぎ), written to a file and shown."""
+        from dutypost.tui.screens.handover import HandoverScreen
+
+        if not isinstance(self.screen, HandoverScreen):
+            self.push_screen(HandoverScreen())
+
+    def open_note(self, label: str, callback: Callable) -> None:
+        """A short note (メモ), e.g. why a channel or a checklist item is not applicable (対象外)."""
+        from dutypost.tui.modals.checklist_items import TextModal
+
+        self.push_screen(TextModal(label, ""), callback)
 
     def open_drafts(self, drafts: list, callback: Callable) -> None:
         """The open drafts (下書き) to restore or discard."""
@@ -519,6 +611,7 @@ class DutypostApp(App[int]):
         self.go_back_to(self._checklist_screen(purpose.checklist_id) if purpose is not None else None)
         self.open_post(outcome.post_id, notice)
         self.poll_ledger()
+        self.poll_board()
 
 
 def make_app(ctx: DutyContext, *, slow_link: bool = False) -> DutypostApp:

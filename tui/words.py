@@ -102,3 +102,22 @@ def failure_hint(exc: DutypostError) -> str:
     keys, not commands.
     """
     return getattr(getattr(exc, "cause", None), "hint", "") or ""
+
+
+def x_problem_text(exc: BaseException | None) -> str:
+    """Why X cannot be used (X: 未接続), in a few words for the status bar; "" when ``exc``
+    is not such a reason (a 5xx or a 429 says nothing about the connection)."""
+    from dutypost.core.errors import NoCredentials, WrongAccount
+    from dutypost.core.xapi import XAuthError, XPaymentRequired, XUncertain, XUnreachable
+
+    if isinstance(exc, NoCredentials):
+        return "認証情報なし"
+    if isinstance(exc, WrongAccount):
+        return f"別のアカウント @{exc.actual}"
+    if isinstance(exc, XAuthError):
+        return "401 認証エラー"
+    if isinstance(exc, XPaymentRequired):
+        return "クレジット不足"
+    if isinstance(exc, (XUnreachable, XUncertain)):
+        return "接続できません"
+    return ""

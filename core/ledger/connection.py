@@ -8,10 +8,15 @@ serialised with a lock. Reads that need more than one statement run in a read tr
 so that they see one snapshot.
 
 Every table of the ledger is created here, by :data:`MIGRATIONS`, and nowhere else.
+
+The file is created 0600 (0640 with a ``group``), and so are its ``-wal`` and ``-shm``.
+A write that fails because the disk is full, the file is read-only or the disk answers an
+I/O error raises :class:`~dutypost.core.errors.StorageFault` (exit 2) naming the file.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -21,12 +26,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Self
 
-from dutypost.core.errors import InputError
+from dutypost.core.errors import InputError, StorageFault
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 7
 BUSY_TIMEOUT_SECONDS = 15.0
 AUDIT_HEAD_KEY = "audit_head"
 """The ``meta`` key that holds the audit chain's head (see :mod:`dutypost.core.ledger.audit`)."""
+ROWS_FROM_KEY = "audit_rows_from"
+"""The ``meta`` key with, per table, the last id written before the audit trail carried row
+images (rows up to it predate the check; see :meth:`~dutypost.core.ledger.audit.AuditLog.verify`)."""
+RESERVED_META_KEYS = (AUDIT_HEAD_KEY, ROWS_FROM_KEY)
 
 # Migrations: MIGRATIONS[n] takes the schema from version n to n + 1. To change the
 # schema, append a tuple of statements and bump SCHEMA_VERSION; never edit an old one.
@@ -149,10 +158,101 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (checklist_id, item_key)
         )""",
     ),
-    # 4: the account (アカウント, [[accounts]] id) each post went out on; '' for posts recorded
+    # 4 (issue 17 item 3): every audit event that writes a row of posts, approvals or
+    # overrides carries the row as written (``rows``, hashed with the event), so that
+    # ``audit verify`` can compare each row History and 様式第1号 show with the trail. Rows
+    # written before this version are noted in meta and predate the check. Rows of
+    # approvals and overrides are never changed and posts never deleted: triggers say so.
+    (
+        "ALTER TABLE audit ADD COLUMN rows TEXT",
+        f"""INSERT INTO meta (key, value) SELECT '{ROWS_FROM_KEY}', json_object(
+            'posts', (SELECT COALESCE(MAX(id), 0) FROM posts),
+            'approvals', (SELECT COALESCE(MAX(id), 0) FROM approvals),
+            'overrides', (SELECT COALESCE(MAX(id), 0) FROM overrides)) WHERE true
+           ON CONFLICT (key) DO NOTHING""",
+        """CREATE TRIGGER posts_no_delete BEFORE DELETE ON posts
+           BEGIN SELECT RAISE(ABORT, '投稿の記録は削除できません (posts are never deleted)'); END""",
+        """CREATE TRIGGER approvals_no_update BEFORE UPDATE ON approvals
+           BEGIN SELECT RAISE(ABORT, '承認の記録は書き換えられません (approvals are append-only)'); END""",
+        """CREATE TRIGGER approvals_no_delete BEFORE DELETE ON approvals
+           BEGIN SELECT RAISE(ABORT, '承認の記録は削除できません (approvals are append-only)'); END""",
+        """CREATE TRIGGER overrides_no_update BEFORE UPDATE ON overrides
+           BEGIN SELECT RAISE(ABORT, '緊急オーバーライドの記録は書き換えられません (overrides are append-only)'); END""",
+        """CREATE TRIGGER overrides_no_delete BEFORE DELETE ON overrides
+           BEGIN SELECT RAISE(ABORT, '緊急オーバーライドの記録は削除できません (overrides are append-only)'); END""",
+    ),
+    # 5: a post's template values (what the board of what is in force, 発令中, reads: the
+    # area, the shelter, the road), and the follow-up on other channels after an emergency
+    # post (他の媒体への連絡: HP, メール配信, Lアラート, 防災行政無線), one row per channel.
+    (
+        "ALTER TABLE posts ADD COLUMN field_values TEXT NOT NULL DEFAULT '{}'",
+        """CREATE TABLE followups (
+            post_id INTEGER NOT NULL REFERENCES posts (id),
+            channel TEXT NOT NULL,
+            result TEXT NOT NULL CHECK (result IN ('done', 'na')),
+            note TEXT NOT NULL DEFAULT '',
+            operator TEXT NOT NULL,
+            at TEXT NOT NULL,
+            audit_id INTEGER NOT NULL,
+            PRIMARY KEY (post_id, channel)
+        )""",
+    ),
+    # 6: a post's images (画像) with their alt text, as JSON [{path, alt}] (issue 11 item 5).
+    ("ALTER TABLE posts ADD COLUMN images TEXT NOT NULL DEFAULT '[]'",),
+    # 7: the account (アカウント, [[accounts]] id) each post went out on; '' for posts recorded
     # before there were several accounts (they went out on the one account there was).
     ("ALTER TABLE posts ADD COLUMN account TEXT NOT NULL DEFAULT ''",),
 )
+
+#: SQLite's words for a write the disk refused (full, read-only, I/O error, cannot open).
+_STORAGE_WORDS = ("disk is full", "readonly", "read-only", "disk i/o error", "unable to open", "unable to write",
+                  "no space")
+
+
+def storage_fault(exc: BaseException, path: Path) -> StorageFault | None:
+    """The :class:`StorageFault` for ``exc`` when the disk refused to store ``path``, else None."""
+    if isinstance(exc, sqlite3.OperationalError):
+        words = str(exc).lower()
+        if not any(w in words for w in _STORAGE_WORDS):
+            return None
+        reason = str(exc)
+    elif isinstance(exc, OSError) and not isinstance(exc, sqlite3.Error):
+        reason = exc.strerror or str(exc)
+    else:
+        return None
+    return StorageFault(
+        f"記録ファイル {path} に書き込めません ({reason})。",
+        hint=("ディスクの空き容量と、ファイルとフォルダの権限を確かめてください (df -h、ls -l)。"
+              "空きを作るか権限を直してから、もう一度実行してください。\n"
+              f"(admin) Cannot write the ledger {path}: {reason}."),
+        path=path,
+    )
+
+
+def create_private_file(path: Path, group: str | None = None) -> None:
+    """Create ``path`` empty if it does not exist: mode 0600, or 0640 owned by ``group``.
+    An existing file keeps its mode (an administrator may have chosen it)."""
+    mode = 0o640 if group else 0o600
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        return
+    try:
+        if group:
+            os.fchown(fd, -1, group_id(group))
+        os.fchmod(fd, mode)  # the umask may have taken bits away; never adds any beyond mode
+    finally:
+        os.close(fd)
+
+
+def group_id(group: str) -> int:
+    import grp  # POSIX only, and only when a group is configured
+
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise InputError(f"設定の [ledger] group にあるグループ {group!r} がこのホストにありません。",
+                         hint="getent group で名前を確かめるか、group を消してください (記録は 0600 で作られます)。") from None
 
 
 def utc_text(moment: datetime) -> str:
@@ -175,23 +275,34 @@ class LedgerConnection:
     The stores of :mod:`dutypost.core.ledger` build on it; :class:`~dutypost.core.ledger.Ledger`
     is them all in one object."""
 
-    def __init__(self, path: Path, *, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, path: Path, *, now: Callable[[], datetime] | None = None,
+                 anchor_file: Path | None = None, group: str | None = None) -> None:
         self.path = Path(path)
         self._now = now or system_now
         self._lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
-        )
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-        self._use_wal()
-        self._conn.execute("PRAGMA synchronous = NORMAL")
-        self._conn.execute("PRAGMA foreign_keys = ON")
+        self.anchor_file = Path(anchor_file).expanduser() if anchor_file else None
+        self.group = group or None
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(self.path, self.group)
+            self._conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise storage_fault(exc, self.path) or exc from None
+        self._conn.row_factory = sqlite3.Row
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+            self._use_wal()
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
             self._migrate()
-        except BaseException:
+            self._protect_sidecars()
+        except BaseException as exc:
             self._conn.close()
+            fault = storage_fault(exc, self.path)
+            if fault is not None:
+                raise fault from None
             raise
 
     def close(self) -> None:
@@ -221,6 +332,23 @@ class LedgerConnection:
                     raise
                 time.sleep(0.02)
 
+    def _protect_sidecars(self) -> None:
+        """Give ``-wal`` and ``-shm`` the file's own mode and group (SQLite copies the mode,
+        but the group only when it runs as root)."""
+        mode = self.path.stat().st_mode & 0o777
+        for suffix in ("-wal", "-shm"):
+            side = self.path.with_name(self.path.name + suffix)
+            try:
+                info = side.stat()
+                if info.st_uid != os.geteuid():
+                    continue
+                if self.group and info.st_gid != group_id(self.group):
+                    os.chown(side, -1, group_id(self.group))
+                if info.st_mode & 0o777 != mode:
+                    os.chmod(side, mode)
+            except FileNotFoundError:
+                continue
+
     def _migrate(self) -> None:
         with self._write() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -237,26 +365,60 @@ class LedgerConnection:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One short write transaction; BEGIN IMMEDIATE takes the write lock up front."""
+        """One short write transaction; BEGIN IMMEDIATE takes the write lock up front.
+
+        A write the disk refuses raises :class:`StorageFault`; after the commit, the hook
+        :meth:`_after_commit` runs (the audit trail writes its anchor line there)."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
-            except BaseException:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            except BaseException as exc:
+                self._discard_pending()
                 if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
+                    try:
+                        self._conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                fault = storage_fault(exc, self.path)
+                if fault is not None:
+                    raise fault from exc
                 raise
-            self._conn.execute("COMMIT")
+            self._after_commit()
+
+    def _after_commit(self) -> None:
+        """Run after each committed write transaction, under the lock."""
+
+    def _discard_pending(self) -> None:
+        """Forget what a rolled-back write transaction would have done after its commit."""
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: every statement inside sees the same snapshot."""
         with self._lock:
-            self._conn.execute("BEGIN")
+            try:
+                self._conn.execute("BEGIN")
+            except sqlite3.Error as exc:
+                fault = storage_fault(exc, self.path)
+                if fault is not None:
+                    raise fault from exc
+                raise
             try:
                 yield self._conn
+            except sqlite3.Error as exc:
+                fault = storage_fault(exc, self.path)
+                if fault is not None:
+                    raise fault from exc
+                raise
             finally:
-                self._conn.execute("COMMIT")
+                if self._conn.in_transaction:
+                    self._conn.execute("COMMIT")
 
     def _stamp(self) -> str:
         return utc_text(self._now())
@@ -269,8 +431,15 @@ class LedgerConnection:
             row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row["value"] if row else None
 
+    def delete_meta(self, prefix: str) -> int:
+        """Forget every cached value whose key starts with ``prefix``; how many were dropped."""
+        if AUDIT_HEAD_KEY.startswith(prefix):
+            raise ValueError(f"{AUDIT_HEAD_KEY} は監査記録が使うキーです。")
+        with self._write() as conn:
+            return conn.execute("DELETE FROM meta WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)).rowcount
+
     def set_meta(self, key: str, value: str) -> None:
-        if key == AUDIT_HEAD_KEY:
+        if key in RESERVED_META_KEYS:
             raise ValueError(f"{key} は監査記録が使うキーです。")
         with self._write() as conn:
             conn.execute(

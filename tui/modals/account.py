@@ -1,6 +1,6 @@
 """Switch the account (アカウントの切り替え): which of the town's X accounts posts go to.
 
-Opened from Home by ``app.open_account_switch`` (F9, Ctrl+R; binding ``home.account``).
+Opened from Home by ``app.open_account_switch`` (F9, Ctrl+N; binding ``home.account``).
 Switching is deliberate: ↑↓ pick an account, and only F10 (Ctrl+O; binding
 ``account.confirm``) switches; Enter does not. A mascot account (マスコット) says so, and that
 it never posts life-safety information (seed 004). Dismissed with the chosen account's id,

@@ -66,7 +66,8 @@ class DecisionModal(_DecisionBase):
 
     @property
     def own(self) -> bool:
-        return self.request.requested_by == self.ctx.operator.id
+        """The approver's own request, which four eyes refuse (``[gate] allow_self_approval``)."""
+        return self.request.requested_by == self.ctx.operator.id and not self.ctx.settings.gate.allow_self_approval
 
     def compose(self) -> ComposeResult:
         request = self.request
@@ -97,7 +98,8 @@ class DecisionModal(_DecisionBase):
     def _decide(self, approved: bool, note: str) -> None:
         try:
             self.ctx.ledger.decide_approval_request(self.request.id, approver=self.ctx.operator.id,
-                                                    approved=approved, note=note)
+                                                    approved=approved, note=note,
+                                                    allow_self_approval=self.ctx.settings.gate.allow_self_approval)
         except ValueError as exc:  # decided meanwhile by another approver
             self.post_message(self.Done("", str(exc)))
             return
@@ -119,7 +121,8 @@ class SignOffModal(_DecisionBase):
 
     @property
     def own(self) -> bool:
-        return self.post.operator == self.ctx.operator.id
+        """The approver's own post, which four eyes refuse (``[gate] allow_self_approval``)."""
+        return self.post.operator == self.ctx.operator.id and not self.ctx.settings.gate.allow_self_approval
 
     def compose(self) -> ComposeResult:
         post = self.post
@@ -153,7 +156,8 @@ class SignOffModal(_DecisionBase):
     @work(thread=True, exclusive=True, exit_on_error=False, group="decision")
     def _sign_off(self, note: str) -> None:
         try:
-            self.ctx.ledger.sign_off(self.post.id, approver=self.ctx.operator.id, note=note)
+            self.ctx.ledger.sign_off(self.post.id, approver=self.ctx.operator.id, note=note,
+                                     allow_self_approval=self.ctx.settings.gate.allow_self_approval)
         except ValueError as exc:  # signed off meanwhile by another approver
             self.post_message(self.Done("", str(exc)))
             return

@@ -16,6 +16,12 @@ required item is done.
 - The draft of such a post is saved with its purpose (下書きの目的, ``DraftPurpose``), so
   a draft restored after a crash opens this screen again, and the post goes out by the
   same rules as when the item is chosen (:meth:`ChecklistScreen.item_chosen`).
+- A tick item records a result: Enter marks it done (済み) or undoes it; ``n`` marks it
+  not applicable (対象外) with a note saying why. After each record the highlight moves on
+  to the next item still open.
+- The 様式第1号 item writes the form (the 様式第1号 dialog, for the correction post once it
+  is recorded, else the original) and records the file it wrote.
+- The お詫び post is prefilled from 誤 and 正 (``core.checklists.apology_values``).
 - The original post is kept by default. Deleting it takes a reason (削除の申し出), then a
   separate confirmation (F10) that also sends the deletion to X, in a thread worker.
 """
@@ -33,7 +39,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from dutypost.core import checklists
-from dutypost.core.checklists import DELETE, KEEP, Checklist, ChecklistItem, ItemState
+from dutypost.core.checklists import DELETE, DONE, KEEP, NOT_APPLICABLE, Checklist, ChecklistItem, ItemState
 from dutypost.core.errors import DutypostError
 from dutypost.core.ledger import POST_STATE_LABELS, Draft, DraftPurpose, Post
 from dutypost.core.templates import JST
@@ -69,6 +75,8 @@ def value_text(state: ItemState, posts: dict[int, Post]) -> str:
         error = f" 失敗: {value['error']}" if value.get("error") else ""
         return f"{said} 理由: {value['reason']}{error}"
     if kind == "tick":
+        if value.get("result") == NOT_APPLICABLE:
+            return f"対象外: {value.get('note', '')}"
         return note.strip()
     if kind == "text":
         return value["text"]
@@ -88,7 +96,9 @@ def value_text(state: ItemState, posts: dict[int, Post]) -> str:
 
 class ItemList(TypeAhead, OptionList):
     """The items; Enter records the highlighted one at once (keys typed ahead follow the
-    dialog it opens)."""
+    dialog it opens); ``n`` marks a tick item not applicable (対象外), with a note."""
+
+    BINDINGS = [bind("n", "screen.not_applicable", "対象外", "checklist.not-applicable")]
 
     def action_select(self) -> None:
         option = self.highlighted_option
@@ -100,7 +110,9 @@ class ChecklistScreen(DutyScreen):
     HELP = (
         "チェックリストです。上下の矢印キーで項目を選び、Enter で記録します。記録はすべて監査記録に残ります。\n"
         "・[x] は済み、[ ] はまだです。(任意) の項目は、なくても完了にできます。\n"
-        "・済みにする項目は Enter で [x] と [ ] が切り替わります。\n"
+        "・済みにする項目は Enter で [x] と [ ] が切り替わります。その項目が当てはまらないときは n で理由を書いて"
+        "「対象外」([-]) にします。記録すると次のまだの項目に移ります。\n"
+        "・様式第1号の項目は、Enter で様式第1号を書き出し、書き出したファイルを記録します。\n"
         "・文・選択・誰に/いつの項目は、小さな画面で入力して Enter で記録します。\n"
         "・投稿の項目は、テンプレートを入れた作成画面を開きます。訂正は元の投稿への返信として投稿されます"
         " (X が返信を受け付けないときは、元の投稿の日時と件名を書いた単独の投稿になります)。\n"
@@ -151,6 +163,8 @@ class ChecklistScreen(DutyScreen):
         self.original: Post | None = None
         self.posts: dict[int, Post] = {}
         self.busy = False
+        #: The item just recorded: once it is done, the highlight moves on to the next open one.
+        self._advance_from: str | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -204,16 +218,30 @@ class ChecklistScreen(DutyScreen):
         listing = self.query_one("#items", ItemList)
         highlighted = listing.highlighted
         listing.set_options(self._row(state) for state in checklist.items)
-        listing.highlighted = highlighted if highlighted is not None else 0
+        listing.highlighted = self._next_highlight(checklist, highlighted)
         self._show_hint()
         self.refresh_bindings()
         if self.draft is not None:
             draft, self.draft = self.draft, None
             self.item_chosen(draft.purpose.item_key, draft)
 
+    def _next_highlight(self, checklist: Checklist, highlighted: int | None) -> int:
+        """Where the highlight goes: on from the item just recorded, if it is done now, to
+        the next item still open (wrapping round); else where it was."""
+        key, self._advance_from = self._advance_from, None
+        keys = [state.item.key for state in checklist.items]
+        if key not in keys or not checklist.item(key).done:
+            return highlighted if highlighted is not None else 0
+        start = keys.index(key)
+        order = keys[start + 1:] + keys[:start]
+        following = [k for k in order if not checklist.item(k).done and checklist.item(k).required] or \
+                    [k for k in order if not checklist.item(k).done]
+        return keys.index(following[0]) if following else start
+
     def _row(self, state: ItemState) -> Option:
         row = Text()
-        row.append("[x]" if state.done else "[ ]", style="bold" if state.done else "")
+        not_applicable = (state.value or {}).get("result") == NOT_APPLICABLE
+        row.append("[-]" if not_applicable else "[x]" if state.done else "[ ]", style="bold" if state.done else "")
         row.append(f" {state.item.label}")
         if not state.required:
             row.append(" (任意)")
@@ -254,6 +282,7 @@ class ChecklistScreen(DutyScreen):
 
     @work(thread=True, exit_on_error=False, group="checklist-record")
     def record(self, key: str, value: object) -> None:
+        self._advance_from = key
         try:
             checklists.record(self.ctx.ledger, self.checklist_id, key, operator=self.ctx.operator.id, value=value)
         except DutypostError as exc:
@@ -272,12 +301,49 @@ class ChecklistScreen(DutyScreen):
         item, value = state.item, state.value
         if item.key == "original":
             self._original_chosen(value)
+        elif item.key == "form" and not state.done:
+            self._form_chosen()
         elif item.kind == "tick":
             self.record(item.key, not (value or {}).get("done", False))
         elif item.kind in ("text", "choice", "who_when"):
             self._ask(item, value)
         else:
             self._post_chosen(item.key, self.posts.get((value or {}).get("post_id")), draft)
+
+    def action_not_applicable(self) -> None:
+        """``n``: the highlighted tick item does not apply here (対象外), with the reason."""
+        option = self.query_one("#items", ItemList).highlighted_option
+        checklist = self.checklist
+        if option is None or checklist is None or self.busy or checklist.status != "open":
+            self.app.bell()
+            return
+        item = checklist.item(option.id).item
+        if item.kind != "tick":
+            self.notify("対象外にできるのは、済みにする項目だけです。", title="チェックリスト", markup=False)
+            return
+
+        def noted(note: str | None) -> None:
+            if note:
+                self.record(item.key, {"result": NOT_APPLICABLE, "note": note})
+
+        self.app.open_note(f"「{item.label}」を対象外にする理由", noted)
+
+    def _form_chosen(self) -> None:
+        """様式第1号: written for the correction post once it is recorded, else the original;
+        the item records the file."""
+        checklist = self.checklist
+        correction = (checklist.item("correction_post").value or {}).get("post_id") \
+            if checklist.kind == "correction" else None
+        post_id = correction or checklist.post_id
+        if post_id is None:
+            self.record("form", True)
+            return
+
+        def written(path) -> None:
+            if path is not None:
+                self.record("form", {"result": DONE, "note": f"様式第1号: {path.name} (投稿 #{post_id})"})
+
+        self.app.open_form(post_id, written)
 
     def _post_chosen(self, key: str, linked: Post | None, draft: Draft | None) -> None:
         """A post item: make the post, unless one is recorded (a cancelled one may be redone)."""
@@ -322,9 +388,14 @@ class ChecklistScreen(DutyScreen):
         texts = {s.item.key: (s.value or {}).get("text", "") for s in checklist.items}
         values: dict[str, str] = {}
         if original is not None:
-            about = checklists.correction_values(ctx.ledger, original.id, wrong=texts.get("wrong", ""),
-                                                 right=texts.get("right", ""), templates=ctx.templates)
-            values = about if item.key == "correction_post" else {k: about[k] for k in ("original_date", "subject")}
+            wrong, right = texts.get("wrong", ""), texts.get("right", "")
+            if item.key == "apology_post":
+                values = checklists.apology_values(ctx.ledger, original.id, wrong=wrong, right=right,
+                                                   templates=ctx.templates)
+            else:
+                about = checklists.correction_values(ctx.ledger, original.id, wrong=wrong, right=right,
+                                                     templates=ctx.templates)
+                values = about if item.key == "correction_post" else {k: about[k] for k in ("original_date", "subject")}
         if item.template == "flaming-response":
             values["department"] = ctx.operator.department
         if item.template == "impersonation-warning":

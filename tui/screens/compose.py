@@ -35,12 +35,14 @@ from textual.widgets import Footer, Input, Static
 
 from dutypost.core.context import DutyContext
 from dutypost.core.errors import InputError
+from dutypost.core.media import MAX_IMAGES, PostImage, check_image
 from dutypost.core.models import Finding
 from dutypost.core.publish import Composition, compose, review
 from dutypost.core.templates import MissingFieldsError, Template, TemplateField, default_value, field_choices
 from dutypost.tui.duty_screen import DutyScreen
 from dutypost.tui.keys import bind
 from dutypost.tui.widgets.choice_field import ChoiceField
+from dutypost.tui.widgets.image_field import ImageAltInput, ImagePathInput
 from dutypost.tui.widgets.preview import PreviewPane
 from dutypost.tui.widgets.status import StatusBar
 from dutypost.tui.widgets.typeahead import TypedInput
@@ -107,11 +109,16 @@ class ComposeScreen(DutyScreen):
         "・地区・避難所の項目は候補が薄く表示されます。右矢印キーで候補を確定します。\n"
         "・選択肢の項目は左右 (または上下) の矢印キーで選びます。最初の文字を打つとその選択肢に移ります"
         " (例: 震度は 5 を2回で 5強)。Backspace で選択を消します。\n"
+        "・画像 (避難所の地図、通行止めの写真など。PNG か JPEG、4 枚まで): 項目の下の「画像」に"
+        "ファイルのパスを入力します (Tab で補完)。「代替テキスト」に画像の内容を書いて Enter で追加します。"
+        "代替テキストは必須です。F6 (Ctrl+R) で最後に追加した画像を外します。\n"
         "・入力は下書きとして自動で保存されます。Esc でホームに戻っても、F4 (Ctrl+T) で続きを開けます。"
+        " (画像は下書きに残りません)"
     )
 
     BINDINGS = [
         bind("f2,ctrl+n", "review", "確認へ", "compose.review"),
+        bind("f6,ctrl+r", "remove_image", "画像を外す", "compose.remove-image", show=False),
         bind("escape", "back", "戻る", "back"),
     ]
 
@@ -140,6 +147,7 @@ class ComposeScreen(DutyScreen):
         self._last_values: dict[str, str] = {}   # what the fields hold now
         self._saved_values: dict[str, str] = {}  # what the ledger's draft holds, or will
         self.purpose = purpose  # the checklist item it is for, if any
+        self.images: list[PostImage] = []  # 画像, each with its alt text, in the order added
         #: Draft writes one at a time, each with the newest values: an older save finishing
         #: late never overwrites a newer one.
         self._draft_lock = threading.Lock()
@@ -160,6 +168,13 @@ class ComposeScreen(DutyScreen):
                             yield Static(f.label + ("*" if f.required else ""), classes="field-label",
                                          id=f"label-{f.name}", markup=False)
                             yield self._field_widget(f)
+                    with Horizontal(classes="field-row"):
+                        yield Static("画像", classes="field-label", id="label-image-path", markup=False)
+                        yield ImagePathInput(placeholder="PNG/JPEG のパス (Tab 補完)", id="image-path")
+                    with Horizontal(classes="field-row"):
+                        yield Static("代替テキスト", classes="field-label", id="label-image-alt", markup=False)
+                        yield ImageAltInput(placeholder="画像の内容 (Enter 追加)", id="image-alt")
+                    yield Static("", id="image-list", markup=False)
                 yield Static("", id="field-help", markup=False)
             yield PreviewPane(id="preview")
         yield Footer(compact=True, show_command_palette=False)
@@ -204,7 +219,9 @@ class ComposeScreen(DutyScreen):
 
     @on(Input.Changed)
     @on(ChoiceField.Changed)
-    def _changed(self) -> None:
+    def _changed(self, event: Input.Changed | ChoiceField.Changed) -> None:
+        if isinstance(event.control, (ImagePathInput, ImageAltInput)):
+            return  # not a template field: neither the draft nor the preview changes
         values = self.values()
         if values == self._seen_values:
             return  # the fields' own start-up events, or a change already handled
@@ -234,6 +251,13 @@ class ComposeScreen(DutyScreen):
 
     @on(DescendantFocus)
     def _show_field_help(self, event: DescendantFocus) -> None:
+        if event.widget.id in ("image-path", "image-alt"):
+            for label in self.query(".field-label"):
+                label.set_class(label.id == f"label-{event.widget.id}", "-current")
+            self.query_one("#field-help", Static).update(
+                f"画像 (任意、PNG か JPEG、{MAX_IMAGES} 枚まで): パスは Tab で補完します。"
+                "代替テキスト (画像の内容) を書いて Enter で追加します。F6 (Ctrl+R) で最後の画像を外します。")
+            return
         name = (event.widget.id or "").removeprefix("field-")
         f = self.template.field(name)
         if f is None:
@@ -336,6 +360,59 @@ class ComposeScreen(DutyScreen):
             self._draft_timer.stop()
         self._save_draft_now()
 
+    # -- images ----------------------------------------------------------------------
+
+    def add_image(self) -> bool:
+        """Enter in the alt text field: check the image (core.media) and add it to the post.
+        Both fields empty: on to the review screen, as Enter after the last field does."""
+        path_input = self.query_one("#image-path", ImagePathInput)
+        alt_input = self.query_one("#image-alt", ImageAltInput)
+        path, alt = path_input.value.strip(), alt_input.value.strip()
+        if not path and not alt:
+            self.action_review()
+            return False
+        if len(self.images) >= MAX_IMAGES:
+            self._image_error(f"画像は {MAX_IMAGES} 枚までです。F6 (Ctrl+R) で外してから追加してください。")
+            return False
+        if not path:
+            self._image_error("画像のパスを入力してください。")
+            self.set_focus(path_input)
+            return False
+        try:
+            image = check_image(path, alt, number=len(self.images) + 1)
+        except InputError as exc:
+            self._image_error(f"{exc.message} {exc.hint}".strip())
+            self.set_focus(alt_input if path and not alt else path_input)
+            return False
+        self.images.append(image)
+        path_input.value = alt_input.value = ""
+        self._show_images()
+        self.set_focus(path_input)
+        return True
+
+    def action_remove_image(self) -> None:
+        if not self.images:
+            self.app.bell()
+            return
+        removed = self.images.pop()
+        self._show_images()
+        self.notify(f"画像を外しました: {removed.path.name}", title="画像", markup=False)
+
+    def _show_images(self) -> None:
+        lines = [f"画像 {n}/{MAX_IMAGES}: {image.label}" for n, image in enumerate(self.images, 1)]
+        self.query_one("#image-list", Static).update("\n".join(lines))
+
+    def _image_error(self, message: str) -> None:
+        self.notify(message, title="画像", severity="error", timeout=ERROR_NOTICE_SECONDS, markup=False)
+
+    def _pending_image(self) -> bool:
+        """A path typed but not added yet (F2 with the fields filled): add it now, or say why not."""
+        path = self.query_one("#image-path", ImagePathInput).value.strip()
+        alt = self.query_one("#image-alt", ImageAltInput).value.strip()
+        if not path and not alt:
+            return True
+        return self.add_image()
+
     # -- actions -----------------------------------------------------------------------
 
     def action_back(self) -> None:
@@ -344,6 +421,8 @@ class ComposeScreen(DutyScreen):
         self.app.pop_screen()
 
     def action_review(self) -> None:
+        if not self._pending_image():
+            return
         values = self.values()
         try:
             composition = compose(self.ctx, self.template, values)
@@ -359,4 +438,5 @@ class ComposeScreen(DutyScreen):
         self._last_values = dict(values)
         self._saved_values = {}  # the publish needs the draft in the ledger: save it now
         self.flush_draft()
-        self.app.open_review(self.template, composition, draft_id=self.draft_id, purpose=self.purpose)
+        self.app.open_review(self.template, composition, draft_id=self.draft_id, purpose=self.purpose,
+                             images=tuple(self.images))

@@ -8,6 +8,12 @@ Enter opens. Recent posts by every operator follow the ledger (polled every seco
 From here: the outbox (送信待ち), drafts (下書き), the history (履歴), the checklists
 (チェックリスト) and — for approvers — the approvals inbox (承認), whose counts of pending
 requests and 事後承認待ち of the department sit on the recent-posts title line.
+
+The board (発令中) sits above the recent posts while anything is in force or an emergency
+post's follow-up on other channels (他の媒体への連絡) is open: a few lines, the rest a
+scroll away (Tab reaches it). ``k`` or Enter on an order opens its lift template
+prefilled (解除・閉鎖); Enter on a follow-up opens the post, where each channel is
+recorded. F8 (Ctrl+R) writes the handover page (引き継ぎ) and shows it.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from dutypost.tui.widgets.status import StatusBar
 from dutypost.tui.widgets.typeahead import TypedInput
 
 RECENT_ROWS = 5
+BOARD_ROWS = 4
+FOLLOWUP_PREFIX = "followup-"
 
 
 def quick_number(index: int) -> str:
@@ -45,6 +53,12 @@ class TemplateList(OptionList):
 
     BINDINGS = [bind("o", "app.outbox", "送信待ち", "home.outbox-letter", show=False),
                 bind("slash", "screen.search", "検索", "home.search")]
+
+
+class BoardList(OptionList):
+    """The board (発令中) and the open follow-ups; ``k`` opens a line's lift template."""
+
+    BINDINGS = [bind("k", "screen.lift", "解除の投稿", "home.lift", show=False)]  # the title line says it
 
 
 class SearchInput(TypedInput):
@@ -79,7 +93,12 @@ class HomeScreen(DutyScreen):
         "・履歴 (全職員の投稿、訂正・お詫び、様式第1号) は F5 (Ctrl+L) で開きます。\n"
         "・チェックリスト (訂正・お詫び、炎上、なりすまし、運用停止) は F6 (Ctrl+F) で開きます。\n"
         "・承認者は F7 (Ctrl+Y) で承認依頼と事後承認待ちの一覧を開きます。\n"
-        "・投稿するアカウント (公式・マスコット) は F9 (Ctrl+R) で切り替えます (確認してから F10)。"
+        "・発令中 (発令して、まだ解除していない避難情報・避難所・通行止めなど) があると、最近の投稿の上に出ます。"
+        "Tab で一覧に移り、k か Enter でその解除のテンプレートを、地区などを入れた状態で開きます。\n"
+        "・緊急の投稿のあと、他の媒体 (HP・メール配信・Lアラート・防災行政無線) への連絡が済んでいないものも"
+        "そこに出ます。Enter で投稿を開き、媒体ごとに記録します。\n"
+        "・F8 (Ctrl+R) で引き継ぎ (投稿・発令中・送信待ち・事後承認待ち・未完了のもの) をファイルに書き出して表示します。\n"
+        "・投稿するアカウント (公式・マスコット) は F9 (Ctrl+N) で切り替えます (確認してから F10)。"
         "いまのアカウントは画面の一番上に出ています。"
     )
 
@@ -89,7 +108,9 @@ class HomeScreen(DutyScreen):
         bind("f5,ctrl+l", "app.history", "履歴", "home.history"),
         bind("f6,ctrl+f", "app.checklists", "チェック", "home.checklists"),
         bind("f7,ctrl+y", "approvals", "承認", "home.approvals"),
-        bind("f9,ctrl+r", "account", "アカウント", "home.account"),
+        bind("f8,ctrl+r", "app.handover", "引継", "home.handover"),
+        # Not in the footer: at 80 columns it would push ヘルプ off; help (F1) and the top line say it.
+        bind("f9,ctrl+n", "account", "アカウント", "home.account", show=False),
         bind("escape", "clear_search", "検索を消す", "back", show=False),
     ]
 
@@ -104,6 +125,9 @@ class HomeScreen(DutyScreen):
             yield Static("検索/番号:", id="search-label", markup=False)
             yield SearchInput(placeholder="番号2桁か言葉 (例: 02, 避難指示)", id="search", compact=True)
         yield TemplateList(id="templates", markup=False)
+        with Vertical(id="board-panel"):
+            yield Static("", id="board-title", markup=False)
+            yield BoardList(id="board", markup=False)
         with Vertical(id="recent"):
             yield Static("最近の投稿 (全職員)", id="recent-title", markup=False)
             yield Static("", id="recent-list", markup=False)
@@ -114,6 +138,8 @@ class HomeScreen(DutyScreen):
         search.cursor_blink = False
         self._show_templates("")
         self.watch_shared("recent_posts", self._show_recent)
+        self.watch_shared("board", self._show_board)
+        self.watch_shared("open_followups", self._show_board)
         if self.app.is_approver:
             self.watch_shared("approval_requests", self._show_approvals)
             self.watch_shared("post_hoc_posts", self._show_approvals)
@@ -294,6 +320,58 @@ class HomeScreen(DutyScreen):
         if self._credentials_notice:
             title += f"   {self._credentials_notice}"
         self.query_one("#recent-title", Static).update(title)
+
+    # -- the board (発令中) and the open follow-ups ---------------------------------
+
+    def _show_board(self, _value: object = None) -> None:
+        board, follow = self.app.board, self.app.open_followups
+        panel = self.query_one("#board-panel")
+        panel.display = bool(board or follow)
+        if not panel.display:
+            return
+        now = self.ctx.now()
+        options: list[Option] = []
+        for index, line in enumerate(board):
+            place = line.place or "(場所の記録なし)"
+            head = f"{line.title}  {place}"
+            label = Text(first_line(head, 60), style="bold")
+            label.append(f"  {short_time(line.since, now)}から")
+            options.append(Option(label, id=f"line-{index}"))
+        for item in follow:
+            missing = "、".join(item.missing)
+            head = f"連絡未了 #{item.post.id} {first_line(item.post.text, 24)}  未: "
+            options.append(Option(head + first_line(missing, 74 - cell_len(head)), id=f"{FOLLOWUP_PREFIX}{item.post.id}"))
+        listing = self.query_one("#board", BoardList)
+        highlighted = listing.highlighted
+        listing.set_options(options)
+        if options:
+            listing.highlighted = min(highlighted or 0, len(options) - 1)
+        title = f"発令中 {len(board)} 件" if board else "発令中なし"
+        if follow:
+            title += f"・他の媒体への連絡が未了 {len(follow)} 件"
+        hidden = len(options) - BOARD_ROWS
+        if hidden > 0:
+            title += f" (他 {hidden} 件)"
+        title += "   Tab で選び k: 解除 / Enter: 開く"
+        self.query_one("#board-title", Static).update(title)  # one line: cut at the edge
+
+    @on(OptionList.OptionSelected, "#board")
+    def _board_selected(self, event: OptionList.OptionSelected) -> None:
+        option_id = event.option.id or ""
+        if option_id.startswith(FOLLOWUP_PREFIX):
+            self.app.open_post(int(option_id.removeprefix(FOLLOWUP_PREFIX)))
+        else:
+            self.action_lift()
+
+    def action_lift(self) -> None:
+        """The highlighted order's lift template, prefilled (解除の投稿)."""
+        option = self.query_one("#board", BoardList).highlighted_option
+        if option is None or not (option.id or "").startswith("line-"):
+            self.app.bell()
+            return
+        index = int(option.id.removeprefix("line-"))
+        if index < len(self.app.board):
+            self.app.open_lift(self.app.board[index])
 
     # -- recent posts -----------------------------------------------------------
 

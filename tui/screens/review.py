@@ -47,7 +47,7 @@ from dutypost.tui.keys import bind
 from dutypost.tui.widgets.status import StatusBar
 from dutypost.tui.widgets.typeahead import TypeAhead
 from dutypost.tui.words import (APPROVAL_METHOD_LABELS, GATE_ONLY_RULES, composition_text, count_text,
-                                failure_hint, publish_confirmation)
+                                failure_hint, publish_confirmation, x_problem_text)
 
 if TYPE_CHECKING:
     from dutypost.core.ledger import DraftPurpose
@@ -62,6 +62,7 @@ class PublishOutcome:
     message: str
     hint: str = ""
     detail: str = ""  # what else happened: the reply fallback, the checklist record
+    x_problem: str = ""  # why X cannot be used at all, in a few words (see words.x_problem_text)
 
 
 #: How often a pending approval request is looked up (seconds): the answer shows within 2 s.
@@ -120,9 +121,11 @@ class ReviewScreen(DutyScreen):
             self.request = request
 
     def __init__(self, template: Template, composition: Composition, *, draft_id: str,
-                 purpose: DraftPurpose | None = None) -> None:
+                 purpose: DraftPurpose | None = None, images: tuple = ()) -> None:
         super().__init__()
         self.template = template
+        #: The images (画像, ``core.media.PostImage``) that go with the first part.
+        self.images = tuple(images)
         #: The checklist item this post is made for (下書きの目的), if any.
         self.purpose = purpose
         self.composition = composition
@@ -146,6 +149,9 @@ class ReviewScreen(DutyScreen):
         yield Static(f" {mark} 確認: {self.template.title}{about}", id="screen-title", markup=False)
         with VerticalScroll(id="review-body"):
             yield Static(Text(composition_text(self.composition)), id="final-text", markup=False)
+            if self.images:
+                yield Static("\n".join(f"画像 {n}: {image.label}" for n, image in enumerate(self.images, 1)),
+                             id="review-images", markup=False)
             yield Static("投稿前チェック: 確認中...", id="checks", markup=False)
             yield Static("要確認の警告 (内容を確かめて Space/Enter で [x] にする)", id="warnings-title", markup=False)
             yield WarningList(id="warnings", markup=False)
@@ -407,14 +413,15 @@ class ReviewScreen(DutyScreen):
         try:
             with self.app.sending:
                 result = publish(ctx, self.composition, approval=approval, override=override, acks=acks,
-                                 purpose=purpose, draft_id=draft_id)
+                                 purpose=purpose, draft_id=draft_id, images=self.images)
         except GateBlocked as exc:
             outcome = PublishOutcome(None, "blocked", exc.message, exc.hint)
         except (PublishFailed, OutcomeUnknown) as exc:
             state = "unknown" if isinstance(exc, OutcomeUnknown) else "failed"
-            outcome = PublishOutcome(exc.post_id, state, exc.message, failure_hint(exc), exc.checklist_note)
-        except DutypostError as exc:
-            outcome = PublishOutcome(None, "error", exc.message, exc.hint)
+            outcome = PublishOutcome(exc.post_id, state, exc.message, failure_hint(exc), exc.checklist_note,
+                                     x_problem=x_problem_text(exc.cause))
+        except DutypostError as exc:  # e.g. another account's token (WrongAccount): nothing recorded
+            outcome = PublishOutcome(None, "error", exc.message, exc.hint, x_problem=x_problem_text(exc))
         except Exception as exc:  # never leave the officer waiting on a worker that died
             outcome = PublishOutcome(self._post_of_draft(draft_id), "error",
                                      f"予期しないエラーで投稿が止まりました ({type(exc).__name__})。",
@@ -437,6 +444,7 @@ class ReviewScreen(DutyScreen):
     @on(PublishDone)
     def _published(self, message: PublishDone) -> None:
         outcome = message.outcome
+        self.app.note_x_problem(outcome.x_problem, sent=outcome.state == "sent")
         if outcome.post_id is None:
             # Nothing was recorded: the gate stopped it (another session posted meanwhile)
             # or the credentials are missing. Say why and show the gate afresh.

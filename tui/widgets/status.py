@@ -69,7 +69,7 @@ class StatusBar(Vertical):
         yield Static("", id="status-bottom", markup=False)
 
     def on_mount(self) -> None:
-        for name in ("minute", "hours", "x_connected"):
+        for name in ("minute", "hours", "x_connected", "x_problem"):
             self.screen.watch_shared(name, self._show_bottom)
         for name in ("outbox_count", "post_hoc_count"):
             self.screen.watch_shared(name, self._show_counts)
@@ -90,6 +90,8 @@ class StatusBar(Vertical):
         else:
             hours_text = f"時間外: {hours.reason}"
         x_text = {None: "X: 確認中", True: "X: 接続済み", False: "X: 未接続"}[app.x_connected]
+        if app.x_connected is False and app.x_problem:
+            x_text += f" ({app.x_problem})"  # why: 認証情報なし, 401 認証エラー, 接続できません, …
         # One line of fixed size: no layout pass, so a clock tick repaints only this line.
         self.query_one("#status-bottom", Static).update(
             f" {clock_text(app.ctx.now())}   {hours_text}   {x_text}", layout=False
