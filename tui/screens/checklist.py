@@ -228,10 +228,13 @@ class ChecklistScreen(DutyScreen):
     def _next_highlight(self, checklist: Checklist, highlighted: int | None) -> int:
         """Where the highlight goes: on from the item just recorded, if it is done now, to
         the next item still open (wrapping round); else where it was."""
-        key, self._advance_from = self._advance_from, None
+        key = self._advance_from
         keys = [state.item.key for state in checklist.items]
         if key not in keys or not checklist.item(key).done:
+            # Not done in what was read: a load that began before the record committed; the
+            # record's own load moves the highlight on (kept until then, cleared on failure).
             return highlighted if highlighted is not None else 0
+        self._advance_from = None
         start = keys.index(key)
         order = keys[start + 1:] + keys[:start]
         following = [k for k in order if not checklist.item(k).done and checklist.item(k).required] or \
@@ -273,6 +276,7 @@ class ChecklistScreen(DutyScreen):
     @on(Failed)
     def _failed(self, message: Failed) -> None:
         self.busy = False
+        self._advance_from = None
         self._show_hint()
         self.refresh_bindings()
         self.notify("\n".join(filter(None, (message.message, message.hint))), title="記録できませんでした",
