@@ -146,6 +146,8 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     common.add_argument("--operator", metavar="ID", default=argparse.SUPPRESS, help="職員 ID (SSH のサービスアカウントでだけ有効)")
     common.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
                         help="内蔵の設定と練習サーバーで訓練モードを試す (認証情報は不要)")
+    common.add_argument("--account", metavar="ID", default=argparse.SUPPRESS,
+                        help="投稿するアカウント ([[accounts]] の id。既定: 最初の公式アカウント)")
 
     p = _Parser(prog="dutypost", parents=[common], description="防災情報を X の公式アカウントに投稿する当直用ツール")
     p.add_argument("--drill", action="store_true", help="訓練モード (【訓練】を付け、練習サーバーか訓練用アカウントに投稿)")
@@ -343,7 +345,7 @@ def _context(args):
     from dutypost.core.context import build_context
 
     return build_context(getattr(args, "config", None), operator_id=getattr(args, "operator", None),
-                         drill=bool(getattr(args, "drill", False)))
+                         drill=bool(getattr(args, "drill", False)), account_id=getattr(args, "account", None))
 
 
 def _override_category(settings, given: str) -> str:
@@ -588,7 +590,7 @@ def _warn_anchor(ctx) -> None:
         print(f"警告: {problem} 運用管理者に連絡してください。", file=sys.stderr)
 
 
-def _print_posts(posts) -> None:
+def _print_posts(posts, settings=None) -> None:
     from dutypost.core.ledger import POST_STATE_LABELS
     from dutypost.core.templates import format_jst_datetime
 
@@ -606,7 +608,13 @@ def _print_posts(posts) -> None:
         if p.approval:
             flags.append(f"承認: {p.approval['approver']} ({p.approval['method']})")
         first_line = p.text.splitlines()[0] if p.text else ""
-        print(f"#{p.id} [{POST_STATE_LABELS.get(p.state, p.state)}] {format_jst_datetime(p.created_at)} {p.operator} {p.template_id or '-'}")
+        account = ""
+        if settings is not None:
+            from dutypost.core.form import account_text
+
+            account = f" {account_text(settings, p.account, drill=p.drill)}"
+        print(f"#{p.id} [{POST_STATE_LABELS.get(p.state, p.state)}] {format_jst_datetime(p.created_at)}{account}"
+              f" {p.operator} {p.template_id or '-'}")
         print(f"    {first_line}")
         if flags:
             print("    " + " | ".join(flags))
@@ -653,7 +661,7 @@ def cmd_history(args) -> int:
     if args.json:
         _print_json([p.as_json() for p in posts])
     else:
-        _print_posts(posts)
+        _print_posts(posts, ctx.settings)
     return 0
 
 
@@ -687,7 +695,7 @@ def cmd_outbox(args) -> int:
     if args.json:
         _print_json([p.as_json() for p in posts])
     else:
-        _print_posts(posts)
+        _print_posts(posts, ctx.settings)
     return 0
 
 
@@ -784,28 +792,43 @@ def cmd_handover(args) -> int:
 
 
 def cmd_auth(args) -> int:
+    """PIN login for one account (``--account ID``, default the first official account):
+    writes (or renews) that account's secrets file, with the day its token was issued."""
     from dutypost.core.auth import pin_login
     from dutypost.core.config_loader import load_settings, resolve_config_path
-    from dutypost.core.credentials import SECRET_KEYS, secrets_path, write_secrets
+    from dutypost.core.credentials import SECRET_KEYS, credentials_from_environment, secrets_path, write_secrets
 
-    settings = load_settings(resolve_config_path(getattr(args, "config", None)))
+    path = resolve_config_path(getattr(args, "config", None))
+    settings = load_settings(path)
+    try:
+        account = settings.account_by_id(getattr(args, "account", None))
+    except ValueError as exc:
+        raise InputError(f"--account: {exc}", hint=f"{path} の [[accounts]] の id を指定してください。") from None
     base = settings.api_base_url(bool(getattr(args, "drill", False)))
     if not sys.stdin.isatty():
         raise InputError("dutypost auth は端末から対話的に実行してください (PIN を入力します)。")
     import getpass
 
-    consumer_key = os.environ.get("DUTYPOST_X__CONSUMER_KEY") or input("API Key (consumer key): ").strip()
-    consumer_secret = os.environ.get("DUTYPOST_X__CONSUMER_SECRET") or getpass.getpass("API Key Secret (consumer secret): ").strip()
+    # The DUTYPOST_X__ consumer keys are the default account's; another account's app is typed in.
+    env = credentials_from_environment() if account.id == settings.account_by_id(None).id else {}
+    print(f"アカウント {account.id}: {account.label()} にログインします。")
+    consumer_key = env.get("consumer_key") or input("API Key (consumer key): ").strip()
+    consumer_secret = env.get("consumer_secret") or getpass.getpass("API Key Secret (consumer secret): ").strip()
 
     def ask_pin(url: str) -> str:
-        print("次の URL をブラウザ (スマートフォン可) で開き、アカウントでログインして表示される PIN を入力してください:")
+        print(f"次の URL をブラウザ (スマートフォン可) で開き、@{account.handle} でログインして表示される PIN を入力してください:")
         print(url)
         return input("PIN: ").strip()
 
     tokens = pin_login(base, consumer_key, consumer_secret, ask_pin=ask_pin, timeout=settings.x.timeout_seconds)
-    path = secrets_path(settings)
-    write_secrets(path, {k: tokens[k] for k in SECRET_KEYS})
-    print(f"ログインしました (@{tokens.get('screen_name', '?')})。秘密情報を {path} (権限 0600) に保存しました。")
+    target = secrets_path(settings, account)
+    write_secrets(target, {k: tokens[k] for k in SECRET_KEYS})
+    print(f"ログインしました (@{tokens.get('screen_name', '?')})。秘密情報を {target} (権限 0600) に保存しました。"
+          "発行日を記録しました (3か月ごとに dutypost auth で更新します)。")
+    screen_name = tokens.get("screen_name", "")
+    if screen_name and screen_name.lower() != account.handle.lower() and not getattr(args, "drill", False):
+        print(f"注意: ログインしたのは @{screen_name} で、設定の @{account.handle} と違います。"
+              "別のアカウントでログインしていないか確かめてください。", file=sys.stderr)
     _forget_account(settings)
     return 0
 
@@ -883,12 +906,19 @@ def _config_check(path: Path) -> int:
             raise InputError(f"{path}: [templates] site_dir のテンプレートに誤りがあります ({len(errors)} 件)。\n  "
                              + "\n  ".join(lines),
                              hint=f"dutypost templates check {site} で詳しく確かめられます。")
-    print(f"{path}: 設定に誤りはありません。所属 {len(settings.departments)}、職員 {len(settings.operators)}、"
-          f"地区 {len(settings.lists.areas)}、避難所 {len(settings.lists.shelters)}。")
+    from datetime import datetime, timezone
+
+    from dutypost.core.credentials import rotation_notices
+
+    accounts = "・".join(f"{a.id} ({a.kind_label})" for a in settings.accounts)
+    print(f"{path}: 設定に誤りはありません。アカウント {accounts}、所属 {len(settings.departments)}、"
+          f"職員 {len(settings.operators)}、地区 {len(settings.lists.areas)}、避難所 {len(settings.lists.shelters)}。")
     if not settings.municipality.name:
         print(f"注意: [municipality] name がありません。自治体名を書いてください ({path})。")
     if not settings.operators:
         print(f"注意: 職員 ([[operators]]) がまだいません。投稿する人を {path} に書いてください。")
+    for notice in rotation_notices(settings, datetime.now(timezone.utc)):
+        print(f"[要確認] 認証情報の更新: {notice}")
     return 0
 
 

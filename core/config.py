@@ -193,16 +193,65 @@ def _operator_id(value: str) -> str:
 _STRICT_KEYS = {"extra": "forbid"}
 
 
+AccountKind = Literal["official", "mascot"]
+ACCOUNT_KIND_LABELS = {"official": "公式", "mascot": "マスコット"}
+#: What a mascot account may never publish (seed 004: はにぼん's account is opened for PR,
+#: 前文 and 4(5); what the guideline does not settle goes to its manager, 2(2)).
+MASCOT_RULE_SOURCE = "004 前文・4(5)"
+
+
+def _account_id(value: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", value):
+        raise ValueError(f"アカウントID {value!r} は英小文字・数字・_ - で、32 文字までで書いてください (例: official, mascot)")
+    return value
+
+
+def _handle(value: str) -> str:
+    if value and not re.fullmatch(r"[A-Za-z0-9_]+", value):
+        raise ValueError(f"X のユーザー名 {value!r} は @ を付けず、英数字と _ だけで書いてください (例: TownAmi)")
+    return value
+
+
 @dataclass
 class AccountConfig:
-    """The municipality's X account (公式アカウント)."""
+    """One X account the municipality runs (アカウント: 公式 / マスコット), a ``[[accounts]]`` row.
+
+    ``kind = "mascot"`` (seed 004: a mascot's account is for PR) never publishes a
+    life-safety (``emergency``) template; ``categories`` lists the template categories the
+    account may publish (empty: all). ``approver_departments`` is the approver route: the
+    departments whose approvers approve this account's posts (empty: the poster's own, 別表第1);
+    ``consult_title`` is who decides what the account's policy leaves open (004 2(2):
+    市民活動推進課長). ``hours`` replaces ``[hours]`` for this account. ``secrets_file`` holds
+    its credentials (default: ``secrets.toml`` for the first account, ``secrets-<id>.toml``
+    for the others, beside the config).
+    """
 
     __pydantic_config__ = _STRICT_KEYS
+    id: Annotated[str, Check(_account_id)] = "official"
     name: str = "公式アカウント"
-    handle: str = "example_town"
-    drill_handle: str = ""
+    handle: Annotated[str, Check(_handle)] = "example_town"
+    kind: AccountKind = "official"
+    drill_handle: Annotated[str, Check(_handle)] = ""
     web_base_url: str = "https://x.com"
     inquiry_url: str = ""
+    categories: list[str] = field(default_factory=list)
+    approver_departments: list[str] = field(default_factory=list)
+    consult_title: str = ""
+    hours: HoursConfig | None = None
+    secrets_file: Path | None = None
+
+    @property
+    def kind_label(self) -> str:
+        """公式 or マスコット: what the screen and the records call the kind."""
+        return ACCOUNT_KIND_LABELS[self.kind]
+
+    def handle_for(self, drill: bool) -> str:
+        """The handle posts go out under: the drill handle in a drill, when there is one."""
+        return self.drill_handle if drill and self.drill_handle else self.handle
+
+    def label(self, drill: bool = False) -> str:
+        """「公式 阿見町公式 @TownAmi」: the kind, the name and the handle, as every screen shows it."""
+        return f"{self.kind_label} {self.name} @{self.handle_for(drill)}"
 
 
 @dataclass
@@ -460,7 +509,10 @@ class TemplatesConfig:
 class Settings:
     """The whole config. Built by :func:`core.config_loader.load_settings`, which validates it."""
 
-    account: AccountConfig = field(default_factory=AccountConfig)
+    #: The old single ``[account]`` section (read as one official account), and after
+    #: loading always the default account: the first official one of ``accounts``.
+    account: AccountConfig | None = None
+    accounts: list[AccountConfig] = field(default_factory=list)
     municipality: MunicipalityConfig = field(default_factory=MunicipalityConfig)
     hours: HoursConfig = field(default_factory=HoursConfig)
     x: XConfig = field(default_factory=XConfig)
@@ -477,6 +529,7 @@ class Settings:
     operators: list[Operator] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self._settle_accounts()
         self._derive_municipality()
         names = {d.name for d in self.departments}
         seen: set[str] = set()
@@ -490,11 +543,51 @@ class Settings:
                     "別表第1 の所属名と同じ文字列にしてください"
                 )
 
+    def _settle_accounts(self) -> None:
+        """``[account]`` alone is one official account; ``account`` becomes the default one.
+
+        A config may not have both ``[account]`` and ``[[accounts]]`` (the loader says so,
+        naming the file); given both in code (``dataclasses.replace``), ``account`` replaces
+        the row of ``accounts`` with its id."""
+        if not self.accounts:
+            self.accounts = [self.account or AccountConfig()]
+        elif self.account is not None:
+            self.accounts = [self.account if a.id == self.account.id else a for a in self.accounts]
+        seen: set[str] = set()
+        for i, acc in enumerate(self.accounts):
+            if acc.id in seen:
+                raise ValueError(f"accounts[{i}].id: アカウントID {acc.id!r} が重複しています。別の id にしてください")
+            seen.add(acc.id)
+        default = next((a for a in self.accounts if a.kind == "official"), None)
+        if default is None:
+            raise ValueError("accounts: 公式アカウント (kind = \"official\") が 1 つもありません。"
+                             "町の公式アカウントを [[accounts]] の最初に書いてください")
+        names = {d.name for d in self.departments}
+        for i, acc in enumerate(self.accounts):
+            bad = [d for d in acc.approver_departments if names and d not in names]
+            if bad:
+                raise ValueError(f"accounts[{i}].approver_departments: {bad} は [[departments]] にありません。"
+                                 "別表第1 の所属名と同じ文字列にしてください")
+        self.account = default
+
+    def account_by_id(self, account_id: str | None) -> AccountConfig:
+        """The account ``account_id`` (None: the default, the first official account), or
+        :class:`ValueError` naming the ids there are."""
+        if account_id is None:
+            assert self.account is not None
+            return self.account
+        found = next((a for a in self.accounts if a.id == account_id), None)
+        if found is None:
+            ids = ", ".join(a.id for a in self.accounts)
+            raise ValueError(f"アカウント {account_id!r} は設定の [[accounts]] にありません。使える id: {ids}")
+        return found
+
     def _derive_municipality(self) -> None:
         """An old config without ``[municipality]``: take what ``[account]`` says."""
         m = self.municipality
         if m.name:
             return
+        assert self.account is not None
         found = _ACCOUNT_NAME.fullmatch(self.account.name.strip())
         if found is None:
             return
@@ -538,11 +631,16 @@ class Settings:
     def api_base_url(self, drill: bool) -> str:
         return (self.drill.api_base_url if drill else self.x.api_base_url).rstrip("/")
 
-    def web_base_url(self, drill: bool) -> str:
+    def web_base_url(self, drill: bool, account: AccountConfig | None = None) -> str:
         """Where a post's URL points: x.com, or in a drill the practice server's own pages."""
         if drill:
             if self.drill.web_base_url:
                 return self.drill.web_base_url.rstrip("/")
             if self.drill.api_base_url.rstrip("/") != "https://api.x.com":
                 return self.drill.api_base_url.rstrip("/")
-        return self.account.web_base_url.rstrip("/")
+        return (account or self.account_by_id(None)).web_base_url.rstrip("/")
+
+    def hours_for(self, account: AccountConfig | None = None) -> HoursConfig:
+        """The working hours of ``account`` (its own ``hours``, else ``[hours]``)."""
+        account = account or self.account_by_id(None)
+        return account.hours or self.hours

@@ -47,12 +47,20 @@ def starter_config(name: str, kind: str) -> str:
     ]
     lines = EXAMPLE_CONFIG.read_text(encoding="utf-8").splitlines()
     section = ""
+    accounts = 0
     for raw in lines[3:]:  # the example's own title and first note are replaced above
         header = _HEADER.match(raw)
         if header and not raw.lstrip().startswith("#"):
             section = header.group(1)
+            accounts += section == "accounts"
         stripped = raw.strip()
         is_value = bool(stripped) and not stripped.startswith("#")
+        if section == "accounts" and accounts > 1 and is_value:
+            out.append("# 例: " + raw)  # the example town's mascot: a municipality adds its own, if any
+            continue
+        if section == "accounts" and is_value and stripped.startswith("name"):
+            out.append(f'name = "{name}公式"                   # 画面に出すアカウント名')
+            continue
         if section == "municipality" and is_value and not header:
             key = stripped.split("=", 1)[0].strip()
             if key == "name":

@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import re
 from contextvars import ContextVar
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -176,7 +176,8 @@ def _settings_model() -> type:
         "Settings",
         __base__=Sources,
         __module__=config.__name__,  # the field types are names in core.config
-        **{f.name: (f.type, Field(default_factory=f.default_factory)) for f in fields(Settings)},  # type: ignore[misc]
+        **{f.name: (f.type, Field(default_factory=f.default_factory) if f.default is MISSING  # type: ignore[misc]
+                    else Field(default=f.default)) for f in fields(Settings)},
     )
 
 
@@ -204,6 +205,13 @@ def validate(path: Path | None, text: str, overrides: dict[str, Any]) -> Setting
                 f"{path}: 設定ファイルが空です (キーが一つもありません)。",
                 hint=(f"dutypost config init --municipality 自治体名 で例の設定から作るか、"
                       f"{config.EXAMPLE_CONFIG} をコピーして書き換えてください。"),
+            )
+        if "account" in parsed and "accounts" in parsed:
+            line = _line_of(text, ["account", "name"]) or 1
+            raise InputError(
+                f"{path}:{line}: [account] と [[accounts]] の両方があります。",
+                hint=("[account] は 1 つだけのアカウントの古い書き方です。その中身を [[accounts]] の最初の表に移し"
+                      " (id = \"official\", kind = \"official\" を足します)、[account] を消してください。\n" + ADMIN_FOOTER),
             )
     _check_environment()
     model = _settings_model()

@@ -1,4 +1,8 @@
-"""The duty context (当直の文脈): settings, operator, mode, and the resources built from them.
+"""The duty context (当直の文脈): settings, operator, mode, account, and the resources built from them.
+
+``ctx.account`` is the selected X account (:class:`core.config.AccountConfig`: 公式 or
+マスコット; ``--account ID``, default the first official account); ``ctx.handle`` is the
+handle posts go out under in this mode (the drill handle in a drill).
 
 One object per process. The CLI, the TUI and the tests all build it with
 :func:`build_context`; the demo builds it with :func:`core.demo.demo_context`. The ledger,
@@ -15,7 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from dutypost.core.config import Operator, Settings
+from dutypost.core.config import AccountConfig, Operator, Settings
 from dutypost.core.config_loader import load_settings, resolve_config_path
 from dutypost.core.credentials import check_secrets_at_start, load_credentials
 from dutypost.core.errors import InputError, NoCredentials, WrongAccount
@@ -47,9 +51,52 @@ class DutyContext:
     notices: list[str] = field(default_factory=list)  # said once at start-up (e.g. a non-UTF-8 locale)
     #: Run once, before the first X client is made: the demo starts its practice server.
     before_x: Callable[[], None] | None = None
+    #: The selected account (アカウント); None: the default, the first official account.
+    account: AccountConfig = None  # type: ignore[assignment]
     _client: "XClient | None" = field(default=None, init=False, repr=False)
     _client_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _account_checked: bool = field(default=False, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.account is None:
+            self.account = self.settings.account_by_id(None)
+
+    @property
+    def handle(self) -> str:
+        """The selected account's handle in this mode (the drill handle in a drill)."""
+        return self.account.handle_for(self.drill)
+
+    @property
+    def account_label(self) -> str:
+        """「公式 阿見町公式 @TownAmi」: what the status bar and the records show."""
+        return self.account.label(self.drill)
+
+    @property
+    def approval_departments(self) -> list[str]:
+        """Whose approvers approve this account's posts: its approver route
+        (``approver_departments``), else the operator's own department (別表第1)."""
+        return list(self.account.approver_departments) or [self.operator.department]
+
+    def approval_departments_for(self, issuing: str | None) -> list[str]:
+        """Whose approvers approve a post issued by ``issuing`` (情報配信部署; None: the
+        operator's own): the account's approver route when it has one, else that department."""
+        return list(self.account.approver_departments) or [issuing or self.operator.department]
+
+    @property
+    def hours(self):
+        """The selected account's working hours (:class:`core.config.HoursConfig`)."""
+        return self.settings.hours_for(self.account)
+
+    def select_account(self, account_id: str) -> None:
+        """Switch to another account (the TUI's deliberate switch): drops the X client, whose
+        credentials were the previous account's."""
+        account = self.settings.account_by_id(account_id)
+        with self._client_lock:
+            client, self._client = self._client, None
+            self.account = account
+            self._account_checked = False  # the new account's credentials are checked anew
+        if client is not None:
+            client.close()
 
     @property
     def mode_label(self) -> str:
@@ -79,16 +126,17 @@ class DutyContext:
         """X credentials for this mode. Drills fall back to the practice server's demo keys."""
         from dutypost.core.oauth1 import Credentials
 
-        values = load_credentials(self.settings)
+        values = load_credentials(self.settings, self.account)
         if values is None:
             if self.drill:
                 from dutypost.core.demo_account import DEMO_CREDENTIALS
 
                 return DEMO_CREDENTIALS
             raise NoCredentials(
-                "X の認証情報が設定されていません。",
+                f"X の認証情報が設定されていません (アカウント {self.account.id}: {self.account.name})。",
                 hint=(
-                    "dutypost auth で PIN ログインして秘密情報ファイルを作るか、環境変数 DUTYPOST_X__CONSUMER_KEY など"
+                    f"dutypost auth --account {self.account.id} で PIN ログインして秘密情報ファイルを作るか、"
+                    "(既定のアカウントなら) 環境変数 DUTYPOST_X__CONSUMER_KEY など"
                     "4つを設定してください。訓練なら --drill で練習サーバーに投稿できます。\n"
                     "(admin) No X credentials: run `dutypost auth` or set DUTYPOST_X__* variables."
                 ),
@@ -109,14 +157,15 @@ class DutyContext:
                     self.api_base_url,
                     self.credentials(),
                     timeout=self.settings.x.timeout_seconds,
-                    web_base_url=self.settings.web_base_url(self.drill),
+                    web_base_url=self.settings.web_base_url(self.drill, self.account),
                 )
             return self._client
 
     def account_user(self) -> dict:
-        """The account's ``users/me`` record, cached in the ledger (not fetched on every start:
-        the old free tier allows 25 calls a day). The cache is keyed by the API's URL and the
-        token's identity (a hash, never the token itself), so a new token asks again."""
+        """The selected account's ``users/me`` record, cached in the ledger (not fetched on every
+        start: the old free tier allows 25 calls a day). The cache is keyed by the API's URL and
+        the token's identity (a hash, never the token itself), so a new token, or another
+        account's, asks again."""
         key = self._account_cache_key()
         cached = self.ledger.get_meta(key)
         if cached:
@@ -134,14 +183,14 @@ class DutyContext:
 
     @property
     def expected_handle(self) -> str:
-        """The handle the credentials must belong to: ``[account] handle``, or in a drill
-        ``drill_handle`` ("" when none is configured: then a drill checks nothing)."""
-        account = self.settings.account
+        """The handle the selected account's credentials must belong to: its ``handle``, or in
+        a drill its ``drill_handle`` ("" when none is configured: then a drill checks nothing)."""
+        account = self.account
         return (account.drill_handle if self.drill else account.handle).strip().lstrip("@")
 
     def check_account(self) -> None:
         """Before the first publish of the process: the credentials must belong to the
-        configured account (``users/me`` username against the handle), else
+        selected account (``users/me`` username against its handle), else
         :class:`WrongAccount` naming both. The answer is cached (:meth:`account_user`).
 
         Not checked: a drill without ``drill_handle``, and the built-in practice
@@ -159,13 +208,15 @@ class DutyContext:
         self.x_client()
         actual = str(self.account_user().get("username", "")).strip().lstrip("@")
         if actual.lower() != expected.lower():
-            where = "[account] drill_handle" if self.drill else "[account] handle"
+            where = (f"[[accounts]] id = {self.account.id!r} の "
+                     + ("drill_handle" if self.drill else "handle"))
             raise WrongAccount(
-                f"X の認証情報は @{actual} のものですが、設定のアカウントは @{expected} です。"
-                "別のアカウントに投稿しないよう、送信を止めました (何も送っていません)。",
+                f"X の認証情報は @{actual} のものですが、設定のアカウント ({self.account_label}) は"
+                f" @{expected} です。別のアカウントに投稿しないよう、送信を止めました (何も送っていません)。",
                 expected=expected, actual=actual,
                 hint=(
-                    f"dutypost auth で @{expected} としてログインし直してください (確かめた結果の記録も消えます)。"
+                    f"dutypost auth --account {self.account.id} で @{expected} としてログインし直してください"
+                    " (確かめた結果の記録も消えます)。"
                     f"設定の {where} が誤っているなら、設定ファイルを直してください。\n"
                     f"(admin) users/me answered @{actual}; the config expects @{expected}."
                 ),
@@ -191,9 +242,15 @@ def build_context(
     drill: bool = False,
     clock: Callable[[], datetime] = utc_now,
     os_user: str | None = None,
+    account_id: str | None = None,
 ) -> DutyContext:
     path = resolve_config_path(config)
     settings = load_settings(path)
     check_secrets_at_start(settings)
     operator = resolve_operator(settings, operator_id, os_user=os_user)
-    return DutyContext(settings=settings, operator=operator, drill=drill, config_path=path, clock=clock)
+    try:
+        account = settings.account_by_id(account_id)
+    except ValueError as exc:
+        raise InputError(f"--account: {exc}", hint=f"{path} の [[accounts]] の id を指定してください。") from None
+    return DutyContext(settings=settings, operator=operator, drill=drill, config_path=path, clock=clock,
+                       account=account)

@@ -156,10 +156,9 @@ def form_data(ledger: Ledger, settings: Settings, post_id: int, *, mail_linked: 
 
     drafter = settings.operator(post.operator)  # 起案者's own department; the post's is the issuing one
     head = ledger.head()
-    handle = settings.account.drill_handle if post.drill and settings.account.drill_handle else settings.account.handle
     return UpdateRequestForm(
         post_id=post.id,
-        account=f"{settings.account.name} @{handle}",
+        account=account_text(settings, post.account, drill=post.drill),
         drafted_on=post.created_at.astimezone(JST).date(),
         drafter=f"{_person(settings, post.operator)} ({drafter.department if drafter else post.department})",
         department=post.department,
@@ -180,10 +179,20 @@ def form_data(ledger: Ledger, settings: Settings, post_id: int, *, mail_linked: 
     )
 
 
+def account_text(settings: Settings, account_id: str, *, drill: bool) -> str:
+    """「阿見町公式 @TownAmi」: the account a post went out on ('' : the default account, as
+    recorded before there were several); an id the config no longer has is shown as it is."""
+    try:
+        account = settings.account_by_id(account_id or None)
+    except ValueError:
+        return f"{account_id} (設定にないアカウント)"
+    return f"{account.name} @{account.handle_for(drill)}"
+
+
 def town_domain(settings: Settings) -> str:
     """The town's web domain: the host of ``account.inquiry_url`` (without ``www.``), else the
     first allowed link domain."""
-    host = urlsplit(settings.account.inquiry_url).hostname or ""
+    host = urlsplit(settings.account_by_id(None).inquiry_url).hostname or ""
     host = host.removeprefix("www.")
     if host:
         return host

@@ -45,6 +45,8 @@ approval           block  000 第3条(3), 第7条(2), 別表第1 — lifted by a
 role               block  000 第3条(3); 003 (投稿者) — the operator lacks the poster role; never lifted
 override-fit       warn   000 第6条ただし書 — the override category does not fit the template (e.g. ごみ収集
                           under 生命・身体・財産); ``[gate.override_fit]``
+account            block  004 前文・4(5), 2(2) — a life-safety template on a mascot account, or a template
+                          category the account may not publish (``[[accounts]] categories``); never lifted
 =================  =====  ===========================================================
 
 A template may declare the rules it expects to trip (``expects = ["rumour"]`` on a デマ注意
@@ -72,7 +74,7 @@ from functools import lru_cache
 from typing import Iterable, Iterator
 from urllib.parse import urlsplit
 
-from dutypost.core.config import WEEKDAYS, GateConfig, HoursConfig, ListsConfig, Operator, Settings
+from dutypost.core.config import MASCOT_RULE_SOURCE, WEEKDAYS, AccountConfig, GateConfig, HoursConfig, ListsConfig, Operator, Settings
 from dutypost.core.errors import InputError
 from dutypost.core.length import LengthResult, extract_urls, parse, split_thread
 from dutypost.core.models import Finding
@@ -105,6 +107,7 @@ RULES: dict[str, str] = {
     "approval": "承認",
     "role": "投稿者の役割",
     "override-fit": "オーバーライドの区分",
+    "account": "アカウント",
 }
 
 APPROVAL_METHODS = {"in-app": "アプリ内承認", "phone": "電話", "in-person": "対面"}
@@ -826,17 +829,21 @@ def _approver_title(settings: Settings, department: str) -> str:
 
 
 def check_approval(settings: Settings, poster: Operator, approval: Approval | None,
-                   department: str | None = None) -> str | None:
+                   department: str | None = None, account: AccountConfig | None = None) -> str | None:
     """None when ``approval`` is valid for a post by ``poster``; else the problem in Japanese.
 
     R2 (別表第1): the approver has the approver role and belongs to the issuing department
-    (情報配信部署) — ``department``, by default the poster's own — and is not the poster unless
-    ``[gate] allow_self_approval`` says so (four eyes, 四つの目).
+    (情報配信部署) — ``department``, by default the poster's own — or, for an account with an
+    approver route (``approver_departments``, e.g. the mascot's), to one of those departments;
+    and is not the poster unless ``[gate] allow_self_approval`` says so (four eyes, 四つの目).
     """
+    route = list(account.approver_departments) if account is not None else []
     department = department or poster.department
-    title = _approver_title(settings, department)
+    departments = route or [department]
+    title = "・".join(_approver_title(settings, d) for d in departments)
+    whose = account.name if route and account is not None else department
     if approval is None:
-        return f"承認が記録されていません。{department}の投稿には{title}の承認が必要です。"
+        return f"承認が記録されていません。{whose}の投稿には{title}の承認が必要です。"
     if approval.method not in APPROVAL_METHODS:
         methods = ", ".join(f"{k} ({v})" for k, v in APPROVAL_METHODS.items())
         return f"承認の方法「{approval.method}」は使えません。次のいずれかです: {methods}。"
@@ -846,13 +853,13 @@ def check_approval(settings: Settings, poster: Operator, approval: Approval | No
     if "approver" not in approver.roles:
         return f"{approver.name} ({approver.id}) には承認者の役割がありません。{title}の承認が必要です。"
     if approver.id == poster.id and not settings.gate.allow_self_approval:
-        return (f"自分の投稿は自分で承認できません ({approver.name})。{department}のほかの承認者"
+        return (f"自分の投稿は自分で承認できません ({approver.name})。{whose}のほかの承認者"
                 f" ({title}) に承認を頼んでください。")
-    if approver.department != department:
+    if approver.department not in departments:
+        where = "[[accounts]] approver_departments" if route else "別表第1"
         return (f"{approver.name} ({approver.id}) は{approver.department}の職員です。"
-                f"{department}の投稿は{title}が承認します (別表第1)。")
+                f"{whose}の投稿は{title}が承認します ({where})。")
     return None
-
 
 def override_fits(settings: Settings, category: str, template_category: str | None, emergency: bool) -> bool:
     """Whether the override ``category`` fits a template of ``template_category``
@@ -868,6 +875,30 @@ def _override_fit_finding(category: str, template_category: str) -> Finding:
     return Finding("override-fit", "warn",
                    f"緊急オーバーライドの区分「{category}」は、分類「{template_category}」のテンプレートに合いません。"
                    "区分が正しいか確かめてください (時間枠のオーバーライドなら、この投稿に合う区分で別に指定できます)。")
+
+
+def check_account(account: AccountConfig, *, emergency: bool, category: str | None) -> list[Finding]:
+    """What ``account`` may not publish (アカウント): never lifted by an override.
+
+    A mascot account (マスコット) never publishes a life-safety template: seed 004 opens
+    the mascot's account for PR (前文) and warns that inaccurate information on the town's
+    affairs can gravely affect them (4(5)); what it leaves open goes to the account's
+    manager (2(2)). A template whose category is not among the account's ``categories``
+    is refused as well.
+    """
+    found: list[Finding] = []
+    consult = f"判断に迷うときは {account.consult_title} に協議してください (004 2(2))。" if account.consult_title else ""
+    if account.kind == "mascot" and emergency:
+        found.append(Finding("account", "block",
+                             f"マスコットアカウント「{account.name}」(@{account.handle}) は命や安全に関わる緊急情報を"
+                             f"投稿できません ({MASCOT_RULE_SOURCE}: マスコットのアカウントは PR のためのものです)。"
+                             f"公式アカウントを選んで投稿してください。{consult}"))
+    elif category is not None and account.categories and category not in account.categories:
+        allowed = "・".join(account.categories)
+        found.append(Finding("account", "block",
+                             f"{account.kind_label}アカウント「{account.name}」は「{category}」のテンプレートを投稿できません"
+                             f" (このアカウントで投稿できる区分: {allowed})。別のアカウントを選んでください。{consult}"))
+    return found
 
 
 def validate_override(settings: Settings, category: str, reason: str) -> None:
@@ -925,8 +956,12 @@ class GateDecision:
             names = "・".join(RULES[c] for c in self.lifted)
             lines.append(f"緊急オーバーライドで{names}の確認を外しています。承認者の事後承認が必要です。")
         blocked = {f.rule for f in self.blocking}
-        if blocked - {"hours", "approval", "role"}:
+        if blocked - {"hours", "approval", "role", "account"}:
             lines.append("本文を直してください。本文の問題は緊急オーバーライドでは外せません。")
+        if "account" in blocked:
+            lines.append("アカウントの制限は緊急オーバーライドでは外せません。"
+                         + ("--account ID で別のアカウントを選んでください。" if for_cli
+                            else "アカウントを切り替えてから投稿してください。"))
         n = self.min_justification_chars
         if "hours" in blocked:
             if for_cli:
@@ -966,29 +1001,33 @@ def evaluate(
     expected_rules: Iterable[str] = (),
     drill_only: bool = False,
     department: str | None = None,
-    template_category: str | None = None,
+    account: AccountConfig | None = None,
+    category: str | None = None,
 ) -> GateDecision:
-    """Run hours, approval and content checks; an override lifts hours and approval only.
+    """Run account, hours, approval and content checks; an override lifts hours and approval only.
 
-    ``expected_rules`` and ``drill_only`` come from the template (``expects``, ``drill_only``).
-    ``department`` is the issuing department (情報配信部署) whose approver is required (default:
-    the poster's). ``template_category`` is the post's template's category: an override that
-    lifts something and does not fit it adds the warning ``override-fit``.
+    ``expected_rules``, ``drill_only`` and ``category`` come from the template (``expects``,
+    ``drill_only``, ``category``; None for free text). ``department`` is the issuing department
+    (情報配信部署) whose approver is required (default: the poster's). ``account`` is the
+    account the post goes out on (None: the default account); its hours and approver route
+    apply. An override that lifts something and does not fit the template's ``category``
+    adds the warning ``override-fit``.
     """
+    account = account or settings.account_by_id(None)
     if override is not None:
         validate_override(settings, override.category, override.reason)
-    hours = hours_status(now, settings.hours)
-    approval_problem = check_approval(settings, poster, approval, department)
+    hours = hours_status(now, settings.hours_for(account))
+    approval_problem = check_approval(settings, poster, approval, department, account)
     ctx = ContentContext.from_settings(settings, drill=drill, emergency=emergency, threads_allowed=threads_allowed,
                                        recent_texts=recent_texts, now=now, expected_rules=expected_rules,
                                        drill_only=drill_only)
     findings = tuple(check_content(text, ctx))
     failing = (("hours",) if not hours.in_hours else ()) + (("approval",) if approval_problem else ())
     lifted = failing if override is not None else ()
-    if lifted and not override_fits(settings, override.category, template_category, emergency):
-        fit = _override_fit_finding(override.category, template_category or "")
+    if lifted and not override_fits(settings, override.category, category, emergency):
+        fit = _override_fit_finding(override.category, category or "")
         findings = tuple(sorted((*findings, fit), key=lambda f: (_SEVERITY_ORDER[f.severity], f.start)))
-    blocking: list[Finding] = []
+    blocking: list[Finding] = check_account(account, emergency=emergency, category=category)
     if "hours" in failing and not lifted:
         blocking.append(Finding("hours", "block", f"勤務時間外です ({hours.reason})。"))
     if "approval" in failing and not lifted:

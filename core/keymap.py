@@ -12,6 +12,7 @@ import re
 
 #: id → the keys it is declared with (Textual's ``"f10,ctrl+x"`` form).
 DECLARED_KEYS: dict[str, str] = {
+    'account.confirm': 'f10,ctrl+o',
     'approvals.approve': 'f10,ctrl+o',
     'approvals.reject': 'f8,ctrl+r',
     'approvals.sign-off': 'f10,ctrl+o',
@@ -35,6 +36,7 @@ DECLARED_KEYS: dict[str, str] = {
     'help.close': 'escape,f1,ctrl+g',
     'history.correction': 'f6,ctrl+f',
     'history.form': 'f9,ctrl+v',
+    'home.account': 'f9,ctrl+n',
     'home.approvals': 'f7,ctrl+y',
     'home.checklists': 'f6,ctrl+f',
     'home.drafts': 'f4,ctrl+t',

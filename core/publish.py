@@ -190,7 +190,8 @@ def review(
         expected_rules=composition.expects,
         drill_only=composition.drill_only,
         department=issuing,
-        template_category=composition.category,
+        account=ctx.account,
+        category=composition.category,
     )
     return Review(decision=decision, same_template=_same_template_warning(ctx, composition, now), acks=acks,
                   override=override, department=issuing)
@@ -374,6 +375,7 @@ def publish(
             same_template_since=guard,
             values=dict(composition.values),
             images=[i.as_json() for i in checked_images],
+            account=ctx.account.id,
         )
     except SameTemplateTaken as taken:
         finding = _same_template_finding(ctx, ledger.get_post(taken.post_id))
@@ -562,7 +564,7 @@ def _found_as_duplicate(ctx: DutyContext, post_id: int, ids: list[str], exc: Exc
         if len(found) == len(post.parts):
             break
     if len(found) == len(post.parts):
-        url = post.url or f"{ctx.settings.web_base_url(ctx.drill)}/i/web/status/{found[0]}"
+        url = post.url or f"{ctx.settings.web_base_url(ctx.drill, ctx.account)}/i/web/status/{found[0]}"
         ctx.ledger.set_state(post_id, "sent", x_post_ids=found, url=url, operator=ctx.operator.id)
         return PublishResult(post_id=post_id, url=url, x_post_ids=tuple(found), found_on_timeline=True)
     message = "X が同じ本文の投稿を重複として拒否しました。最初の送信は X に届いています (タイムラインにはまだ見つかりません)。"
@@ -658,7 +660,7 @@ def _find_on_timeline(ctx: DutyContext, post, known: list[str] | None = None) ->
 
 
 def _record_found(ctx: DutyContext, post, ids: list[str]) -> str:
-    url = post.url or f"{ctx.settings.web_base_url(ctx.drill)}/i/web/status/{ids[0]}"
+    url = post.url or f"{ctx.settings.web_base_url(ctx.drill, ctx.account)}/i/web/status/{ids[0]}"
     ctx.ledger.set_state(post.id, "sent", x_post_ids=ids, url=url, operator=ctx.operator.id)
     return url
 
@@ -684,6 +686,7 @@ def reconcile(ctx: DutyContext, post_id: int) -> Reconciliation:
             f"投稿 #{post_id} はいま送信中です。",
             hint=f"{int(2 * ctx.settings.x.timeout_seconds)} 秒ほど待ってから、もう一度確かめてください。",
         )
+    _require_same_account(ctx, post, "resolve")
     ids = _find_on_timeline(ctx, post)
     if len(ids) == len(post.parts):
         url = _record_found(ctx, post, ids)
@@ -731,6 +734,15 @@ def resend_composition(ctx: DutyContext, post) -> Composition:
     )
 
 
+def _require_same_account(ctx: DutyContext, post, command: str) -> None:
+    """A post is looked for and resent on the account it was written for, never another."""
+    if post.account and post.account != ctx.account.id:
+        raise InputError(
+            f"投稿 #{post.id} はアカウント {post.account} の投稿です (いま選んでいるのは {ctx.account.id})。",
+            hint=f"dutypost --account {post.account} outbox {command} {post.id} を実行してください。",
+        )
+
+
 def _carried_approval(post) -> Approval | None:
     """The approval given before the first attempt (not a 事後承認), for the resend's gate."""
     given = post.approval
@@ -755,6 +767,7 @@ def review_resend(
     post = ctx.ledger.get_post(post_id)
     if post is None:
         raise InputError(f"投稿 #{post_id} は記録にありません。", hint="dutypost outbox で番号を確かめてください。")
+    _require_same_account(ctx, post, "resend")
     kept = set(post.acks) - MOMENT_RULES
     result = review(ctx, resend_composition(ctx, post), approval=approval or _carried_approval(post),
                     override=override, acks=kept | set(acks), now=now)
@@ -793,6 +806,7 @@ def resend(
         mode = "訓練" if post.drill else "本番"
         raise InputError(f"投稿 #{post_id} は{mode}の投稿です。{mode}モードで再送してください。",
                          hint="訓練の投稿は --drill を付けて、本番の投稿は付けずに操作します。")
+    _require_same_account(ctx, post, "resend")
     ids = _find_on_timeline(ctx, post)
     if len(ids) == len(post.parts):
         url = _record_found(ctx, post, ids)

@@ -42,15 +42,20 @@ def map_png(tmp_path):
 @pytest.fixture
 def make_ctx(config_file, practice_server, monkeypatch):
     """``make_ctx(drill=False, creds=None | dict, account="")``: a context posting to the
-    practice server; ``creds`` are set as DUTYPOST_X__ variables (None: none at all)."""
+    practice server; ``creds`` are set as DUTYPOST_X__ variables (None: none at all);
+    ``account`` (TOML keys) replaces the default, official ``[[accounts]]`` row."""
     made = []
 
     def make(*, drill: bool = False, creds: dict | None = None, account: str = "", url: str | None = None):
         url = url or practice_server.url
         replace = {"x": f'api_base_url = "{url}"\ntimeout_seconds = 3', "drill": f'api_base_url = "{url}"'}
-        if account:
-            replace["account"] = account
         path = config_file(replace=replace)
+        if account:  # the example's first [[accounts]] (the default, official account) becomes ``account``
+            text = path.read_text(encoding="utf-8")
+            start = text.index("\n[[accounts]]\n") + 1
+            end = text.index("\n[[accounts]]\n", start) + 1
+            path.write_text(text[:start] + '[[accounts]]\nid = "official"\nkind = "official"\n' + account + "\n\n"
+                            + text[end:], encoding="utf-8")
         for name, value in (creds or {}).items():
             monkeypatch.setenv(name, value)
         settings = load_settings(path)

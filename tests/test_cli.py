@@ -889,11 +889,11 @@ def test_the_ledger_and_the_log_are_created_0600(live_config, practice_server, t
 
 SECOND_POSTER = """
 [[operators]]
-id = "yamada"
-name = "山田 四郎"
+id = "ito"
+name = "伊藤 五郎"
 department = "防災危機管理課"
 roles = ["poster"]
-os_user = "yamada"
+os_user = "ito"
 """
 
 
@@ -915,7 +915,7 @@ def test_two_operators_publishing_the_same_template_at_once_never_both_miss_the_
                  "--ack", "stale-time"],  # each round its own 3時NN分, so X sees no duplicate across rounds
                 cwd=REPO, env={**os.environ, **creds_env()}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             )
-            for who, area in (("tanaka", "本郷地区"), ("yamada", "阿見地区"))
+            for who, area in (("tanaka", "本郷地区"), ("ito", "阿見地区"))
         ]
         results = [p.communicate(timeout=120) for p in procs]
         codes = sorted(p.returncode for p in procs)
@@ -977,7 +977,7 @@ def test_the_same_template_warning_says_the_post_was_stopped_and_how_to_go_on(li
     first = dutypost("--config", str(cfg), "--operator", "tanaka", "post", "evac-l4", *EVAC_VALUES, *APPROVED,
                      env=creds_env())
     assert first.returncode == 0, first.stderr
-    other = ["--config", str(cfg), "--operator", "yamada", "post", "evac-l4", "--set", f"time={EVAC_TIME}",
+    other = ["--config", str(cfg), "--operator", "ito", "post", "evac-l4", "--set", f"time={EVAC_TIME}",
              "--set", "reason=土砂災害の危険が高まったため", "--set", "area=阿見地区", "--set", "shelter=本郷小学校",
              *APPROVED]
     proc = dutypost(*other, env=creds_env())

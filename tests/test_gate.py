@@ -107,7 +107,7 @@ def test_every_rule_has_a_japanese_title():
     assert {"empty", "length", "placeholder", "control", "drill-marker", "obsolete-term", "personal-phone",
             "personal-email", "personal-address", "personal-number", "personal-name", "rumour", "link-domain",
             "mention", "political", "religious", "discriminatory", "no-time", "duplicate", "cost",
-            "hours", "approval", "role", "override-fit", "stale-time", "level-mismatch", "drill-only"} == set(RULES)
+            "hours", "approval", "role", "override-fit", "stale-time", "level-mismatch", "drill-only", "account"} == set(RULES)
 
 
 def test_empty_text_is_blocked(settings):
@@ -606,27 +606,27 @@ def test_only_posters_may_post_and_no_override_lifts_it(settings):
 def test_an_override_that_does_not_fit_the_template_is_an_acknowledgeable_warning(settings):
     life = settings.gate.override_categories[0]
     garbage = _evaluate(settings, now=SATURDAY_NOON, approval=None, override=_override(settings), emergency=False,
-                        template_category="生活")
+                        category="生活")
     [fit] = [f for f in garbage.findings if f.rule == "override-fit"]
     assert fit.severity == "warn" and life in fit.message
     assert fit in garbage.unacknowledged and not garbage.allowed
     assert not garbage.blocking
     assert _evaluate(settings, now=SATURDAY_NOON, approval=None, override=_override(settings), emergency=False,
-                     template_category="生活", acks=["override-fit"]).allowed
+                     category="生活", acks=["override-fit"]).allowed
     for category, emergency in (("避難情報", True), ("生活", True)):  # an emergency 生活 template (熱中症) fits
         decision = _evaluate(settings, now=SATURDAY_NOON, approval=None, override=_override(settings),
-                             emergency=emergency, template_category=category)
+                             emergency=emergency, category=category)
         assert "override-fit" not in {f.rule for f in decision.findings}
     # Nothing lifted, nothing to warn about: in hours with an approval the override is not used.
     assert "override-fit" not in {f.rule for f in _evaluate(
-        settings, override=_override(settings), emergency=False, template_category="生活").findings}
+        settings, override=_override(settings), emergency=False, category="生活").findings}
     # 誤った投稿への対応 may re-post any template; a configured list narrows a category.
     correction = Override("誤った投稿への対応", REASON, "tanaka", SATURDAY_NOON)
     assert "override-fit" not in {f.rule for f in _evaluate(
-        settings, now=SATURDAY_NOON, approval=None, override=correction, template_category="生活").findings}
+        settings, now=SATURDAY_NOON, approval=None, override=correction, category="生活").findings}
     narrowed = replace(settings, gate=replace(settings.gate, override_fit={"誤った投稿への対応": ["訂正・お詫び"]}))
     assert "override-fit" in {f.rule for f in _evaluate(
-        narrowed, now=SATURDAY_NOON, approval=None, override=correction, template_category="避難情報").findings}
+        narrowed, now=SATURDAY_NOON, approval=None, override=correction, category="避難情報").findings}
 
 
 def test_the_approver_must_belong_to_the_issuing_department(settings):

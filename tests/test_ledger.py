@@ -153,6 +153,7 @@ def test_a_version_1_file_is_migrated_and_keeps_its_drafts(path: Path, clock: Cl
     with raw(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == len(_MIGRATIONS)
         assert "purpose" in [r[1] for r in conn.execute("PRAGMA table_info(drafts)")]
+        assert "account" in [r[1] for r in conn.execute("PRAGMA table_info(posts)")]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert {"checklists", "checklist_items"} <= tables
 

@@ -125,8 +125,8 @@ NIGHT_REASON = "台風の接近で夜通し避難情報を出す必要があり�
 WASTE = "廃棄物対策課・霞クリーンセンター・さくらクリーンセンター"
 GARBAGE_OPERATOR = """
 [[operators]]
-id = "yamada"
-name = "山田 四郎"
+id = "kato"
+name = "加藤 五郎"
 department = "廃棄物対策課・霞クリーンセンター・さくらクリーンセンター"
 roles = ["poster", "approver"]
 """
@@ -298,9 +298,9 @@ def test_the_issuing_departments_approver_is_required_not_the_posters_own(night,
     with pytest.raises(GateBlocked):
         publish(ctx, composition, approval=own, acks=["cost"])
     assert practice_server.posts() == []
-    sent = publish(ctx, composition, approval=make_approval(ctx, "yamada", "phone"), acks=["cost"])
+    sent = publish(ctx, composition, approval=make_approval(ctx, "kato", "phone"), acks=["cost"])
     post = ctx.ledger.get_post(sent.post_id)
-    assert post.department == WASTE and post.approval["approver"] == "yamada"
+    assert post.department == WASTE and post.approval["approver"] == "kato"
     rows = dict(form_data(ctx.ledger, ctx.settings, sent.post_id, templates=ctx.templates).rows())
     assert rows["情報配信部署"] == WASTE
     assert "防災危機管理課" in rows["起案者"]

@@ -371,7 +371,7 @@ class DutypostApp(App[int]):
     def _check_hours(self) -> None:
         from dutypost.core.gate import hours_status  # off the start-up path: it is not needed for the first frame
 
-        self.post_message(self.HoursChecked(hours_status(self.ctx.now(), self.ctx.settings.hours)))
+        self.post_message(self.HoursChecked(hours_status(self.ctx.now(), self.ctx.hours)))
 
     @on(HoursChecked)
     def _hours_checked(self, message: HoursChecked) -> None:
@@ -583,6 +583,28 @@ class DutypostApp(App[int]):
         from dutypost.tui.modals.override import OverrideModal
 
         return self.push_screen(OverrideModal(category=category), callback)
+
+    def open_account_switch(self) -> None:
+        """Switch the account posts go to (アカウントの切り替え), confirmed with F10 in a dialog."""
+        from dutypost.tui.modals.account import AccountModal
+
+        if not isinstance(self.screen, AccountModal):
+            self.push_screen(AccountModal(), self._account_chosen)
+
+    def _account_chosen(self, account_id: str | None) -> None:
+        if not account_id or account_id == self.ctx.account.id:
+            return
+        from dutypost.tui.widgets.status import StatusTop
+
+        self.ctx.select_account(account_id)
+        for screen in self.screen_stack:
+            for top in screen.query(StatusTop):
+                top.show_account(self.ctx)
+        self.x_connected = None
+        self.warm_x()  # the new account's credentials
+        self._check_hours()  # the new account's hours
+        self.notify(f"投稿するアカウントを {self.ctx.account_label} に切り替えました。", title="アカウント",
+                    severity="warning", markup=False)
 
     def open_cancel(self, post: Post, callback: Callable) -> None:
         """Cancel a post (取消) with a reason."""

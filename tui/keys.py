@@ -26,6 +26,8 @@ home.checklists            F6, Ctrl+F     the checklists menu (チェックリ�
 home.approvals             F7, Ctrl+Y     the approvals inbox (承認) — approvers only
 home.handover              F8, Ctrl+R     write and show the handover page (引き継ぎ)
 home.lift                  k              on the board (発令中): its lift template, prefilled
+home.account               F9, Ctrl+N     switch the account (アカウント) — with more than one
+account.confirm            F10, Ctrl+O    confirm the switch (切り替える)
 compose.review             F2, Ctrl+N     to the review screen (確認へ)
 compose.remove-image       F6, Ctrl+R     take the last added image off the post (画像を外す)
 image.complete             Tab            complete the image's path (補完); else the next field

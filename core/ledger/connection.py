@@ -28,7 +28,7 @@ from typing import Self
 
 from dutypost.core.errors import InputError, StorageFault
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 BUSY_TIMEOUT_SECONDS = 15.0
 AUDIT_HEAD_KEY = "audit_head"
 """The ``meta`` key that holds the audit chain's head (see :mod:`dutypost.core.ledger.audit`)."""
@@ -219,6 +219,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX override_sessions_operator ON override_sessions (operator, ends_at)",
         "ALTER TABLE overrides ADD COLUMN session_id INTEGER REFERENCES override_sessions (id)",
     ),
+    # 8: the account (アカウント, [[accounts]] id) each post went out on; '' for posts recorded
+    # before there were several accounts (they went out on the one account there was).
+    ("ALTER TABLE posts ADD COLUMN account TEXT NOT NULL DEFAULT ''",),
 )
 
 #: SQLite's words for a write the disk refused (full, read-only, I/O error, cannot open).

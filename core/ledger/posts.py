@@ -87,6 +87,8 @@ class Post:
     values: dict[str, str] = field(default_factory=dict)
     #: The images (画像) with their alt text: ``[{path, alt}]``.
     images: list[dict] = field(default_factory=list)
+    #: The account (アカウント) it went out on, an ``[[accounts]]`` id; '' before there were several.
+    account: str = ""
 
     def as_json(self) -> dict:
         """SPEC §10's shape for ``history --json`` and ``outbox --json``, then extras."""
@@ -115,6 +117,7 @@ class Post:
             "reply_to_post_id": self.reply_to_post_id,
             "override_session_id": self.override["session_id"] if self.override else None,
             "images": [dict(i) for i in self.images],
+            "account": self.account,
         }
 
 
@@ -134,7 +137,7 @@ class PostStore(AuditLog):
                     parts: list[str], drill: bool, kind: str = "post", reply_to_post_id: int | None = None,
                     draft_id: str | None = None, acks: Iterable[str] = (),
                     findings: Iterable[dict] = (), same_template_since: datetime | None = None,
-                    values: dict[str, str] | None = None, images: Iterable[dict] = ()) -> int:
+                    values: dict[str, str] | None = None, images: Iterable[dict] = (), account: str = "") -> int:
         """Record the intent to publish (state ``queued``) before any request leaves.
 
         With ``same_template_since`` (SPEC §6), the newest post of the same template and mode
@@ -142,6 +145,7 @@ class PostStore(AuditLog):
         :class:`SameTemplateTaken` is raised instead of recording when there is one: two
         operators publishing the same template at the same moment cannot both miss it.
         ``images``: ``[{path, alt}]``, the images (画像) the post carries, with their alt text.
+        ``account`` is the ``[[accounts]]`` id it goes out on (the audit event records it too).
         """
         parts, acks, findings, values = list(parts), list(acks), list(findings), dict(values or {})
         images = [dict(i) for i in images]
@@ -159,19 +163,21 @@ class PostStore(AuditLog):
                     raise SameTemplateTaken(row["id"])
             post_id = conn.execute(
                 "INSERT INTO posts (state, kind, template_id, text, parts, operator, department, drill,"
-                " created_at, updated_at, reply_to_post_id, draft_id, acks, findings, field_values, images)"
-                " VALUES ('queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, updated_at, reply_to_post_id, draft_id, acks, findings, field_values, images, account)"
+                " VALUES ('queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (kind, template_id, text, canonical_json(parts), operator, department, int(drill), stamp, stamp,
                  reply_to_post_id, draft_id, canonical_json(acks), canonical_json(findings), canonical_json(values),
-                 canonical_json(images)),
+                 canonical_json(images), account),
             ).lastrowid
-            payload = {
+            payload: dict[str, Any] = {
                 "kind": kind, "template_id": template_id, "department": department, "drill": drill,
                 "text": text, "parts": parts, "acks": acks, "findings": findings,
                 "reply_to_post_id": reply_to_post_id, "draft_id": draft_id, "values": values,
             }
             if images:  # only then, so that the events of posts without images read as before
                 payload["images"] = images
+            if account:
+                payload["account"] = account
             self._append(conn, operator=operator, kind="post.queued", post_id=post_id, at=stamp, payload=payload,
                          rows=[("posts", post_id)])
         return post_id
@@ -351,5 +357,6 @@ class PostStore(AuditLog):
             draft_id=row["draft_id"], findings=json.loads(row["findings"]),
             values=json.loads(row["field_values"]),
             images=json.loads(row["images"]) if "images" in row.keys() else [],
+            account=row["account"] if "account" in row.keys() else "",
         )
 

@@ -48,8 +48,11 @@ class ApprovalModal(DutyModal):
         self.department = department
 
     def compose(self) -> ComposeResult:
-        department = self.department or self.ctx.operator.department
-        approvers = self.ctx.settings.approvers_for(department)
+        # The account's approver route ([[accounts]] approver_departments), else the issuing
+        # department (情報配信部署), else the poster's own.
+        departments = self.ctx.approval_departments_for(self.department)
+        department = "・".join(departments)
+        approvers = [a for d in departments for a in self.ctx.settings.approvers_for(d)]
         with Vertical(id="dialog"):
             yield Static("承認を記録 (電話・対面)", classes="dialog-title", markup=False)
             yield Static(f"{department} の承認者から承認を得たら、承認者と方法を選んで Enter。", markup=False)

@@ -231,8 +231,8 @@ class ChecklistScreen(DutyScreen):
         key = self._advance_from
         keys = [state.item.key for state in checklist.items]
         if key not in keys or not checklist.item(key).done:
-            # Not recorded yet (a load that started before the write): keep the wish for
-            # the load that sees it, so the highlight still moves on.
+            # Not done in what was read: a load that began before the record committed; the
+            # record's own load moves the highlight on (kept until then, cleared on failure).
             return highlighted if highlighted is not None else 0
         self._advance_from = None
         start = keys.index(key)
@@ -276,6 +276,7 @@ class ChecklistScreen(DutyScreen):
     @on(Failed)
     def _failed(self, message: Failed) -> None:
         self.busy = False
+        self._advance_from = None
         self._show_hint()
         self.refresh_bindings()
         self.notify("\n".join(filter(None, (message.message, message.hint))), title="記録できませんでした",

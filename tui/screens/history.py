@@ -26,6 +26,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from dutypost.core import checklists
+from dutypost.core.form import account_text
 from dutypost.core.ledger import POST_STATE_LABELS, AuditEvent, Post
 from dutypost.core.templates import format_jst_datetime
 from dutypost.tui.duty_screen import DutyScreen
@@ -329,7 +330,8 @@ class PostDetailScreen(DutyScreen):
         template = self.ctx.templates.get(post.template_id) if post.template_id else None
         lines = Text()
         state = POST_STATE_LABELS.get(post.state, post.state)
-        lines.append(f"状態: {state}   {'訓練 (練習サーバー)' if post.drill else '本番'}\n", style="bold")
+        lines.append(f"状態: {state}   {'訓練 (練習サーバー)' if post.drill else '本番'}   "
+                     f"アカウント: {account_text(self.ctx.settings, post.account, drill=post.drill)}\n", style="bold")
         lines.append(f"日時: {format_jst_datetime(post.sent_at or post.created_at)}   "
                      f"職員: {app.operator_name(post.operator)} ({post.department})\n")
         lines.append(f"テンプレート: {template.title if template else post.template_id or 'なし'}\n")

@@ -80,6 +80,8 @@ class SearchInput(TypedInput):
 
 
 class HomeScreen(DutyScreen):
+    _credentials_notice = ""  # the security role's 認証情報の更新時期, once checked
+
     HELP = (
         "ホーム画面です。投稿に使うテンプレートを選びます。\n"
         "・テンプレートの番号 (2桁) を入力すると、そのテンプレートを開きます (例: 02)。"
@@ -95,7 +97,9 @@ class HomeScreen(DutyScreen):
         "Tab で一覧に移り、k か Enter でその解除のテンプレートを、地区などを入れた状態で開きます。\n"
         "・緊急の投稿のあと、他の媒体 (HP・メール配信・Lアラート・防災行政無線) への連絡が済んでいないものも"
         "そこに出ます。Enter で投稿を開き、媒体ごとに記録します。\n"
-        "・F8 (Ctrl+R) で引き継ぎ (投稿・発令中・送信待ち・事後承認待ち・未完了のもの) をファイルに書き出して表示します。"
+        "・F8 (Ctrl+R) で引き継ぎ (投稿・発令中・送信待ち・事後承認待ち・未完了のもの) をファイルに書き出して表示します。\n"
+        "・投稿するアカウント (公式・マスコット) は F9 (Ctrl+N) で切り替えます (確認してから F10)。"
+        "いまのアカウントは画面の一番上に出ています。"
     )
 
     BINDINGS = [
@@ -105,6 +109,8 @@ class HomeScreen(DutyScreen):
         bind("f6,ctrl+f", "app.checklists", "チェック", "home.checklists"),
         bind("f7,ctrl+y", "approvals", "承認", "home.approvals"),
         bind("f8,ctrl+r", "app.handover", "引継", "home.handover"),
+        # Not in the footer: at 80 columns it would push ヘルプ off; help (F1) and the top line say it.
+        bind("f9,ctrl+n", "account", "アカウント", "home.account", show=False),
         bind("escape", "clear_search", "検索を消す", "back", show=False),
     ]
 
@@ -140,6 +146,8 @@ class HomeScreen(DutyScreen):
         self.set_focus(search)
         self.call_after_refresh(self.check_drafts)
         self.call_after_refresh(self.app.start_background_work)
+        if "security" in self.ctx.operator.roles:
+            self.call_after_refresh(self.check_credentials)
         errors = self.ctx.templates.errors
         if errors:
             self.notify(f"{errors[0]}" + (f" ほか {len(errors) - 1} 件" if len(errors) > 1 else ""),
@@ -244,6 +252,29 @@ class HomeScreen(DutyScreen):
         search.value = ""
         self.set_focus(search)
 
+    # -- the age of the credentials (セキュリティ監督者, R10) ----------------------
+
+    class CredentialsDue(Message):
+        def __init__(self, notices: list[str]) -> None:
+            super().__init__()
+            self.notices = notices
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="credentials")
+    def check_credentials(self) -> None:
+        from dutypost.core.credentials import rotation_notices
+
+        notices = rotation_notices(self.ctx.settings, self.ctx.now())
+        if notices:
+            self.post_message(self.CredentialsDue(notices))
+
+    @on(CredentialsDue)
+    def _credentials_due(self, message: CredentialsDue) -> None:
+        """Shown to the security role (セキュリティ監督者) on Home: on the title line and as a notice."""
+        self._credentials_notice = f"認証情報の更新時期: {len(message.notices)} 件"
+        self._show_approvals()
+        self.notify("\n".join(message.notices), title="認証情報の更新 (3か月ごと)", severity="warning",
+                    timeout=60, markup=False)
+
     # -- outbox and drafts ----------------------------------------------------
 
     def action_drafts(self) -> None:
@@ -276,7 +307,12 @@ class HomeScreen(DutyScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "approvals":
             return self.app.is_approver  # not an approver: the key is not shown at all
+        if action == "account":
+            return len(self.ctx.settings.accounts) > 1  # one account: nothing to switch to
         return True
+
+    def action_account(self) -> None:
+        self.app.open_account_switch()
 
     # -- approvals (承認者) ------------------------------------------------------
 
@@ -288,8 +324,10 @@ class HomeScreen(DutyScreen):
         requests = len(self.app.approval_requests)
         post_hoc = sum(1 for p in self.app.post_hoc_posts if p.department == department)
         title = "最近の投稿 (全職員)"
-        if requests or post_hoc:
+        if self.app.is_approver and (requests or post_hoc):
             title += f"   承認依頼 {requests} 件・事後承認待ち {post_hoc} 件: F7 (Ctrl+Y)"
+        if self._credentials_notice:
+            title += f"   {self._credentials_notice}"
         self.query_one("#recent-title", Static).update(title)
 
     # -- the board (発令中) and the open follow-ups ---------------------------------

@@ -330,8 +330,9 @@ class ReviewScreen(DutyScreen):
         if self.check_action("request_approval", ()) is not True:
             self.app.bell()
             return
-        if not self.ctx.settings.approvers_for(self.department):
-            self.notify(f"{self.department} に承認者が設定されていません。運用管理者に連絡してください。",
+        department = self.ctx.approval_departments_for(self.department)[0]
+        if not self.ctx.settings.approvers_for(department):
+            self.notify(f"{department} に承認者が設定されていません。運用管理者に連絡してください。",
                         title="承認を依頼", severity="error", markup=False)
             return
         self._request_approval()
@@ -340,7 +341,7 @@ class ReviewScreen(DutyScreen):
     def _request_approval(self) -> None:
         ctx = self.ctx
         request_id = ctx.ledger.request_approval(draft_id=self.draft_id, post_id=None, requested_by=ctx.operator.id,
-                                                 department=self.department, text=self.composition.text)
+                                                 department=self.ctx.approval_departments_for(self.department)[0], text=self.composition.text)
         self.post_message(self.RequestChanged(ctx.ledger.get_approval_request(request_id)))
 
     def _poll_request(self) -> None:

@@ -3,7 +3,10 @@ and the operator's override session (緊急オーバーライド中, with its en
 
 Two lines at the top of every screen. The mode sign is text first — 「!! 本番 LIVE !!」 or
 「【訓練 DRILL】」 — so it reads without colour; the colour (red for live, yellow for
-drill) only repeats it. The clock shows minutes and is redrawn once a minute: every
+drill) only repeats it. The selected account (アカウント) follows in the same reversed
+bold block — 「公式 阿見町公式」 or 「マスコット あみみん」, kind and name in words — so which
+account a post goes to is as plain as 本番/訓練, with NO_COLOR too; its handle follows
+and is what gives way first on a narrow screen. The clock shows minutes and is redrawn once a minute: every
 redraw is bytes on an SSH link.
 """
 
@@ -24,24 +27,38 @@ def mode_sign(drill: bool) -> str:
     return DRILL_SIGN if drill else LIVE_SIGN
 
 
+def account_sign(ctx) -> str:
+    """「公式 阿見町公式」: the selected account's kind and name, shown beside the mode sign."""
+    return f"{ctx.account.kind_label} {ctx.account.name}"
+
+
 class StatusTop(Static):
     """The top line: mode sign, account, counts and operator, drawn as one line of text
     (one widget, not four: the status bar is on every screen, and is part of start-up)."""
 
-    def __init__(self, sign: str, account: str, operator: str) -> None:
+    def __init__(self, sign: str, account: str, operator: str, handle: str = "") -> None:
         super().__init__(id="status-top", markup=False)
         self.sign = sign
         self.account = account
+        self.handle = handle
         self.operator = operator
         self.counts = ""
 
     def render(self) -> Text:
         right = Text(f"{self.counts}{self.operator} ")
-        left = Text.assemble((f" {self.sign} ", "bold reverse"))
+        left = Text.assemble((f" {self.sign} ", "bold reverse"), " ", (f" {self.account} ", "bold reverse"))
+        if left.cell_len + right.cell_len > self.size.width:  # narrow: the counts give way before the account
+            right = Text(f"{self.operator} ")
         room = self.size.width - left.cell_len - right.cell_len
-        account = Text(self.account)
-        account.truncate(max(room, 0), overflow="ellipsis")
-        return Text.assemble(left, account, " " * max(room - account.cell_len, 0), right)
+        handle = Text(f" {self.handle}" if self.handle else "")
+        handle.truncate(max(room, 0), overflow="ellipsis")
+        return Text.assemble(left, handle, " " * max(room - handle.cell_len, 0), right)
+
+    def show_account(self, ctx) -> None:
+        """Redraw after the account was switched (アカウントの切り替え)."""
+        self.account = account_sign(ctx)
+        self.handle = f"@{ctx.handle}"
+        self.refresh()
 
 
 class StatusBar(Vertical):
@@ -49,9 +66,7 @@ class StatusBar(Vertical):
 
     def compose(self) -> ComposeResult:
         ctx = self.app.ctx
-        account = ctx.settings.account
-        handle = account.drill_handle if ctx.drill and account.drill_handle else account.handle
-        yield StatusTop(mode_sign(ctx.drill), f" {account.name} @{handle}", f" {ctx.operator.name}")
+        yield StatusTop(mode_sign(ctx.drill), account_sign(ctx), f" {ctx.operator.name}", f"@{ctx.handle}")
         yield Static("", id="status-bottom", markup=False)
 
     def on_mount(self) -> None:
