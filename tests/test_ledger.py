@@ -151,7 +151,7 @@ def test_a_version_1_file_is_migrated_and_keeps_its_drafts(path: Path, clock: Cl
                           draft_id="old", purpose=purpose)
         assert ledger.open_drafts()[0].purpose == purpose
     with raw(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == len(_MIGRATIONS)
         assert "purpose" in [r[1] for r in conn.execute("PRAGMA table_info(drafts)")]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert {"checklists", "checklist_items"} <= tables
@@ -251,7 +251,7 @@ def test_a_version_2_file_with_checklists_is_migrated_and_keeps_them(path: Path,
         assert ledger.verify().ok and ledger.verify().checked == 4
         assert ledger.get_post(1).text == OLD_TEXT
     with raw(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == len(_MIGRATIONS)
         assert conn.execute("SELECT count(*) FROM checklist_items").fetchone()[0] == 2
 
 

@@ -32,6 +32,14 @@ class ApprovalRequest:
     note: str
 
 
+AWAITING_POST_HOC = (
+    "WHERE id IN (SELECT post_id FROM overrides WHERE lifts_approval = 1 AND approval_id IS NULL)"
+    " AND state IN ('sent', 'deleted')"
+)
+"""Posts sent under an override that lifted the approval check, not yet approved: read
+through the partial index ``overrides_awaiting``, so its cost does not grow with the years."""
+
+
 class ApprovalStore(PostStore):
     """Approvals and overrides of posts (they are read with the post, see :class:`PostStore`)."""
 
@@ -58,6 +66,9 @@ class ApprovalStore(PostStore):
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (post_id, approver, method, at, recorded_by, int(post_hoc), note),
         ).lastrowid
+        if post_id is not None:  # an override of this post no longer awaits approval
+            conn.execute("UPDATE overrides SET approval_id = ? WHERE post_id = ? AND approval_id IS NULL",
+                         (approval_id, post_id))
         payload = {"approver": approver, "method": method, "at": at, "recorded_by": recorded_by,
                    "post_hoc": post_hoc}
         if note:
@@ -146,9 +157,12 @@ class ApprovalStore(PostStore):
             self._require_post(conn, post_id)
             if conn.execute("SELECT 1 FROM overrides WHERE post_id = ?", (post_id,)).fetchone():
                 raise ValueError(f"投稿 #{post_id} の緊急オーバーライドはもう記録されています。")
+            approved = conn.execute("SELECT min(id) FROM approvals WHERE post_id = ?", (post_id,)).fetchone()[0]
             override_id = conn.execute(
-                "INSERT INTO overrides (post_id, operator, category, reason, lifted, at) VALUES (?, ?, ?, ?, ?, ?)",
-                (post_id, operator, category, reason, canonical_json(lifted), stamp),
+                "INSERT INTO overrides (post_id, operator, category, reason, lifted, lifts_approval, approval_id, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (post_id, operator, category, reason, canonical_json(lifted), int("approval" in lifted), approved,
+                 stamp),
             ).lastrowid
             self._append(conn, operator=operator, kind="override.used", post_id=post_id, at=stamp,
                          payload={"category": category, "reason": reason, "lifted": lifted})
@@ -157,12 +171,12 @@ class ApprovalStore(PostStore):
     def awaiting_post_hoc_approval(self) -> list[Post]:
         """Posts that went out (sent, or sent and later deleted) under an override that lifted
         the approval check, and that no approver has approved yet (事後承認待ち)."""
-        return self._select_posts(
-            "WHERE state IN ('sent', 'deleted')"
-            " AND id IN (SELECT o.post_id FROM overrides o, json_each(o.lifted) l WHERE l.value = 'approval')"
-            " AND id NOT IN (SELECT post_id FROM approvals WHERE post_id IS NOT NULL)",
-            (),
-        )
+        return self._select_posts(AWAITING_POST_HOC, ())
+
+    def awaiting_post_hoc_count(self) -> int:
+        """How many posts await 事後承認 (see :meth:`awaiting_post_hoc_approval`)."""
+        with self._read() as conn:
+            return conn.execute(f"SELECT count(*) FROM posts {AWAITING_POST_HOC}").fetchone()[0]
 
     def sign_off(self, post_id: int, *, approver: str, note: str = "") -> None:
         """Post-hoc approval (事後承認) of an overridden post, from the approver's own session."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 from dutypost.core.ledger.connection import AUDIT_HEAD_KEY, LedgerConnection, parse_time
 
 GENESIS_HASH = "0" * 64
+VERIFY_BATCH = 5000
 AUDIT_TRIGGERS = ("audit_no_update", "audit_no_delete")
 
 
@@ -79,13 +81,30 @@ def event_hash(*, id: int, at: str, operator: str, kind: str, post_id: int | Non
     return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
 
 
-def _event_intact(row: sqlite3.Row) -> bool:
+def _stored_intact(row: tuple) -> bool:
+    """Whether an audit row (as :meth:`AuditLog.verify` selects it) matches its hash.
+
+    The hash is taken over the stored text: the payload is stored as canonical JSON, so
+    the canonical body is assembled around it without parsing it. A payload stored in
+    another spelling (by hand, or by an older writer) is parsed and checked as before."""
+    event_id, at, operator, kind, post_id, payload, prev_hash, digest = row
+    if isinstance(at, str) and isinstance(operator, str) and isinstance(kind, str) and isinstance(payload, str) \
+            and isinstance(prev_hash, str) and (post_id is None or type(post_id) is int) and type(event_id) is int:
+        body = (f'{{"at":{_dumps(at)},"id":{event_id},"kind":{_dumps(kind)},"operator":{_dumps(operator)},'
+                f'"payload":{payload},"post_id":{"null" if post_id is None else post_id},'
+                f'"prev_hash":{_dumps(prev_hash)}}}')
+        if hashlib.sha256(body.encode("utf-8")).hexdigest() == digest:
+            return True
     try:
-        payload = json.loads(row["payload"])
-    except ValueError:
+        parsed = json.loads(payload)
+    except (TypeError, ValueError):
         return False
-    return row["hash"] == event_hash(id=row["id"], at=row["at"], operator=row["operator"], kind=row["kind"],
-                                     post_id=row["post_id"], payload=payload, prev_hash=row["prev_hash"])
+    return digest == event_hash(id=event_id, at=at, operator=operator, kind=kind, post_id=post_id, payload=parsed,
+                                prev_hash=prev_hash)
+
+
+def _dumps(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
 
 
 class AuditLog(LedgerConnection):
@@ -142,24 +161,27 @@ class AuditLog(LedgerConnection):
         """Every audit event as JSON-ready dicts, enough to re-verify the chain elsewhere."""
         return [event.as_json() for event in self.events()]
 
-    def verify(self) -> VerifyResult:
-        """Walk the audit chain and report the first event that was changed, removed or moved."""
+    def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyResult:
+        """Walk the audit chain and report the first event that was changed, removed or moved.
+
+        The trail is streamed in one read snapshot and each event is hashed over its stored
+        canonical text (:func:`_stored_intact`), so memory stays bounded at any size.
+        ``progress(done, total)`` is called now and then (for a progress line on a terminal).
+        """
         with self._read() as conn:
-            rows = conn.execute("SELECT * FROM audit ORDER BY id").fetchall()
             head_row = conn.execute("SELECT value FROM meta WHERE key = ?", (AUDIT_HEAD_KEY,)).fetchone()
             triggers = {r["name"] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-        prev_hash = GENESIS_HASH
-        for checked, row in enumerate(rows):
-            expected_id = checked + 1
-            if row["id"] != expected_id:
-                return VerifyResult(False, checked, expected_id, f"監査記録 #{expected_id} が削除されています。")
-            if not _event_intact(row):
-                return VerifyResult(False, checked, row["id"], f"監査記録 #{row['id']} の内容が書き換えられています。")
-            if row["prev_hash"] != prev_hash:
-                return VerifyResult(False, checked, row["id"],
-                                    f"監査記録 #{row['id']} と直前の記録のつながりが切れています (順序の入れ替えや差し替え)。")
-            prev_hash = row["hash"]
-        count = len(rows)
+            total = conn.execute("SELECT count(*) FROM audit").fetchone()[0]
+            cursor = conn.cursor()
+            cursor.row_factory = None  # plain tuples: (id, at, operator, kind, post_id, payload, prev_hash, hash)
+            cursor.execute("SELECT id, at, operator, kind, post_id, payload, prev_hash, hash FROM audit ORDER BY id")
+            try:
+                found = self._walk_chain(cursor, total, progress)
+            finally:
+                cursor.close()
+        if isinstance(found, VerifyResult):
+            return found
+        count, prev_hash = found
         if head_row is None:
             if count:
                 return VerifyResult(False, count, None, "監査記録の末尾の控え (head) が消されています。")
@@ -179,4 +201,33 @@ class AuditLog(LedgerConnection):
         if not count:
             return VerifyResult(True, 0, None, "監査記録はまだありません。")
         return VerifyResult(True, count, None, f"監査記録 {count} 件を確認しました。改ざんは見つかりませんでした。")
+
+    @staticmethod
+    def _walk_chain(cursor: sqlite3.Cursor, total: int,
+                    progress: Callable[[int, int], None] | None) -> VerifyResult | tuple[int, str]:
+        """The chain walk of :meth:`verify`: the first bad event, or (count, last hash)."""
+        prev_hash = GENESIS_HASH
+        checked = 0
+        while rows := cursor.fetchmany(VERIFY_BATCH):
+            for row in rows:
+                event_id = row[0]
+                expected_id = checked + 1
+                if event_id != expected_id:
+                    return VerifyResult(False, checked, expected_id, f"監査記録 #{expected_id} が削除されています。")
+                if not _stored_intact(row):
+                    return VerifyResult(False, checked, event_id, f"監査記録 #{event_id} の内容が書き換えられています。")
+                if row[6] != prev_hash:
+                    return VerifyResult(False, checked, event_id,
+                                        f"監査記録 #{event_id} と直前の記録のつながりが切れています (順序の入れ替えや差し替え)。")
+                prev_hash = row[7]
+                checked += 1
+            if progress is not None:
+                progress(checked, total)
+        return checked, prev_hash
+
+    def integrity_problems(self) -> list[str]:
+        """``PRAGMA integrity_check`` of the whole file: empty when SQLite finds it sound."""
+        with self._read() as conn:
+            rows = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+        return [] if rows == ["ok"] else rows
 

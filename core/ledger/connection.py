@@ -23,7 +23,7 @@ from typing import Self
 
 from dutypost.core.errors import InputError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_SECONDS = 15.0
 AUDIT_HEAD_KEY = "audit_head"
 """The ``meta`` key that holds the audit chain's head (see :mod:`dutypost.core.ledger.audit`)."""
@@ -149,7 +149,70 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (checklist_id, item_key)
         )""",
     ),
+    # 4: cost that does not grow with the years (issue 14). The duplicate check reads sent
+    # posts of one mode by time; an override says in columns whether it lifted the approval
+    # check and which approval settled it, so 事後承認待ち is one partial index, not a scan
+    # through JSON. Filled from the JSON and the approvals already recorded.
+    (
+        "CREATE INDEX posts_sent_by_mode ON posts (state, drill, sent_at)",
+        "CREATE INDEX posts_operator ON posts (operator)",
+        "ALTER TABLE overrides ADD COLUMN lifts_approval INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE overrides ADD COLUMN approval_id INTEGER REFERENCES approvals (id)",
+        """UPDATE overrides SET lifts_approval = EXISTS (
+               SELECT 1 FROM json_each(overrides.lifted) WHERE json_each.value = 'approval')""",
+        """UPDATE overrides SET approval_id = (
+               SELECT min(a.id) FROM approvals a WHERE a.post_id = overrides.post_id)""",
+        "CREATE INDEX overrides_awaiting ON overrides (post_id) WHERE lifts_approval = 1 AND approval_id IS NULL",
+    ),
 )
+
+
+class LedgerError(InputError):
+    """The ledger file cannot be used (exit 2): damaged, a folder, unwritable, the disk is
+    full, locked by another program, or from a newer version. The message names the file;
+    the hint says what to do next (restore the backup, free space, ...)."""
+
+    def __init__(self, message: str, *, hint: str = "", path: Path | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
+
+
+RESTORE_HINT = ("バックアップから戻してください: dutypost ledger restore バックアップのファイル"
+                " (バックアップがなければ運用管理者に連絡してください)。")
+
+
+def ledger_fault(path: Path, exc: BaseException) -> LedgerError | None:
+    """The words for an SQLite or OS failure on the ledger file ``path``; None when the
+    failure is not about the file (a bug, which stays an unexpected error)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc)
+    if isinstance(exc, OSError):
+        if path.is_dir():
+            name = "SQLITE_CANTOPEN"
+        elif getattr(exc, "errno", None) == 28:
+            name = "SQLITE_FULL"
+        else:
+            name = "SQLITE_CANTOPEN"
+    if name.startswith("SQLITE_CORRUPT") or name == "SQLITE_NOTADB" or "malformed" in text or "not a database" in text:
+        return LedgerError(f"記録ファイル {path} が壊れています ({text})。", hint=RESTORE_HINT, path=path)
+    if name == "SQLITE_FULL" or "disk is full" in text:
+        return LedgerError(f"記録ファイル {path} に書き込めません: ディスクがいっぱいです。",
+                           hint="ディスクの空きを作ってからやり直してください (古いバックアップやログの削除など)。"
+                                "この操作は記録されていません。", path=path)
+    if name.startswith("SQLITE_BUSY") or name.startswith("SQLITE_LOCKED") or "locked" in text:
+        return LedgerError(f"記録ファイル {path} は別のプログラムが使用中 (ロック中) です。",
+                           hint="そのファイルを開いているプログラム (sqlite3 やバックアップソフトなど) を終了してから"
+                                "やり直してください。", path=path)
+    if name.startswith("SQLITE_READONLY") or name.startswith("SQLITE_CANTOPEN") or name == "SQLITE_PERM" \
+            or name.startswith("SQLITE_IOERR"):
+        if path.is_dir():
+            return LedgerError(f"記録ファイル {path} はフォルダーです。",
+                               hint="設定の [ledger] path にファイルの場所を指定してください "
+                                    "(例: path = \"/var/lib/dutypost/ledger.sqlite3\")。", path=path)
+        return LedgerError(f"記録ファイル {path} を開けないか、書き込めません ({text})。",
+                           hint=f"フォルダー {path.parent} とファイルに、dutypost を動かすユーザーの書き込み権限が"
+                                "あるか、読み取り専用でマウントされていないかを確かめてください。", path=path)
+    return None
 
 
 def utc_text(moment: datetime) -> str:
@@ -172,24 +235,39 @@ class LedgerConnection:
     The stores of :mod:`dutypost.core.ledger` build on it; :class:`~dutypost.core.ledger.Ledger`
     is them all in one object."""
 
-    def __init__(self, path: Path, *, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, path: Path, *, now: Callable[[], datetime] | None = None,
+                 busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
         self.path = Path(path)
         self._now = now or system_now
         self._lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
-        )
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-        self._use_wal()
-        self._conn.execute("PRAGMA synchronous = NORMAL")
-        self._conn.execute("PRAGMA foreign_keys = ON")
+        self._busy_timeout = busy_timeout
+        #: Commits made through this connection (``PRAGMA data_version`` counts only the others').
+        self._commits = 0
+        if self.path.is_dir():
+            raise ledger_fault(self.path, IsADirectoryError(str(self.path)))
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None,
+                                         check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise self._fault(exc) from exc
+        try:
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            self._use_wal()
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
             self._migrate()
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise self._fault(exc) from exc
         except BaseException:
             self._conn.close()
             raise
+
+    def _fault(self, exc: BaseException) -> BaseException:
+        """``exc`` in words when it is about the file (:func:`ledger_fault`), else itself."""
+        return ledger_fault(self.path, exc) or exc
 
     def close(self) -> None:
         with self._lock:
@@ -207,7 +285,7 @@ class LedgerConnection:
         """Switch a new file to WAL. Switching needs an exclusive lock and SQLite answers
         "database is locked" at once, without the busy timeout, while another process
         (several SSH sessions starting together) is creating the same file: wait it out."""
-        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        deadline = time.monotonic() + self._busy_timeout
         while True:
             try:
                 if self._conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -222,9 +300,12 @@ class LedgerConnection:
         with self._write() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise InputError(
-                    f"記録ファイル {self.path} は新しい版の dutypost で作られています (schema {version})。",
-                    hint="dutypost を更新してください。",
+                raise LedgerError(
+                    f"記録ファイル {self.path} は新しい版の dutypost で作られています"
+                    f" (schema {version}、この版は {SCHEMA_VERSION} まで)。",
+                    hint="dutypost を新しい版に更新してください。古い版に戻す必要があるときは、"
+                         "更新前のバックアップを dutypost ledger restore で戻してください。",
+                    path=self.path,
                 )
             for statements in MIGRATIONS[version:]:
                 for statement in statements:
@@ -236,24 +317,54 @@ class LedgerConnection:
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One short write transaction; BEGIN IMMEDIATE takes the write lock up front."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
-            except BaseException:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+                self._commits += 1
+            except sqlite3.Error as exc:
                 if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                    try:
+                        self._conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                fault = ledger_fault(self.path, exc)
+                if fault is None:
+                    raise
+                raise fault from exc
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: every statement inside sees the same snapshot."""
         with self._lock:
-            self._conn.execute("BEGIN")
             try:
-                yield self._conn
-            finally:
-                self._conn.execute("COMMIT")
+                self._conn.execute("BEGIN")
+                try:
+                    yield self._conn
+                finally:
+                    if self._conn.in_transaction:
+                        self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                fault = ledger_fault(self.path, exc)
+                if fault is None:
+                    raise
+                raise fault from exc
+
+    def change_token(self) -> tuple[int, int]:
+        """Changes whenever the ledger changed, by any process: ``PRAGMA data_version``
+        (commits by other connections) and this connection's own commits. One cheap
+        statement, so a poll can do nothing while nothing changed."""
+        with self._lock:
+            try:
+                version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            except sqlite3.Error as exc:
+                raise self._fault(exc) from exc
+            return version, self._commits
 
     def _stamp(self) -> str:
         return utc_text(self._now())
