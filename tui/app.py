@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 LEDGER_POLL_SECONDS = 1.0
 RECENT_POSTS = 8
+#: The most outbox entries the poll reads (the status bar counts them all).
+OUTBOX_SHOWN = 200
 NOTICE_SECONDS = 30
 SLOW_LINK_THEME = "ansi-dark"
 
@@ -89,12 +91,21 @@ class DutypostApp(App[int]):
     approval_requests: var[tuple] = var(())
 
     class LedgerPolled(Message):
-        def __init__(self, recent: tuple, outbox: tuple, post_hoc: tuple, requests: tuple) -> None:
+        def __init__(self, recent: tuple, outbox: tuple, post_hoc: tuple, requests: tuple,
+                     outbox_count: int) -> None:
             super().__init__()
             self.recent = recent
             self.outbox = outbox
             self.post_hoc = post_hoc
             self.requests = requests
+            self.outbox_count = outbox_count
+
+    class LedgerFailed(Message):
+        """The ledger cannot be used (damaged, a folder, unwritable, full, locked, newer)."""
+
+        def __init__(self, error) -> None:
+            super().__init__()
+            self.error = error
 
     class XChecked(Message):
         def __init__(self, connected: bool) -> None:
@@ -119,6 +130,9 @@ class DutypostApp(App[int]):
         self.checklist_posts: dict = {}
         self._announced_requests: set[int] = set()
         self._background_started = False
+        #: The ledger's change token at the last poll (see :meth:`poll_ledger`).
+        self._ledger_token: tuple | None = None
+        self.ledger_failed = False
         if slow_link:
             self.theme = SLOW_LINK_THEME
         self.set_keymap(ctx.settings.tui.keymap)
@@ -187,18 +201,44 @@ class DutypostApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="ledger-poll")
     def poll_ledger(self) -> None:
-        ledger = self.ctx.ledger
-        recent = tuple(ledger.list_posts(limit=RECENT_POSTS))
-        outbox = tuple(ledger.outbox())
-        post_hoc = tuple(reversed(ledger.awaiting_post_hoc_approval()))
-        requests = tuple(ledger.pending_approval_requests(self.ctx.operator.department)) if self.is_approver else ()
-        self.post_message(self.LedgerPolled(recent, outbox, post_hoc, requests))
+        """Read what the status bar and home show, only when the ledger changed since the
+        last poll (``PRAGMA data_version``): an idle session costs one cheap statement a
+        second. Counts and the newest rows only, so the cost does not grow with the years."""
+        from dutypost.core.errors import DutypostError
+        from dutypost.core.ledger import OUTBOX_STATES
+
+        if self.ledger_failed:
+            return
+        try:
+            ledger = self.ctx.ledger
+            token = ledger.change_token()
+            if token == self._ledger_token:
+                return
+            recent = tuple(ledger.list_posts(limit=RECENT_POSTS))
+            outbox = tuple(ledger.outbox(limit=OUTBOX_SHOWN))
+            outbox_count = len(outbox) if len(outbox) < OUTBOX_SHOWN else ledger.count_posts(OUTBOX_STATES)
+            post_hoc = tuple(reversed(ledger.awaiting_post_hoc_approval()))
+            requests = (tuple(ledger.pending_approval_requests(self.ctx.operator.department))
+                        if self.is_approver else ())
+        except DutypostError as exc:
+            self.post_message(self.LedgerFailed(exc))
+            return
+        self._ledger_token = token
+        self.post_message(self.LedgerPolled(recent, outbox, post_hoc, requests, outbox_count))
+
+    @on(LedgerFailed)
+    def _ledger_failed(self, message: LedgerFailed) -> None:
+        from dutypost.tui.fault import LedgerFaultScreen
+
+        if not self.ledger_failed:
+            self.ledger_failed = True
+            self.push_screen(LedgerFaultScreen(message.error))
 
     @on(LedgerPolled)
     def _ledger_polled(self, message: LedgerPolled) -> None:
         self.recent_posts = message.recent
         self.outbox_posts = message.outbox
-        self.outbox_count = len(message.outbox)
+        self.outbox_count = message.outbox_count
         self.post_hoc_posts = message.post_hoc
         self.post_hoc_count = len(message.post_hoc)
         self.approval_requests = message.requests
