@@ -13,7 +13,12 @@ The package, by concern (each store is a mixin of :class:`Ledger`, all on one co
 - :mod:`~dutypost.core.ledger.drafts`: drafts;
 - :mod:`~dutypost.core.ledger.approvals`: approvals, approval requests and overrides;
 - :mod:`~dutypost.core.ledger.checklists`: the checklists' rows (the items and their rules
-  are :mod:`dutypost.core.checklists`).
+  are :mod:`dutypost.core.checklists`);
+- :mod:`~dutypost.core.ledger.backup`: ``ledger backup`` and ``ledger restore``.
+
+A file that cannot be used (damaged, a folder, unwritable, the disk full, locked by another
+program, from a newer version) raises :class:`LedgerError` (exit 2), naming the file and
+what to do next.
 
 A change and its audit event are always written in one transaction.
 
@@ -26,7 +31,7 @@ from __future__ import annotations
 from dutypost.core.ledger.approvals import APPROVAL_METHODS, ApprovalRequest, ApprovalStore
 from dutypost.core.ledger.audit import GENESIS_HASH, AuditEvent, VerifyResult, canonical_json, event_hash
 from dutypost.core.ledger.checklists import ChecklistEvent, ChecklistStore, StoredChecklist, StoredItem
-from dutypost.core.ledger.connection import BUSY_TIMEOUT_SECONDS, MIGRATIONS, SCHEMA_VERSION
+from dutypost.core.ledger.connection import BUSY_TIMEOUT_SECONDS, MIGRATIONS, SCHEMA_VERSION, LedgerError
 from dutypost.core.ledger.drafts import DRAFT_CLOSED_STATES, Draft, DraftPurpose, DraftStore
 from dutypost.core.ledger.posts import OUTBOX_STATES, POST_STATE_LABELS, POST_STATES, TRANSITIONS, Post
 
@@ -35,7 +40,7 @@ _MIGRATIONS = MIGRATIONS  # the name the tests of schema upgrades have always us
 __all__ = [
     "APPROVAL_METHODS", "BUSY_TIMEOUT_SECONDS", "DRAFT_CLOSED_STATES", "GENESIS_HASH", "MIGRATIONS",
     "OUTBOX_STATES", "POST_STATES", "POST_STATE_LABELS", "SCHEMA_VERSION", "TRANSITIONS", "ApprovalRequest",
-    "AuditEvent", "ChecklistEvent", "Draft", "DraftPurpose", "Ledger", "Post", "StoredChecklist", "StoredItem",
+    "AuditEvent", "ChecklistEvent", "Draft", "DraftPurpose", "Ledger", "LedgerError", "Post", "StoredChecklist", "StoredItem",
     "VerifyResult", "canonical_json", "event_hash",
 ]
 

@@ -355,6 +355,13 @@ class LedgerConnection:
                     raise
                 raise fault from exc
 
+    def backup_into(self, target: sqlite3.Connection) -> None:
+        """Copy the whole ledger into ``target`` with SQLite's online backup API: one
+        consistent snapshot, while other processes go on writing. Errors are the caller's
+        to word: they may be about ``target``."""
+        with self._lock:
+            self._conn.backup(target)
+
     def change_token(self) -> tuple[int, int]:
         """Changes whenever the ledger changed, by any process: ``PRAGMA data_version``
         (commits by other connections) and this connection's own commits. One cheap
