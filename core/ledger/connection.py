@@ -12,6 +12,7 @@ Every table of the ledger is created here, by :data:`MIGRATIONS`, and nowhere el
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 import threading
 import time
@@ -187,12 +188,7 @@ def ledger_fault(path: Path, exc: BaseException) -> LedgerError | None:
     name = getattr(exc, "sqlite_errorname", "") or ""
     text = str(exc)
     if isinstance(exc, OSError):
-        if path.is_dir():
-            name = "SQLITE_CANTOPEN"
-        elif getattr(exc, "errno", None) == 28:
-            name = "SQLITE_FULL"
-        else:
-            name = "SQLITE_CANTOPEN"
+        name = "SQLITE_FULL" if exc.errno == errno.ENOSPC else "SQLITE_CANTOPEN"
     if name.startswith("SQLITE_CORRUPT") or name == "SQLITE_NOTADB" or "malformed" in text or "not a database" in text:
         return LedgerError(f"記録ファイル {path} が壊れています ({text})。", hint=RESTORE_HINT, path=path)
     if name == "SQLITE_FULL" or "disk is full" in text:
