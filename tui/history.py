@@ -37,7 +37,7 @@ from dutypost.tui.labels import APPROVAL_METHOD_LABELS, first_line, short_time
 from dutypost.tui.status import StatusBar
 from dutypost.tui.typeahead import TypeAhead
 
-HISTORY_PAGE = 100
+HISTORY_PAGE = 50
 """Posts read at a time: the history pages through the ledger (n: the next, older page)."""
 ROW_CELLS = 74
 

@@ -103,8 +103,8 @@ def _stored_intact(row: tuple) -> bool:
                                 prev_hash=prev_hash)
 
 
-def _dumps(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+"""A string as canonical JSON spells it (one encoder: ``json.dumps`` with options builds one per call)."""
 
 
 class AuditLog(LedgerConnection):
