@@ -250,6 +250,8 @@ class HistoryScreen(DutyScreen):
                 return  # the list was read again meanwhile
             self._shown += message.posts
             listing.add_options(self._row(post) for post in message.posts)
+        elif message.posts == self._shown and listing.option_count == len(self._shown):
+            return  # read again (both of the app's values it follows changed), and the same
         else:
             self._shown = list(message.posts)
             listing.set_options(self._row(post) for post in message.posts)
