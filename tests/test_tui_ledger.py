@@ -96,6 +96,16 @@ async def test_history_shows_a_page_and_n_reads_the_next_older_one(context) -> N
         assert "さらに古い" not in str(app.screen.query_one("#history-hint").render())
 
 
+async def test_history_of_an_empty_ledger_says_so(context) -> None:
+    app = make_app(context())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f5")
+        await settle(app, pilot)
+        assert app.screen.query_one("#history").option_count == 0
+        assert "該当する投稿はありません" in str(app.screen.query_one("#history-hint").render())
+
+
 async def test_a_damaged_ledger_shows_a_screen_naming_the_file_and_exits_2(context) -> None:
     ctx = context()
     path = ctx.settings.ledger.path

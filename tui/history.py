@@ -191,6 +191,7 @@ class HistoryScreen(DutyScreen):
         super().__init__()
         self._shown: list[Post] = []
         self._more = False
+        self._loaded = False
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -250,12 +251,13 @@ class HistoryScreen(DutyScreen):
                 return  # the list was read again meanwhile
             self._shown += message.posts
             listing.add_options(self._row(post) for post in message.posts)
-        elif message.posts == self._shown and listing.option_count == len(self._shown):
+        elif self._loaded and message.posts == self._shown and listing.option_count == len(self._shown):
             return  # read again (both of the app's values it follows changed), and the same
         else:
             self._shown = list(message.posts)
             listing.set_options(self._row(post) for post in message.posts)
         self._more = message.more
+        self._loaded = True
         ids = [str(p.id) for p in self._shown]
         if not message.appended:
             listing.highlighted = ids.index(highlighted) if highlighted in ids else (0 if ids else None)
