@@ -124,7 +124,8 @@ def type_phrases(session: PtySession, phrases: list[str], gap: float) -> int:
 def quick_number(template_id: str) -> str:
     """The two-digit number the home screen shows beside ``template_id`` in the demo town."""
     sys.path.insert(0, str(REPO))
-    from dutypost.core.config import EXAMPLE_CONFIG, load_settings
+    from dutypost.core.config import EXAMPLE_CONFIG
+    from dutypost.core.config_loader import load_settings
     from dutypost.core.templates import bundled_dirs, load_templates
 
     ids = [t.id for t in load_templates(bundled_dirs(load_settings(EXAMPLE_CONFIG))).templates]

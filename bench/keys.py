@@ -23,9 +23,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from dutypost.core.config import EXAMPLE_CONFIG, load_settings  # noqa: E402
+from dutypost.core.config import EXAMPLE_CONFIG  # noqa: E402
+from dutypost.core.config_loader import load_settings  # noqa: E402
 from dutypost.core.context import DutyContext  # noqa: E402
-from dutypost.core.practice_server import DEMO_CREDENTIALS, PracticeServer  # noqa: E402
+from dutypost.core.demo_account import DEMO_CREDENTIALS  # noqa: E402
+from dutypost.practice import PracticeServer  # noqa: E402
 
 OUT_OF_HOURS = datetime(2026, 8, 31, 18, 20, tzinfo=timezone.utc)  # 2026-09-01 (火) 03:20 JST
 REASON = "大雨で土砂災害の危険が高まったため"

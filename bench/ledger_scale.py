@@ -190,7 +190,9 @@ def publish_round(env: dict[str, str], publishes: int) -> list[float]:
     script = f"""
 import json, os, sys, time
 from dutypost.core.demo import demo_context
+from datetime import datetime, timezone
 from dutypost.core.publish import compose, make_approval, make_override, publish
+from dutypost.core.templates import format_jst_time
 ctx, server = demo_context()
 times = []
 try:
@@ -198,7 +200,7 @@ try:
     category = ctx.settings.gate.override_categories[0]
     ctx.ledger.list_posts(limit=1); ctx.x_client().warm()
     for i in range({publishes}):
-        composition = compose(ctx, template, {{"time": f"{{i % 24}}時{{i % 60:02d}}分", "shelter": f"中央公民館 第{{os.getpid()}}-{{i}}会場"}})
+        composition = compose(ctx, template, {{"time": format_jst_time(datetime.now(timezone.utc)), "shelter": f"中央公民館 第{{os.getpid()}}-{{i}}会場"}})
         started = time.perf_counter()
         publish(ctx, composition, approval=make_approval(ctx, "suzuki", "phone"),
                 override=make_override(ctx, category, "台風の接近で避難所の開設を急ぐため"))

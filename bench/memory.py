@@ -40,7 +40,7 @@ async def bare() -> None:
 async def dutypost(publish: bool) -> None:
     from keys import KeyCounter, make_context, publish_evac_l4
 
-    from dutypost.core.practice_server import PracticeServer
+    from dutypost.practice import PracticeServer
     from dutypost.tui.app import make_app
 
     with tempfile.TemporaryDirectory() as data:

@@ -20,12 +20,14 @@ from pathlib import Path
 
 import httpx
 
-from dutypost.core.config import EXAMPLE_CONFIG, load_settings
+from dutypost.core.config import EXAMPLE_CONFIG
+from dutypost.core.config_loader import load_settings
 from dutypost.core.context import DutyContext
+from dutypost.core.demo_account import DEMO_CREDENTIALS
 from dutypost.core.gate import Override
 from dutypost.core.oauth1 import authorization_header
-from dutypost.core.practice_server import DEMO_CREDENTIALS, PracticeServer
 from dutypost.core.xapi import XClient
+from dutypost.practice import PracticeServer
 
 
 def timed(fn, n: int) -> list[float]:

@@ -148,7 +148,7 @@ def write_config(directory: Path, practice_url: str) -> Path:
 
 def quick_number(template_id: str, config: Path) -> str:
     """The two-digit number the home screen shows for ``template_id``."""
-    from dutypost.core.config import load_settings
+    from dutypost.core.config_loader import load_settings
     from dutypost.core.templates import bundled_dirs, load_templates
 
     ids = [t.id for t in load_templates(bundled_dirs(load_settings(config))).templates]
@@ -202,7 +202,7 @@ def main() -> int:
     parser.add_argument("--slow-link", action="store_true", help="start dutypost with --slow-link")
     args = parser.parse_args()
 
-    from dutypost.core.practice_server import PracticeServer
+    from dutypost.practice import PracticeServer
 
     with tempfile.TemporaryDirectory(prefix="dp-ssh-bytes-") as tmp:
         tmp_path = Path(tmp)

@@ -7,7 +7,7 @@ pair in the other order than the last (bare first, then dutypost first):
   app that shows a table);
 - dutypost: ``dutypost --demo`` as it starts every time but the first (config, ledger,
   templates, the home screen with its templates and recent posts), the validated config
-  and the parsed templates read from their snapshots (core/snapshot.py);
+  and the parsed templates read from the validated cache (core/validated_cache.py);
 - dutypost, first start: the same with an empty cache directory, so the config is
   validated with pydantic-settings and every template file parsed, as after any change
   to the config, the templates, the environment or the code.
@@ -15,7 +15,7 @@ pair in the other order than the last (bare first, then dutypost first):
 The clock stops when home is complete: the recent posts (or 「まだ投稿はありません」), the
 working-hours status and the X connection state all drawn — not at the first panel title
 (issue 14). The bare app's clock stops when its table's last cell is drawn. A warm-up round
-of each comes first (the demo's ledger and snapshots).
+of each comes first (the demo's ledger and cached copies).
 
 Two bytecode cases: compiled (the project's bytecode written first, as pip does when it
 installs a wheel), and without compiled bytecode: the project's ``__pycache__`` removed and

@@ -52,6 +52,10 @@ OTHER = "その他"
 
 KEEP, DELETE = "残す", "削除"
 
+DONE, NOT_APPLICABLE = "done", "na"
+"""A tick item's result (結果): done (済み), or not applicable (対象外) with a note why."""
+RESULTS = (DONE, NOT_APPLICABLE)
+
 
 @dataclass(frozen=True)
 class ChecklistItem:
@@ -198,7 +202,9 @@ def record(ledger: Ledger, checklist_id: int, item_key: str, *, operator: str,
            value: dict | str | bool | int) -> None:
     """Record (or re-record, replacing) the value of one item; each call is an audit event.
 
-    Values by item kind: ``tick`` True/False or ``{"done", "note"}``; ``text`` a string
+    Values by item kind: ``tick`` True/False, ``{"done", "note"}``, or a result
+    ``{"result": "done" | "na", "note"}`` — ``na`` (対象外: not applicable) needs the note
+    saying why, and counts as done; ``text`` a string
     or ``{"text"}``; ``choice`` a string or ``{"choice", "note"}`` (the note is required
     for その他); ``who_when`` ``{"who", "when", "note"}`` with ``when`` an ISO 8601 time
     (no offset: JST) or left out for now; ``post`` a post id or ``{"post_id"}``.
@@ -355,6 +361,19 @@ def correction_values(ledger: Ledger, original_post_id: int, *, wrong: str, righ
     }
 
 
+def apology_values(ledger: Ledger, original_post_id: int, *, wrong: str, right: str,
+                   templates: TemplateSet | None = None) -> dict[str, str]:
+    """Field values for the お詫び template (``apology``): the original's date and subject,
+    and what is apologised for, said from 誤 and 正 (「「本郷小学校」と誤ってお知らせしました。
+    正しくは「君原小学校」です」). Without 誤, the officer writes it."""
+    about = correction_values(ledger, original_post_id, wrong=wrong, right=right, templates=templates)
+    values = {"original_date": about["original_date"], "subject": about["subject"]}
+    if about["wrong"]:
+        values["apology"] = f"「{about['wrong']}」と誤ってお知らせしました" + (
+            f"。正しくは「{about['right']}」です" if about["right"] else "")
+    return values
+
+
 def standalone_fallback_text(ledger: Ledger, original_post_id: int, correction_text: str, *,
                              templates: TemplateSet | None = None) -> str:
     """The correction as a standalone post, for when X refuses the reply (SPEC §5).
@@ -416,9 +435,15 @@ def _normalise(ledger: Ledger, item: ChecklistItem, value: dict | str | bool | i
     if item.kind == "tick":
         if isinstance(value, bool):
             return {"done": value}
+        if isinstance(value, dict) and value.get("result") in RESULTS:
+            note = _note(value)
+            if value["result"] == NOT_APPLICABLE and not note:
+                raise InputError(f"{what} を対象外にするときは、理由をメモに書いてください。",
+                                 hint="例: 「この情報はホームページに載せていない」")
+            return {"done": True, "result": value["result"], **note}
         if isinstance(value, dict) and isinstance(value.get("done"), bool):
             return {"done": value["done"], **_note(value)}
-        raise InputError(f"{what} は済んだかどうか (True/False) で記録します。")
+        raise InputError(f"{what} は済んだかどうか (True/False) か、結果 (done / na と理由) で記録します。")
     if item.kind == "text":
         text = value.get("text") if isinstance(value, dict) else value
         if not isinstance(text, str) or not text.strip():

@@ -1,8 +1,9 @@
 """The ``dutypost`` command line (SPEC §10 — stable: tests and automation rely on it).
 
 With no command it starts the TUI. Every failure reaches the user as a Japanese message
-and an exit code (0 done, 1 unexpected, 2 bad input/config, 3 gate, 4 publish failed,
-5 outcome unknown); tracebacks go to the log file, never to the terminal.
+and an exit code (0 done, 1 unexpected, 2 bad input/config or a file that cannot be
+written, 3 gate, 4 publish failed, 5 outcome unknown, 6 tampering detected); tracebacks go
+to the log file (created 0600), never to the terminal.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from dutypost.core.errors import DutypostError, InputError
+from dutypost.core.errors import DutypostError, InputError, OutcomeUnknown
 
 EXIT_OK, EXIT_UNEXPECTED = 0, 1
+EXIT_UNKNOWN = OutcomeUnknown.exit_code  # 5: `outbox resolve` did not find the post yet
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,6 +30,32 @@ class _Parser(argparse.ArgumentParser):
             f"コマンドの指定に誤りがあります: {message}",
             hint=f"使い方: {self.format_usage().strip().removeprefix('usage: ')}\n詳しくは {self.prog} --help を見てください。",
         )
+
+
+class _ImageAction(argparse.Action):
+    """``--image PATH --alt TEXT`` (repeatable): each ``--alt`` belongs to the ``--image``
+    before it. Collected as ``[[path, alt | None], …]`` in ``args.images``; the pairs are
+    checked by :func:`_image_pairs`."""
+
+    def __call__(self, parser, namespace, value, option_string=None) -> None:
+        pairs = list(getattr(namespace, self.dest, None) or [])
+        if option_string == "--image":
+            pairs.append([value, None])
+        elif not pairs or pairs[-1][1] is not None:
+            raise InputError(f"--alt {value!r} の前に、その画像の --image がありません。",
+                             hint="画像ごとに --image パス --alt 代替テキスト の順で指定してください。")
+        else:
+            pairs[-1][1] = value
+        setattr(namespace, self.dest, pairs)
+
+
+def _image_pairs(pairs) -> list[tuple[str, str]]:
+    """The ``--image``/``--alt`` pairs; an image without its alt text is exit 2, naming it."""
+    for path, alt in pairs or []:
+        if alt is None or not alt.strip():
+            raise InputError(f"--image {path} に代替テキスト (--alt) がありません。",
+                             hint=f"例: --image {path} --alt \"本郷地区の避難所の地図\" (画像の内容を言葉で書きます)")
+    return [(path, alt) for path, alt in pairs or []]
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -43,6 +71,24 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return _parser().parse_args(words)
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed distribution's version, looked up only when asked for
+    (importlib.metadata is not on the way to the first screen)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("dutypost")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            number = "(インストールされていません)"
+        print(f"dutypost {number}")
+        parser.exit(0)
+
+
 def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="設定ファイル (既定: DUTYPOST_CONFIG か設定ディレクトリ)")
@@ -52,6 +98,7 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--drill", action="store_true", help="訓練モード (【訓練】を付け、練習サーバーか訓練用アカウントに投稿)")
     p.add_argument("--demo", action="store_true", help="内蔵の設定と練習サーバーで訓練モードを試す (認証情報は不要)")
     p.add_argument("--slow-link", action="store_true", help="低速回線モード (低 FPS・マウスなし・ansi テーマ)")
+    p.add_argument("--version", action=_Version, help="バージョンを表示して終了")
     if not commands:
         return p
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -76,6 +123,12 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     c.add_argument("text", nargs="?")
     c.add_argument("--json", action="store_true")
 
+    ck = add("check", "任意の本文に投稿前チェック (本文の検査) をかける (投稿はしない)。問題なければ 0、止まるなら 3")
+    ck.add_argument("text", nargs="?", help="検査する本文 (省略すると標準入力から読みます)")
+    ck.add_argument("--template", metavar="ID", help="このテンプレートの投稿として検査 (既定: 緊急情報の投稿)")
+    ck.add_argument("--json", action="store_true")
+    ck.add_argument("--drill", action="store_true", default=argparse.SUPPRESS)
+
     po = add("post", "テンプレートから投稿する (画面と同じ投稿前チェックを通る)")
     po.add_argument("template")
     po.add_argument("--set", dest="values", action="append", default=[], metavar="NAME=VALUE")
@@ -84,6 +137,9 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     po.add_argument("--override", metavar="CATEGORY")
     po.add_argument("--reason", metavar="TEXT")
     po.add_argument("--ack", action="append", default=[], metavar="RULE")
+    po.add_argument("--image", dest="images", action=_ImageAction, default=[], metavar="PATH",
+                    help="画像 (PNG/JPEG、4 枚まで)。それぞれの後に --alt で代替テキストを付けます")
+    po.add_argument("--alt", dest="images", action=_ImageAction, metavar="TEXT", help="直前の --image の代替テキスト")
     po.add_argument("--json", action="store_true")
     po.add_argument("--drill", action="store_true", default=argparse.SUPPRESS)
 
@@ -99,15 +155,26 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     osub = o.add_subparsers(dest="outbox_command", metavar="resolve|resend|cancel", parser_class=_Parser)
     ores = osub.add_parser("resolve", parents=[common], help="結果が不明な投稿をタイムラインで確かめる")
     ores.add_argument("post_id", type=int)
-    orsd = osub.add_parser("resend", parents=[common], help="失敗した投稿を再送する")
+    orsd = osub.add_parser("resend", parents=[common],
+                           help="失敗した投稿を再送する (先にタイムラインを確かめ、その時点の投稿前チェックを通る)")
     orsd.add_argument("post_id", type=int)
+    orsd.add_argument("--approver", metavar="ID")
+    orsd.add_argument("--approval-method", choices=["phone", "in-person"])
+    orsd.add_argument("--override", metavar="CATEGORY")
+    orsd.add_argument("--reason", metavar="TEXT")
+    orsd.add_argument("--ack", action="append", default=[], metavar="RULE")
     ocan = osub.add_parser("cancel", parents=[common], help="失敗した投稿を送信待ちから外す (別の手段で投稿したときなど)")
     ocan.add_argument("post_id", type=int)
     ocan.add_argument("--reason", required=True, metavar="TEXT")
 
     a = add("audit", "監査記録の検証と書き出し")
-    asub = a.add_subparsers(dest="audit_command", required=True, metavar="verify|export", parser_class=_Parser)
-    asub.add_parser("verify", parents=[common], help="監査記録のハッシュ連鎖を検証")
+    asub = a.add_subparsers(dest="audit_command", required=True, metavar="verify|head|export", parser_class=_Parser)
+    av = asub.add_parser("verify", parents=[common],
+                         help="監査記録のハッシュ連鎖と、投稿・承認・緊急オーバーライドの行を検証 (改ざんは終了コード 6)")
+    av.add_argument("--anchor", dest="anchors", action="append", default=[], metavar="ID:HASH",
+                    help="別に控えておいた末尾 (dutypost audit head の出力) と照らし合わせる (繰り返し可)")
+    ahd = asub.add_parser("head", parents=[common], help="監査記録の末尾 (番号:ハッシュ) を表示。別の場所に控えておく")
+    ahd.add_argument("--json", action="store_true")
     ae = asub.add_parser("export", parents=[common], help="監査記録を書き出す")
     ae.add_argument("--json", action="store_true")
 
@@ -123,6 +190,15 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     fm.add_argument("--format", dest="fmt", choices=["md", "html", "csv"], default="md")
     fm.add_argument("--mail-linked", action="store_true", help="メール配信サービスとも連携して配信した (第7条(3))")
 
+    st = add("status", "発令中の一覧 (発令して、まだ解除していない避難情報・避難所・通行止めなど)")
+    st.add_argument("--json", action="store_true")
+    st.add_argument("--drill", action="store_true", default=argparse.SUPPRESS, help="訓練の投稿の発令中")
+
+    ho = add("handover", "引き継ぎ (投稿・発令中・送信待ち・事後承認待ち・未完了のチェックリスト) を書き出す")
+    ho.add_argument("--format", dest="fmt", choices=["md", "html"], default="md")
+    ho.add_argument("--since", metavar="TIME", help="この時刻以降の投稿 (例: 2026-09-01T08:30、12h)。既定: 12 時間前から")
+    ho.add_argument("--drill", action="store_true", default=argparse.SUPPRESS, help="訓練の投稿の引き継ぎ")
+
     add("auth", "PIN で X にログインし、秘密情報ファイルを作る")
 
     cf = add("config", "設定の検査")
@@ -130,10 +206,27 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     csub.add_parser("check", parents=[common], help="設定ファイルを検査")
     csub.add_parser("path", parents=[common], help="使われる設定ファイルの場所を表示")
 
+    sb = add("standby", "予備機 (待機系) への記録の複製 (Litestream、追加パッケージ dutypost[standby])")
+    sbsub = sb.add_subparsers(dest="standby_command", required=True, metavar="replicate|status|restore", parser_class=_Parser)
+    sbsub.add_parser("replicate", parents=[common], help="記録を複製先に送り続ける (前面で動く。systemd から起動)")
+    sbs = sbsub.add_parser("status", parents=[common], help="複製がどれだけ遅れているか")
+    sbs.add_argument("--json", action="store_true")
+    sbr = sbsub.add_parser("restore", parents=[common], help="予備機で最新の複製から記録を復元し、監査記録を確かめる")
+    sbr.add_argument("--to", type=Path, metavar="PATH", help="復元先 (既定: 設定の [ledger] path。今ある記録は名前を変えて残す)")
+
+    rc = add("recover", "X にあって (復元した) 記録にない投稿を記録に取り込む")
+    rc.add_argument("--since", metavar="TIME", help="この時刻以降のタイムラインを見る (例: 2026-09-01T03:00、2h)。既定: 最後の複製の少し前")
+    rc.add_argument("--json", action="store_true")
+    rc.add_argument("--drill", action="store_true", default=argparse.SUPPRESS, help="訓練: 練習サーバーのタイムラインと照らし合わせる")
+
     ps = add("practice-server", "訓練と試験のための練習用 X API サーバー")
     ps.add_argument("--host", default="127.0.0.1")
     ps.add_argument("--port", type=int, default=8787)
     ps.add_argument("--state", type=Path, metavar="FILE", help="受け付けた投稿を保存する JSON ファイル")
+    ps.add_argument("--x-like", action="store_true",
+                    help="X と同じ形で応答する (&amp; などの文字参照、t.co のリンク、画像のリンク、note_tweet)")
+    ps.add_argument("--lag", type=float, default=0.0, metavar="SECONDS",
+                    help="新しい投稿がタイムラインに出るまでの秒数 (0〜3600、X の遅れを再現)")
     return p
 
 
@@ -153,7 +246,8 @@ def _parse_values(pairs: Sequence[str]) -> dict[str, str]:
 
 def _settings_for_reading(args, *, quiet: bool = False):
     """Settings for commands that only read: fall back to the example town if none exists."""
-    from dutypost.core.config import EXAMPLE_CONFIG, load_settings, resolve_config_path
+    from dutypost.core.config import EXAMPLE_CONFIG
+    from dutypost.core.config_loader import load_settings, resolve_config_path
 
     explicit = getattr(args, "config", None) or os.environ.get("DUTYPOST_CONFIG")
     path = resolve_config_path(getattr(args, "config", None))
@@ -240,7 +334,8 @@ def cmd_render(args) -> int:
     now = ctx.now()
     composition = compose(ctx, template, values, now=now)
     content = ContentContext.from_settings(settings, drill=drill, emergency=template.emergency,
-                                           threads_allowed=template.threads, now=now)
+                                           threads_allowed=template.threads, now=now,
+                                           expected_rules=template.expects, drill_only=template.drill_only)
     findings = check_content(composition.text, content)
     in_hours = hours_status(now, settings.hours).in_hours
     if args.json:
@@ -253,6 +348,57 @@ def cmd_render(args) -> int:
     print(f"--- {composition.weighted_length}/{settings.x.max_weighted_length} (X の重み付き文字数)", file=sys.stderr)
     for f in findings:
         print(f"[{f.severity}] {f.rule}: {f.message}", file=sys.stderr)
+    return 0
+
+
+def cmd_check(args) -> int:
+    """The content checks of SPEC §4 on any text (issue 12): exit 0, or 3 when something blocks.
+
+    The text is checked as it is (in drill mode it must carry 【訓練】 itself: a text posted
+    from a phone gets no marker added), as a post of ``--template``'s kind — emergency,
+    thread, ``expects``, ``drill_only`` — or, by default, as an emergency post. The moment of
+    checking stands in for the moment of publishing (「○時○分現在」, hours).
+    """
+    from dutypost.core.gate import ContentContext, check_content, hours_status
+    from dutypost.core.length import split_thread, weighted_length
+    from dutypost.core.templates import bundled_dirs, format_jst_time, load_templates
+
+    text = args.text if args.text is not None else sys.stdin.read().removesuffix("\n")
+    settings = _settings_for_reading(args, quiet=args.json)
+    drill = bool(getattr(args, "drill", False))
+    template = _template(load_templates(bundled_dirs(settings)), args.template) if args.template else None
+    from datetime import datetime, timezone
+
+    now = datetime.now(timezone.utc)
+    limit = settings.x.max_weighted_length
+    threads = bool(template and template.threads)
+    content = ContentContext.from_settings(
+        settings, drill=drill, emergency=template.emergency if template else True, threads_allowed=threads, now=now,
+        expected_rules=template.expects if template else (), drill_only=bool(template and template.drill_only))
+    findings = check_content(text, content)
+    parts = split_thread(text, limit) if threads and text.strip() else [text]
+    blocking = [f for f in findings if f.severity == "block"]
+    in_hours = hours_status(now, settings.hours).in_hours
+    if args.json:
+        _print_json({"text": text, "parts": parts, "weighted_length": weighted_length(text), "max": limit,
+                     "in_hours": in_hours, "findings": [f.as_json() for f in findings]})
+        return 3 if blocking else 0
+    kind = f"テンプレート {template.id} ({template.title})" if template else "緊急情報の投稿"
+    mode = "訓練" if drill else "本番"
+    print(f"{kind}として {mode} の基準で検査しました ({format_jst_time(now)} 時点、"
+          f"{weighted_length(text)}/{limit})。")
+    labels = {"block": "止まります", "warn": "要確認", "info": "参考"}
+    for f in findings:
+        where = f" 「{text[f.start:f.end]}」" if f.end > f.start and f.end - f.start <= 30 else ""
+        print(f"[{labels[f.severity]}] {f.rule}:{where} {f.message}")
+    warned = sorted({f.rule for f in findings if f.severity == "warn"})
+    if blocking:
+        print("投稿前チェックで止まります。本文を直してから、もう一度検査してください。", file=sys.stderr)
+        return 3
+    if warned:
+        print(f"止まる問題はありません。要確認の項目は、投稿するときに確認が必要です ({' '.join('--ack ' + r for r in warned)})。")
+    else:
+        print("問題はありません。")
     return 0
 
 
@@ -276,12 +422,10 @@ def cmd_count(args) -> int:
     return 0
 
 
-def cmd_post(args) -> int:
-    from dutypost.core.publish import compose, make_approval, make_override, publish, review
+def _approval_and_override(ctx, args):
+    """``--approver/--approval-method`` and ``--override/--reason`` (post and outbox resend)."""
+    from dutypost.core.publish import make_approval, make_override
 
-    ctx = _context(args)
-    template = _template(ctx.templates, args.template)
-    composition = compose(ctx, template, _parse_values(args.values))
     approval = override = None
     if args.approver or args.approval_method:
         if not (args.approver and args.approval_method):
@@ -293,6 +437,17 @@ def cmd_post(args) -> int:
             raise InputError("緊急オーバーライドには --override と --reason の両方が必要です。",
                              hint='例: --override "生命・身体・財産の保護に必要な緊急情報" --reason "台風で土砂災害の危険が高まったため"')
         override = make_override(ctx, args.override, args.reason)
+    return approval, override
+
+
+def cmd_post(args) -> int:
+    from dutypost.core.publish import compose, publish, review
+
+    images = _image_pairs(args.images)
+    ctx = _context(args)
+    template = _template(ctx.templates, args.template)
+    composition = compose(ctx, template, _parse_values(args.values))
+    approval, override = _approval_and_override(ctx, args)
     # What the gate said before sending (after sending, the post would count as its own duplicate).
     before = review(ctx, composition, approval=approval, override=override, acks=args.ack) if args.json else None
 
@@ -303,7 +458,7 @@ def cmd_post(args) -> int:
     # A hang-up (SSH drop) must not cut a publish in half: finish it and record the outcome.
     previous = signal.signal(signal.SIGHUP, signal.SIG_IGN) if hasattr(signal, "SIGHUP") else None
     try:
-        result = publish(ctx, composition, approval=approval, override=override, acks=args.ack)
+        result = publish(ctx, composition, approval=approval, override=override, acks=args.ack, images=images)
     except DutypostError:
         if before is not None:
             _print_json(report())
@@ -315,7 +470,15 @@ def cmd_post(args) -> int:
         _print_json(report() | {"post_id": result.post_id, "state": "sent", "url": result.url})
     else:
         print(result.url or f"投稿 #{result.post_id} を送信しました。")
+    _warn_anchor(ctx)
     return 0
+
+
+def _warn_anchor(ctx) -> None:
+    """Say so when the anchor file could not be written (the ledger itself was)."""
+    problem = ctx.ledger.anchor_problem if "ledger" in ctx.__dict__ else None
+    if problem:
+        print(f"警告: {problem} 運用管理者に連絡してください。", file=sys.stderr)
 
 
 def _print_posts(posts) -> None:
@@ -366,15 +529,20 @@ def cmd_outbox(args) -> int:
     if args.outbox_command == "resolve":
         result = reconcile(ctx, args.post_id)
         print(result.message)
-        return 0
+        return EXIT_UNKNOWN if result.state == "unknown" else 0
     if args.outbox_command == "resend":
+        approval, override = _approval_and_override(ctx, args)
         previous = signal.signal(signal.SIGHUP, signal.SIG_IGN) if hasattr(signal, "SIGHUP") else None
         try:
-            result = resend(ctx, args.post_id)
+            result = resend(ctx, args.post_id, approval=approval, override=override, acks=args.ack)
         finally:
             if previous is not None:
                 signal.signal(signal.SIGHUP, previous)
-        print(result.url or f"投稿 #{result.post_id} を送信しました。")
+        if result.found_on_timeline:
+            print(f"投稿 #{result.post_id} はタイムラインにありました。再送せずに送信済みにしました: {result.url}")
+        else:
+            print(result.url or f"投稿 #{result.post_id} を送信しました。")
+        _warn_anchor(ctx)
         return 0
     posts = ctx.ledger.outbox()
     if args.json:
@@ -396,7 +564,26 @@ def _progress_line(what: str):
     return show
 
 
+def _verified(ctx, anchors=(), progress=None):
+    """The ledger's audit trail verified against ``anchors`` and the configured anchor file;
+    raises :class:`TamperingDetected` (exit 6) naming the first bad event or row."""
+    from dutypost.core.errors import TamperingDetected
+
+    result = ctx.ledger.verify(anchors=anchors, anchor_file=ctx.settings.ledger.anchor_file, progress=progress)
+    if not result.ok:
+        raise TamperingDetected(
+            f"監査記録の改ざんを見つけました: {result.reason}",
+            hint=(f"記録ファイル {ctx.settings.ledger.path} はそのままにして、運用管理者とセキュリティ監督者に"
+                  "知らせてください。予備機の複製や控えと見比べて、いつ何が変えられたかを調べます。\n"
+                  f"(admin) Tampering detected in {ctx.settings.ledger.path}: "
+                  f"event={result.first_bad_id} table={result.table} row={result.row_id} field={result.field}."),
+        )
+    return result
+
+
 def cmd_audit(args) -> int:
+    from dutypost.core.ledger import parse_anchor
+
     ctx = _context(args)
     if args.audit_command == "verify":
         from dutypost.core.ledger import LedgerError
@@ -406,9 +593,28 @@ def cmd_audit(args) -> int:
         if problems:
             raise LedgerError(f"記録ファイル {ctx.ledger.path} が壊れています (integrity_check: {problems[0]})。",
                               hint=RESTORE_HINT, path=ctx.ledger.path)
-        result = ctx.ledger.verify(progress=_progress_line("監査記録を確認しています"))
-        print(result.reason if not result.ok else f"監査記録は改ざんされていません ({result.checked} 件を確認)。")
-        return 0 if result.ok else 1
+        anchors = []
+        for text in args.anchors:
+            try:
+                anchors.append(parse_anchor(text))
+            except ValueError as exc:
+                raise InputError(f"--anchor: {exc}", hint="dutypost audit head が表示した「番号:ハッシュ」をそのまま指定します。") from None
+        result = _verified(ctx, anchors, progress=_progress_line("監査記録を確認しています"))
+        print(f"監査記録は改ざんされていません ({result.checked} 件を確認)。"
+              f"投稿・承認・緊急オーバーライドの行 {result.rows_checked} 件が監査記録と一致しました"
+              + (f" (この版より前の行 {result.rows_before_check} 件は対象外)" if result.rows_before_check else "")
+              + (f"。控え {result.anchors_checked} 件と一致しました。" if result.anchors_checked else "。"))
+        return 0
+    if args.audit_command == "head":
+        _verified(ctx)  # never hand out a head to anchor a trail that is already broken
+        head = ctx.ledger.head()
+        if args.json:
+            _print_json({"id": head.id, "hash": head.hash, "anchor": str(head)} if head else None)
+        elif head is None:
+            print("監査記録はまだありません。", file=sys.stderr)
+        else:
+            print(head)
+        return 0
     events = ctx.ledger.export()
     if args.json:
         _print_json(events)
@@ -419,7 +625,7 @@ def cmd_audit(args) -> int:
 
 
 def cmd_ledger(args) -> int:
-    from dutypost.core.config import load_settings, resolve_config_path
+    from dutypost.core.config_loader import load_settings, resolve_config_path
     from dutypost.core.ledger.backup import backup, restore
 
     settings = load_settings(resolve_config_path(getattr(args, "config", None)))
@@ -445,9 +651,40 @@ def cmd_form(args) -> int:
     return 0
 
 
+def cmd_status(args) -> int:
+    from dutypost.core.handover import board_line
+    from dutypost.core.in_force import in_force
+
+    ctx = _context(args)
+    board = in_force(ctx.ledger, ctx.templates, drill=ctx.drill)
+    if args.json:
+        _print_json([line.as_json() for line in board])
+    elif not board:
+        print("発令中のものはありません。")
+    else:
+        print(f"発令中 ({'訓練' if ctx.drill else '本番'}) {len(board)} 件:")
+        for line in board:
+            print(f"  {board_line(line)}")
+    return 0
+
+
+def cmd_handover(args) -> int:
+    from dutypost.core.handover import handover_data, render
+    from dutypost.core.recover import parse_since
+
+    ctx = _context(args)
+    now = ctx.now()
+    since = parse_since(args.since, now=now) if args.since else None
+    page = handover_data(ctx.ledger, ctx.settings, ctx.templates, drill=ctx.drill, operator=ctx.operator.id,
+                         now=now, since=since)
+    sys.stdout.write(render(page, args.fmt))
+    return 0
+
+
 def cmd_auth(args) -> int:
     from dutypost.core.auth import pin_login
-    from dutypost.core.config import load_settings, resolve_config_path, secrets_path, write_secrets
+    from dutypost.core.config_loader import load_settings, resolve_config_path
+    from dutypost.core.credentials import SECRET_KEYS, secrets_path, write_secrets
 
     settings = load_settings(resolve_config_path(getattr(args, "config", None)))
     base = settings.api_base_url(bool(getattr(args, "drill", False)))
@@ -465,13 +702,32 @@ def cmd_auth(args) -> int:
 
     tokens = pin_login(base, consumer_key, consumer_secret, ask_pin=ask_pin, timeout=settings.x.timeout_seconds)
     path = secrets_path(settings)
-    write_secrets(path, {k: tokens[k] for k in ("consumer_key", "consumer_secret", "access_token", "access_token_secret")})
+    write_secrets(path, {k: tokens[k] for k in SECRET_KEYS})
     print(f"ログインしました (@{tokens.get('screen_name', '?')})。秘密情報を {path} (権限 0600) に保存しました。")
+    _forget_account(settings)
     return 0
 
 
+def _forget_account(settings) -> None:
+    """After a login: drop the cached ``users/me`` answers, so the next publish checks the
+    new token's account (issue 11 item 2)."""
+    import sqlite3
+
+    from dutypost.core.context import ACCOUNT_CACHE_PREFIX
+    from dutypost.core.ledger import Ledger
+
+    try:
+        with Ledger(settings.ledger.path) as ledger:
+            ledger.delete_meta(ACCOUNT_CACHE_PREFIX)
+    except (OSError, sqlite3.Error, DutypostError) as exc:
+        print(f"(記録ファイル {settings.ledger.path} を開けなかったため、アカウントの確認結果は消していません: {exc})",
+              file=sys.stderr)
+    else:
+        print("アカウントの確認結果を消しました。次の投稿の前に、あらためて X のアカウントを確かめます。")
+
+
 def cmd_config(args) -> int:
-    from dutypost.core.config import load_settings, resolve_config_path
+    from dutypost.core.config_loader import load_settings, resolve_config_path
 
     path = resolve_config_path(getattr(args, "config", None))
     if args.config_command == "path":
@@ -483,10 +739,54 @@ def cmd_config(args) -> int:
     return 0
 
 
-def cmd_practice_server(args) -> int:
-    from dutypost.core.practice_server import serve
+def cmd_standby(args) -> int:
+    from dutypost.core import standby
+    from dutypost.core.config_loader import load_settings, resolve_config_path
 
-    serve(args.host, args.port, state_file=args.state)
+    settings = load_settings(resolve_config_path(getattr(args, "config", None)))
+    if args.standby_command == "replicate":
+        argv = standby.replicate_argv(settings)
+        print(f"記録 {settings.ledger.path} を {settings.standby.replica} に複製します (止めるには Ctrl-C)。",
+              file=sys.stderr, flush=True)
+        os.execv(argv[0], argv)  # Litestream takes this process's place: systemd and signals reach it
+    if args.standby_command == "status":
+        status = standby.replica_status(settings)
+        if args.json:
+            _print_json(status.as_json())
+        else:
+            print(status.describe())
+        return 0
+    import getpass
+
+    # Who restored is the OS user (the audit trail records it as os:NAME): a restore runs
+    # before any operator can be resolved against the restored ledger.
+    result = standby.restore(settings, args.to, operator=f"os:{getpass.getuser()}")
+    print(result.describe())
+    return 0
+
+
+def cmd_recover(args) -> int:
+    from dutypost.core.recover import parse_since, recover
+
+    ctx = _context(args)
+    try:
+        since = parse_since(args.since, now=ctx.now()) if args.since else None
+        report = recover(ctx, since)
+    finally:
+        ctx.close()
+    if args.json:
+        _print_json(report.as_json())
+    else:
+        print(report.describe())
+    return 0
+
+
+def cmd_practice_server(args) -> int:
+    from dutypost.practice import serve
+
+    if not 0 <= args.lag <= 3600:
+        raise InputError(f"--lag には 0〜3600 の秒数を指定してください: {args.lag:g}")
+    serve(args.host, args.port, state_file=args.state, x_like=args.x_like, timeline_lag=args.lag)
     return 0
 
 
@@ -527,6 +827,7 @@ def cmd_tui(args) -> int:
 COMMANDS = {
     "templates": cmd_templates,
     "render": cmd_render,
+    "check": cmd_check,
     "count": cmd_count,
     "post": cmd_post,
     "history": cmd_history,
@@ -534,10 +835,30 @@ COMMANDS = {
     "audit": cmd_audit,
     "ledger": cmd_ledger,
     "form": cmd_form,
+    "status": cmd_status,
+    "handover": cmd_handover,
     "auth": cmd_auth,
     "config": cmd_config,
+    "standby": cmd_standby,
+    "recover": cmd_recover,
     "practice-server": cmd_practice_server,
 }
+
+
+#: The commands that build the duty context, which resolves (and checks) ``--operator``.
+_CONTEXT_COMMANDS = frozenset({"post", "history", "outbox", "audit", "form", "recover"})
+
+
+def _resolves_operator(args) -> bool:
+    return args.command in _CONTEXT_COMMANDS or (args.command is None and not args.demo)
+
+
+def _check_operator_flag(args) -> None:
+    """``--operator`` is refused off the service account by every command (SPEC §9), the
+    ones that only read included: those that resolve no operator check it here."""
+    from dutypost.core.identity import check_operator_flag
+
+    check_operator_flag(_settings_for_reading(args, quiet=True), args.operator)
 
 
 def _log_unexpected(exc: BaseException) -> Path | None:
@@ -548,7 +869,8 @@ def _log_unexpected(exc: BaseException) -> Path | None:
     try:
         path = user_state_path("dutypost") / "dutypost.log"
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)  # tracebacks may quote posts
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
             fh.write("".join(traceback.format_exception(exc)))
         return path
     except OSError:
@@ -562,6 +884,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ensure_utf8_mode()
     try:
         args = _parse(argv)
+        if getattr(args, "operator", None) is not None and not _resolves_operator(args):
+            _check_operator_flag(args)
         handler = COMMANDS.get(args.command or "", cmd_tui)
         code = handler(args)
     except DutypostError as exc:

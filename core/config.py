@@ -1,38 +1,22 @@
-"""Configuration (設定): one TOML file plus ``DUTYPOST_`` environment variables.
+"""The config's schema (設定の形): its sections, their defaults and the checks on each value.
 
-Discovery order for the file:
-1. ``--config PATH`` on the command line;
-2. the ``DUTYPOST_CONFIG`` environment variable;
-3. ``config.toml`` in the platform's config directory (``dutypost config path`` prints it).
+Plain dataclasses and constants, nothing read or written here. Where the file is found,
+how it is read, validated and cached: :mod:`core.config_loader`. The X credentials are
+not part of the config: :mod:`core.credentials`.
 
-Environment variables ``DUTYPOST_<SECTION>__<KEY>`` override the file, e.g.
-``DUTYPOST_X__API_BASE_URL``. X credentials come from the environment or from the
-secrets file (mode 0600, written by ``dutypost auth``), never from the config file.
-
-Unknown keys are errors, not silently ignored: a typo in a policy setting must not
-quietly turn a check off.
-
-The sections are plain dataclasses. pydantic-settings reads and validates them (the TOML
-source, the ``DUTYPOST_`` prefix and ``__`` nesting; see :mod:`core.config_validate`),
-and what it validated is kept as a snapshot in the user's cache directory, keyed by
-everything that went into it: the file's bytes, every ``DUTYPOST_`` variable, the
-directories the defaults come from, and the code and library versions that validated it.
-The next start with the same inputs reads the snapshot instead, so pydantic is not
-imported before the first screen (issue 4: start-up within 1.5x a bare Textual app). Any
-change to any input validates again; ``dutypost config check`` always does.
+Unknown keys are errors, not silently ignored (``_STRICT_KEYS``): a typo in a policy
+setting must not quietly turn a check off. The checks on values (:class:`Check`,
+:class:`Bounds`) are read by pydantic when the loader validates a config, and import
+pydantic only then.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal
-
-from dutypost.core.errors import InputError
 
 if TYPE_CHECKING:
     from pydantic import GetCoreSchemaHandler
@@ -53,6 +37,8 @@ EXAMPLE_CONFIG = _shipped("config.example.toml")
 BUNDLED_TEMPLATES = _shipped("templates")
 
 Role = Literal["poster", "approver", "manager", "security"]
+MunicipalityKind = Literal["町", "市", "村", "区"]
+MUNICIPALITY_KINDS = ("町", "市", "村", "区")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -130,6 +116,28 @@ def _timezone(value: str) -> str:
     return value
 
 
+def _hashtags(value: list[str]) -> list[str]:
+    bad = [h for h in value if not re.fullmatch(r"#[^\s#{}]+", h)]
+    if bad:
+        raise ValueError(f"ハッシュタグは # で始め、空白を入れずに書いてください (例: [\"#阿見町\"]): {bad}")
+    return value
+
+
+def _website(value: str) -> str:
+    if value and not re.fullmatch(r"https?://[^\s/]+(?:/\S*)?", value):
+        raise ValueError(f"website は https:// で始まる URL で書いてください (例: \"https://www.town.ami.lg.jp\"): {value!r}")
+    return value.rstrip("/")
+
+
+def _pages(value: dict[str, str]) -> dict[str, str]:
+    for name, url in value.items():
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            raise ValueError(f"ページ名 {name!r} は英小文字で始まる英小文字・数字・_ で書いてください (例: bosai)")
+        if not re.fullmatch(r"(?:https?://|/)\S*", url):
+            raise ValueError(f"ページ {name} は https:// で始まる URL か、website からの / で始まるパスで書いてください: {url!r}")
+    return value
+
+
 def _operator_id(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", value):
         raise ValueError(f"職員ID {value!r} は英数字と _ . - だけで、64 文字までで書いてください")
@@ -155,6 +163,46 @@ class AccountConfig:
 
 
 @dataclass
+class MunicipalityConfig:
+    """The municipality (自治体): what the templates say instead of a town's name.
+
+    Templates use these as variables (``{municipality}``, ``{municipality_kind}``…, see
+    :mod:`core.templates`). A config without ``[municipality]`` takes the name from
+    ``[account] name`` when that is a municipality's name (「阿見町公式」 → 阿見町), its
+    kind from the name's last character, the hashtag ``#<name>`` and the website from
+    ``[account] inquiry_url``; see :meth:`Settings.__post_init__`. When no name can be
+    found the config still loads, and a template naming the municipality refuses to
+    render, saying to write ``[municipality] name``.
+    """
+
+    __pydantic_config__ = _STRICT_KEYS
+    name: str = ""                       # 阿見町
+    kind: MunicipalityKind | Literal[""] = ""   # 町 | 市 | 村 | 区; default: the name's last character
+    name_en: str = ""                    # Ami Town (English templates; default: name)
+    hashtags: Annotated[list[str], Check(_hashtags)] = field(default_factory=list)   # default: ["#<name>"]
+    website: Annotated[str, Check(_website)] = ""      # https://www.town.ami.lg.jp
+    pages: Annotated[dict[str, str], Check(_pages)] = field(default_factory=dict)  # bosai = "/bousai/"
+    mail_service: str = ""               # あみメール (lines naming it are left out when empty)
+    manager_title: str = ""              # 秘書広聴課長 (運用管理者)
+
+    def __post_init__(self) -> None:
+        if self.name and not self.kind and self.name[-1] in MUNICIPALITY_KINDS:
+            self.kind = self.name[-1]  # type: ignore[assignment]
+        if self.name and not self.hashtags:
+            self.hashtags = [f"#{self.name}"]
+
+    def page_url(self, name: str) -> str | None:
+        """The full URL of the page ``name`` (a path is taken from the website), or None."""
+        url = self.pages.get(name)
+        if url is None:
+            return None
+        return self.website.rstrip("/") + url if url.startswith("/") else url
+
+
+_ACCOUNT_NAME = re.compile(r"(.+?[町市村区])(?:公式.*)?")
+
+
+@dataclass
 class HoursConfig:
     """Regular working hours (正規の勤務時間, R1)."""
 
@@ -175,12 +223,15 @@ class HoursConfig:
 
 @dataclass
 class XConfig:
-    """The X API (SPEC §5). Credentials are not here: see :func:`load_credentials`."""
+    """The X API (SPEC §5). Credentials are not here: see :mod:`core.credentials`."""
 
     __pydantic_config__ = _STRICT_KEYS
     api_base_url: str = "https://api.x.com"
     timeout_seconds: Annotated[float, Bounds(gt=0, le=120)] = 15
     max_weighted_length: Annotated[int, Bounds(ge=1)] = 280
+    #: Seconds after a send during which a post missing from the timeline stays ``unknown``
+    #: (X's timelines lag behind a fresh post); only a miss after it makes the post ``failed``.
+    reconcile_grace_seconds: Annotated[float, Bounds(ge=0, le=86400)] = 300
     price_post_usd: float = 0.015
     price_post_with_url_usd: float = 0.20
     secrets_file: Path | None = None
@@ -200,12 +251,64 @@ class DrillConfig:
 class LedgerConfig:
     __pydantic_config__ = _STRICT_KEYS
     path: Path = field(default_factory=lambda: default_data_dir() / "ledger.sqlite3")
+    #: The audit chain's anchors (控え): ``ID:HASH TIME`` appended after every write, ideally
+    #: on another host or the standby; ``audit verify`` checks every line. None: no file.
+    anchor_file: Path | None = None
+    #: A group that may read the ledger, its anchor file and the log (files 0640); None: 0600.
+    group: str | None = None
 
 
 @dataclass
 class SshConfig:
     __pydantic_config__ = _STRICT_KEYS
     service_user: str = "dutypost"
+
+
+def _replica(value: str) -> str:
+    """A folder (an absolute path) or ``sftp://user@host[:port]/absolute/path``; no password."""
+    from urllib.parse import urlsplit
+
+    if not value:
+        return value
+    if "://" not in value:
+        if not Path(value).expanduser().is_absolute():
+            raise ValueError(f"replica のフォルダは絶対パスで書いてください (例: \"/srv/dutypost-replica\"): {value!r}")
+        return value
+    parts = urlsplit(value)
+    if parts.scheme != "sftp":
+        raise ValueError(f"replica はフォルダか sftp://利用者@予備機:ポート/パス の形で書いてください: {value!r}")
+    if parts.password is not None:
+        raise ValueError("replica の URL にパスワードを書かないでください。ssh_key に鍵ファイルの場所を書きます")
+    if not parts.username or not parts.hostname or not parts.path.startswith("/") or parts.path == "/":
+        raise ValueError(f"replica は sftp://利用者@予備機:ポート/絶対パス の形で書いてください "
+                         f"(例: \"sftp://dutypost@standby.example:22/var/lib/dutypost/replica\"): {value!r}")
+    try:
+        parts.port
+    except ValueError:
+        raise ValueError(f"replica のポート番号が正しくありません: {value!r}") from None
+    return value
+
+
+@dataclass
+class StandbyConfig:
+    """The standby host (予備機・待機系): where Litestream replicates the ledger (issue 16)."""
+
+    __pydantic_config__ = _STRICT_KEYS
+    replica: Annotated[str, Check(_replica)] = ""
+    ssh_key: Path | None = None         # the private key for an sftp:// replica
+    host_key: str = ""                  # the standby's SSH host public key ("ssh-ed25519 AAAA…"); empty: not verified
+    sync_interval_seconds: Annotated[float, Bounds(gt=0, le=3600)] = 1.0
+    litestream: Path | None = None      # the litestream binary; default: the one dutypost[standby] installs
+
+
+@dataclass
+class FollowupConfig:
+    """The other channels to update after an emergency post (他の媒体への連絡, 阿見町ポリシー
+    第6条・第7条(3)); each is ticked on the post's outcome screen. Empty: HP, the mail
+    service named in ``[municipality]``, Lアラート and 防災行政無線."""
+
+    __pydantic_config__ = _STRICT_KEYS
+    channels: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -236,12 +339,23 @@ class GateConfig:
     allow_domains: list[str] = field(default_factory=list)
     allow_phones: list[str] = field(default_factory=list)
     allow_emails: list[str] = field(default_factory=list)
-    political_terms: list[str] = field(default_factory=lambda: ["選挙運動", "投票してください", "支持政党", "政党", "候補者を応援"])
+    political_terms: list[str] = field(default_factory=lambda: list(DEFAULT_POLITICAL_TERMS))
     religious_terms: list[str] = field(default_factory=lambda: ["布教", "入信", "信者募集"])
     discriminatory_terms: list[str] = field(default_factory=list)
     obscene_terms: list[str] = field(default_factory=list)
     duplicate_window_hours: Annotated[int, Bounds(ge=0)] = 24
     same_template_warn_minutes: Annotated[int, Bounds(ge=0)] = 30
+    # Words that contain a term but are not the activity (投票所 is a place); see gate._configured_terms.
+    term_exceptions: list[str] = field(default_factory=lambda: list(DEFAULT_TERM_EXCEPTIONS))
+    # A 「○時○分現在」 older than this at publishing, or ahead of it, is warned about (R12); 0 = off.
+    stale_time_minutes: Annotated[int, Bounds(ge=0)] = 60
+    allow_self_approval: bool = False  # an approver may approve their own post (off: four eyes)
+
+
+#: Political and election terms (R5; 002 第3条7(8), 7(9)): warned about, never blocked.
+DEFAULT_POLITICAL_TERMS = ("選挙", "投票", "候補", "政党", "支持政党", "後援会", "公約")
+#: Words that contain a term but name a place or a thing (投票所 may move in a disaster).
+DEFAULT_TERM_EXCEPTIONS = ("投票所", "期日前投票所", "候補地", "候補日")
 
 
 @dataclass
@@ -288,15 +402,18 @@ class TemplatesConfig:
 
 @dataclass
 class Settings:
-    """The whole config. Built by :func:`load_settings`, which validates it."""
+    """The whole config. Built by :func:`core.config_loader.load_settings`, which validates it."""
 
     account: AccountConfig = field(default_factory=AccountConfig)
+    municipality: MunicipalityConfig = field(default_factory=MunicipalityConfig)
     hours: HoursConfig = field(default_factory=HoursConfig)
     x: XConfig = field(default_factory=XConfig)
     drill: DrillConfig = field(default_factory=DrillConfig)
     ledger: LedgerConfig = field(default_factory=LedgerConfig)
     ssh: SshConfig = field(default_factory=SshConfig)
+    standby: StandbyConfig = field(default_factory=StandbyConfig)
     tui: TuiConfig = field(default_factory=TuiConfig)
+    followup: FollowupConfig = field(default_factory=FollowupConfig)
     gate: GateConfig = field(default_factory=GateConfig)
     lists: ListsConfig = field(default_factory=ListsConfig)
     templates: TemplatesConfig = field(default_factory=TemplatesConfig)
@@ -304,6 +421,7 @@ class Settings:
     operators: list[Operator] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self._derive_municipality()
         names = {d.name for d in self.departments}
         seen: set[str] = set()
         for i, op in enumerate(self.operators):
@@ -315,6 +433,20 @@ class Settings:
                     f"operators[{i}].department: {op.department!r} は [[departments]] にありません。"
                     "別表第1 の所属名と同じ文字列にしてください"
                 )
+
+    def _derive_municipality(self) -> None:
+        """An old config without ``[municipality]``: take what ``[account]`` says."""
+        m = self.municipality
+        if m.name:
+            return
+        found = _ACCOUNT_NAME.fullmatch(self.account.name.strip())
+        if found is None:
+            return
+        m.name = found[1]
+        m.__post_init__()
+        if not m.website and self.account.inquiry_url:
+            site = re.match(r"https?://[^/\s]+", self.account.inquiry_url)
+            m.website = site[0] if site else ""
 
     # -- lookups -----------------------------------------------------------
 
@@ -331,6 +463,13 @@ class Settings:
         """Operators with the approver role in ``department`` (R2)."""
         return [o for o in self.operators if o.department == department and "approver" in o.roles]
 
+    def followup_channels(self) -> list[str]:
+        """The channels to update after an emergency post (``[followup] channels``, else the default four)."""
+        if self.followup.channels:
+            return list(dict.fromkeys(c.strip() for c in self.followup.channels if c.strip()))
+        mail = self.municipality.mail_service
+        return ["HP", f"メール配信 ({mail})" if mail else "メール配信", "Lアラート", "防災行政無線"]
+
     def api_base_url(self, drill: bool) -> str:
         return (self.drill.api_base_url if drill else self.x.api_base_url).rstrip("/")
 
@@ -342,150 +481,3 @@ class Settings:
             if self.drill.api_base_url.rstrip("/") != "https://api.x.com":
                 return self.drill.api_base_url.rstrip("/")
         return self.account.web_base_url.rstrip("/")
-
-
-def resolve_config_path(cli_path: str | os.PathLike[str] | None) -> Path:
-    if cli_path:
-        return Path(cli_path).expanduser()
-    env = os.environ.get("DUTYPOST_CONFIG")
-    if env:
-        return Path(env).expanduser()
-    return default_config_path()
-
-
-def load_settings(path: Path | None, *, fresh: bool = False, **overrides: Any) -> Settings:
-    """Load and validate the config; raise :class:`InputError` naming file, line and fix.
-
-    ``overrides`` replace sections (tests). Without them, a snapshot validated before from
-    the same inputs is used, unless ``fresh`` (see the module docstring).
-    """
-    from dutypost.core import snapshot
-
-    data = _read_config(path)
-    name = snapshot.name_for("settings", path)
-    key = _snapshot_key(path, data) if not overrides else ""
-    if key and not fresh:
-        settings = snapshot.read(name, key, Settings)
-        if settings is not None:
-            return settings
-    from dutypost.core.config_validate import validate
-
-    settings = validate(path, data.decode("utf-8", errors="replace"), overrides)
-    if key and _read_config(path) == data:  # not if the file changed while being validated
-        snapshot.write(name, key, settings)
-    return settings
-
-
-def _read_config(path: Path | None) -> bytes:
-    if path is None:
-        return b""
-    try:
-        return path.read_bytes()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        raise InputError(
-            f"設定ファイルが見つかりません: {path}",
-            hint=(
-                f"config.example.toml を {path} にコピーして自治体に合わせて書き換えるか、"
-                "--config で場所を指定してください。試すだけなら dutypost --demo を使えます。\n"
-                f"(admin) Config file not found: {path}. Copy config.example.toml there or pass --config."
-            ),
-        ) from None
-    except OSError as exc:
-        raise InputError(
-            f"設定ファイルを読めません: {path} ({exc.strerror})",
-            hint=f"ファイルの権限を確かめてください。\n(admin) Cannot read config file {path}: {exc.strerror}.",
-        ) from None
-
-
-#: Environment variables that defaults depend on (platformdirs' data directory).
-_DEFAULTS_ENV = ("HOME", "XDG_DATA_HOME")
-
-
-def _snapshot_key(path: Path | None, data: bytes) -> str:
-    """A digest of every input to validation: change any of them and the key changes."""
-    from dutypost.core.snapshot import Key
-
-    key = Key("dutypost.core.config", "dutypost.core.config_validate", "pydantic", "pydantic_settings")
-    key.add(str(path.resolve()) if path is not None else "").add(data)
-    credentials = {f"DUTYPOST_X__{k.upper()}" for k in SECRET_KEYS}  # not in Settings: not in the key
-    for name in sorted(os.environ):
-        if (name.upper().startswith("DUTYPOST_") and name.upper() not in credentials) or name in _DEFAULTS_ENV:
-            key.add(name).add(os.environ[name])
-    return key.hexdigest()
-
-
-# -- secrets ---------------------------------------------------------------
-
-SECRET_KEYS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
-
-
-def default_secrets_path() -> Path:
-    return default_config_path().parent / "secrets.toml"
-
-
-def secrets_path(settings: Settings) -> Path:
-    return settings.x.secrets_file or default_secrets_path()
-
-
-def check_secrets_file_mode(path: Path) -> None:
-    """Refuse a secrets file that group or others can read (SPEC §9)."""
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise InputError(
-            f"秘密情報ファイル {path} が他の利用者から読める状態です (権限 {mode:04o})。",
-            hint=(
-                f"次を実行してから起動し直してください: chmod 600 {path}\n"
-                f"(admin) Secrets file {path} is readable by group/others (mode {mode:04o}); run: chmod 600 {path}"
-            ),
-        )
-
-
-def load_credentials(settings: Settings) -> dict[str, str] | None:
-    """X credentials from ``DUTYPOST_X__*`` environment variables or the secrets file.
-
-    Returns None when no credentials are configured at all. They are read here, when they
-    are needed, and never kept in :class:`Settings` (nor in its snapshot).
-    """
-    import tomllib
-
-    from dutypost.core.config_validate import credentials_from_environment
-
-    creds = credentials_from_environment()
-    if all(v is not None for v in creds.values()):
-        return {k: v for k, v in creds.items() if v is not None}
-    path = secrets_path(settings)
-    if not path.exists():
-        if any(v is not None for v in creds.values()):
-            missing = [f"DUTYPOST_X__{k.upper()}" for k, v in creds.items() if v is None]
-            raise InputError(
-                "X の認証情報が一部しか設定されていません: " + ", ".join(missing) + " がありません。",
-                hint="4つすべてを環境変数で指定するか、dutypost auth で秘密情報ファイルを作ってください。",
-            )
-        return None
-    check_secrets_file_mode(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: 秘密情報ファイルの書き方に誤りがあります: {exc}",
-                         hint="dutypost auth で作り直してください。") from None
-    section = data.get("x", data)
-    out = {}
-    for k in SECRET_KEYS:
-        value = creds[k] if creds[k] is not None else section.get(k)
-        if not isinstance(value, str) or not value:
-            raise InputError(f"{path}: [x] {k} がありません。", hint="dutypost auth で作り直してください。")
-        out[k] = value
-    return out
-
-
-def write_secrets(path: Path, values: dict[str, str]) -> None:
-    """Write the secrets file with mode 0600 from the start (no window where it is readable)."""
-    import tomli_w
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        tomli_w.dump({"x": values}, fh)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)

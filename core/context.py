@@ -15,14 +15,21 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from dutypost.core.config import Operator, Settings, load_credentials, load_settings, resolve_config_path
-from dutypost.core.errors import InputError
+from dutypost.core.config import Operator, Settings
+from dutypost.core.config_loader import load_settings, resolve_config_path
+from dutypost.core.credentials import load_credentials
+from dutypost.core.errors import InputError, NoCredentials, WrongAccount
 from dutypost.core.identity import resolve_operator
 
 if TYPE_CHECKING:
     from dutypost.core.ledger import Ledger
     from dutypost.core.templates import TemplateSet
     from dutypost.core.xapi import XClient
+
+
+#: The ledger ``meta`` keys of the cached ``users/me`` answers start with this
+#: (``x.me:<api base url>:<token identity>``); ``dutypost auth`` drops them all.
+ACCOUNT_CACHE_PREFIX = "x.me:"
 
 
 def utc_now() -> datetime:
@@ -42,6 +49,7 @@ class DutyContext:
     before_x: Callable[[], None] | None = None
     _client: "XClient | None" = field(default=None, init=False, repr=False)
     _client_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _account_checked: bool = field(default=False, init=False, repr=False)
 
     @property
     def mode_label(self) -> str:
@@ -54,7 +62,8 @@ class DutyContext:
     def ledger(self) -> "Ledger":
         from dutypost.core.ledger import Ledger
 
-        return Ledger(self.settings.ledger.path, now=self.clock)
+        config = self.settings.ledger
+        return Ledger(config.path, now=self.clock, anchor_file=config.anchor_file, group=config.group)
 
     @cached_property
     def templates(self) -> "TemplateSet":
@@ -73,10 +82,10 @@ class DutyContext:
         values = load_credentials(self.settings)
         if values is None:
             if self.drill:
-                from dutypost.core.practice_server import DEMO_CREDENTIALS
+                from dutypost.core.demo_account import DEMO_CREDENTIALS
 
                 return DEMO_CREDENTIALS
-            raise InputError(
+            raise NoCredentials(
                 "X の認証情報が設定されていません。",
                 hint=(
                     "dutypost auth で PIN ログインして秘密情報ファイルを作るか、環境変数 DUTYPOST_X__CONSUMER_KEY など"
@@ -105,14 +114,68 @@ class DutyContext:
             return self._client
 
     def account_user(self) -> dict:
-        """The account's ``users/me`` record, cached in the ledger (not fetched on every start)."""
-        key = f"x.me:{self.api_base_url}"
+        """The account's ``users/me`` record, cached in the ledger (not fetched on every start:
+        the old free tier allows 25 calls a day). The cache is keyed by the API's URL and the
+        token's identity (a hash, never the token itself), so a new token asks again."""
+        key = self._account_cache_key()
         cached = self.ledger.get_meta(key)
         if cached:
             return json.loads(cached)
         me = self.x_client().me()
         self.ledger.set_meta(key, json.dumps(me, ensure_ascii=False))
         return me
+
+    def _account_cache_key(self) -> str:
+        import hashlib
+
+        creds = self.credentials()
+        identity = hashlib.sha256(f"{creds.consumer_key}\0{creds.access_token}".encode()).hexdigest()[:16]
+        return f"{ACCOUNT_CACHE_PREFIX}{self.api_base_url}:{identity}"
+
+    @property
+    def expected_handle(self) -> str:
+        """The handle the credentials must belong to: ``[account] handle``, or in a drill
+        ``drill_handle`` ("" when none is configured: then a drill checks nothing)."""
+        account = self.settings.account
+        return (account.drill_handle if self.drill else account.handle).strip().lstrip("@")
+
+    def check_account(self) -> None:
+        """Before the first publish of the process: the credentials must belong to the
+        configured account (``users/me`` username against the handle), else
+        :class:`WrongAccount` naming both. The answer is cached (:meth:`account_user`).
+
+        Not checked: a drill without ``drill_handle``, and the built-in practice
+        credentials (they reach only the practice server, whose account is the drill's).
+        Raises :class:`NoCredentials`, or the X client's error when ``users/me`` fails.
+        """
+        if self._account_checked:
+            return
+        from dutypost.core.demo_account import DEMO_CREDENTIALS
+
+        expected = self.expected_handle
+        if not expected or self.credentials() == DEMO_CREDENTIALS:
+            self._account_checked = True
+            return
+        self.x_client()
+        actual = str(self.account_user().get("username", "")).strip().lstrip("@")
+        if actual.lower() != expected.lower():
+            where = "[account] drill_handle" if self.drill else "[account] handle"
+            raise WrongAccount(
+                f"X の認証情報は @{actual} のものですが、設定のアカウントは @{expected} です。"
+                "別のアカウントに投稿しないよう、送信を止めました (何も送っていません)。",
+                expected=expected, actual=actual,
+                hint=(
+                    f"dutypost auth で @{expected} としてログインし直してください (確かめた結果の記録も消えます)。"
+                    f"設定の {where} が誤っているなら、設定ファイルを直してください。\n"
+                    f"(admin) users/me answered @{actual}; the config expects @{expected}."
+                ),
+            )
+        self._account_checked = True
+
+    def forget_account(self) -> int:
+        """Drop every cached ``users/me`` answer (``dutypost auth`` does this); how many."""
+        self._account_checked = False
+        return self.ledger.delete_meta(ACCOUNT_CACHE_PREFIX)
 
     def close(self) -> None:
         if self._client is not None:

@@ -12,11 +12,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dutypost.core.config import EXAMPLE_CONFIG, default_data_dir, load_settings
+from dutypost.core.config import EXAMPLE_CONFIG, default_data_dir
+from dutypost.core.config_loader import load_settings
 from dutypost.core.context import DutyContext
 
 if TYPE_CHECKING:
-    from dutypost.core.practice_server import PracticeServer
+    from dutypost.practice import PracticeServer
 
 DEMO_OPERATOR = "tanaka"
 
@@ -35,10 +36,11 @@ class DemoServer:
         self.server: PracticeServer | None = None
 
     def start(self) -> None:
-        from dutypost.core.practice_server import PracticeServer
+        from dutypost.practice import PracticeServer
 
         if self.server is None:
-            self.server = PracticeServer(username=self.username, state_file=self.state_file)
+            # X-like answers (escaped text, t.co links), as the real X gives them.
+            self.server = PracticeServer(username=self.username, state_file=self.state_file, x_like=True)
             self.server.start(self.listening)
 
     def stop(self) -> None:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from dutypost.core.errors import InputError
 from dutypost.core.ledger.checklists import EVENT_CORRECTION_LINKED, EVENT_DELETION_REQUESTED
+from dutypost.core.media import PostImage
 from dutypost.core.templates import post_subject
 
 if TYPE_CHECKING:
@@ -61,6 +62,10 @@ class UpdateRequestForm:
     url: str
     other_data: tuple[str, ...]  # その他公開データ
     remarks: tuple[str, ...]  # 備考
+    #: The audit chain's head (監査記録の末尾) when the form was made, ``ID:HASH``: an anchor the
+    #: paper form carries, for ``dutypost audit verify --anchor`` (issue 17 item 3).
+    audit_head: str = ""
+    images: tuple[str, ...] = ()  # その他公開データ (画像): each file name and its alt text
 
     def rows(self) -> list[tuple[str, str]]:
         """The fields as (label, value) rows, in the paper form's order."""
@@ -79,8 +84,10 @@ class UpdateRequestForm:
             ("URL", self.url),
             ("その他公開データ", _yes_no(bool(self.other_data))),
             ("その他公開データの種類", "・".join(self.other_data)),
+            *((("その他公開データ (画像)", "\n".join(self.images)),) if self.images else ()),
             ("備考", "\n".join(self.remarks)),
             ("投稿番号", f"#{self.post_id}"),
+            ("監査記録の末尾 (控え)", self.audit_head),
         ]
 
 
@@ -144,6 +151,7 @@ def form_data(ledger: Ledger, settings: Settings, post_id: int, *, mail_linked: 
     if any(e.kind == "post.reply_refused" for e in events):
         remarks.append("X が返信を受け付けなかったため、元の投稿の日時と件名を書いた単独の投稿で訂正しました。")
 
+    head = ledger.head()
     handle = settings.account.drill_handle if post.drill and settings.account.drill_handle else settings.account.handle
     return UpdateRequestForm(
         post_id=post.id,
@@ -160,8 +168,10 @@ def form_data(ledger: Ledger, settings: Settings, post_id: int, *, mail_linked: 
         mail_linked=mail_linked,
         hp_linked=_links_to_town(post.text, town_domain(settings)),
         url=post.url or "",
-        other_data=(),  # the ledger records no media yet
+        other_data=("画像",) if post.images else (),
         remarks=tuple(remarks),
+        audit_head=str(head) if head else "",
+        images=tuple(f"{number}. {PostImage.from_json(image).label}" for number, image in enumerate(post.images, 1)),
     )
 
 
@@ -274,6 +284,7 @@ def _html(form: UpdateRequestForm) -> str:
     seal = "".join(f"<td>{e(form.approvals[c])}</td>" for c in APPROVAL_COLUMNS)
     other_kinds = (
         '<div class="note">有の場合: ' + choices(OTHER_DATA_KINDS, set(form.other_data)) + "</div>"
+        + "".join(f'<div class="image">{e(image)}</div>' for image in form.images)
     )
     body = "\n".join([
         row("アカウント", e(form.account)),
@@ -292,6 +303,7 @@ def _html(form: UpdateRequestForm) -> str:
         row("URL", e(form.url), "url"),
         row("その他公開データ", choices(yes_no, {_yes_no(bool(form.other_data))}) + other_kinds),
         row("備考", "<br>".join(e(r) for r in form.remarks)),
+        row("監査記録の末尾 (控え)", e(form.audit_head), "url"),
     ])
     return (
         '<!DOCTYPE html>\n<html lang="ja">\n<head>\n<meta charset="utf-8">\n'

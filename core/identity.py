@@ -22,19 +22,28 @@ def current_os_user() -> str:
         return str(os.getuid())
 
 
+def check_operator_flag(settings: Settings, operator_id: str | None, *, os_user: str | None = None) -> None:
+    """Refuse ``--operator`` unless the process runs as ``[ssh] service_user`` (SPEC §9). Every
+    command calls this, the read-only ones too (issue 17 item 5)."""
+    if operator_id is None:
+        return
+    user = os_user or current_os_user()
+    if user != settings.ssh.service_user:
+        raise InputError(
+            f"--operator はサービスアカウント ({settings.ssh.service_user}) で動かすときだけ使えます。"
+            f"いまの OS ユーザーは {user} です。",
+            hint=(
+                "自分のユーザーで使うときは --operator を付けずに起動してください (身元は OS ユーザーで決まります)。\n"
+                f"(admin) --operator is honoured only when running as [ssh] service_user "
+                f"({settings.ssh.service_user}); current OS user: {user}."
+            ),
+        )
+
+
 def resolve_operator(settings: Settings, operator_id: str | None, *, os_user: str | None = None) -> Operator:
     user = os_user or current_os_user()
     if operator_id is not None:
-        if user != settings.ssh.service_user:
-            raise InputError(
-                f"--operator はサービスアカウント ({settings.ssh.service_user}) で動かすときだけ使えます。"
-                f"いまの OS ユーザーは {user} です。",
-                hint=(
-                    "自分のユーザーで使うときは --operator を付けずに起動してください (身元は OS ユーザーで決まります)。\n"
-                    f"(admin) --operator is honoured only when running as [ssh] service_user "
-                    f"({settings.ssh.service_user}); current OS user: {user}."
-                ),
-            )
+        check_operator_flag(settings, operator_id, os_user=user)
         operator = settings.operator(operator_id)
         if operator is None:
             raise InputError(

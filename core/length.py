@@ -5,7 +5,8 @@ The counting follows twitter-text with config v3 (SPEC §4), checked against X's
 conformance cases in ``../shared/conformance/``:
 
 - the text is NFC-normalised first;
-- every URL counts 23, with or without a scheme (twitter-text's URL extractor, below);
+- every URL counts 23, with or without a scheme (twitter-text's URL extractor, below,
+  which passes the ``urls`` and ``urls_with_indices`` cases of X's extract.yml);
 - every emoji sequence counts 2 (found with the maintained ``emoji`` package, so newer
   sequences such as ❤️‍🔥 count 2 as well); like twemoji, © ® ™ ♟ are emoji only when
   followed by U+FE0F;
@@ -23,8 +24,9 @@ import re
 import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from itertools import accumulate
+from typing import NamedTuple, Sequence
 
 MAX_WEIGHTED_LENGTH = 280
 URL_WEIGHT = 23
@@ -52,9 +54,19 @@ class LengthResult:
     display_range: tuple[int, int]
 
 
+# The compose preview counts the same text several times per keystroke (the thread split,
+# the gate, the count line, each part again); these caches make the repeats free.
+_CACHE_SIZE = 512
+
+
 def parse(text: str, max_weighted_length: int = MAX_WEIGHTED_LENGTH) -> LengthResult:
     """Count ``text`` as X does. ``valid`` is false when the text is empty, over the limit,
     or holds U+FFFE, U+FEFF or U+FFFF."""
+    return _parse(text, max_weighted_length)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _parse(text: str, max_weighted_length: int) -> LengthResult:
     normalized = unicodedata.normalize("NFC", text)
     weighted = 0
     utf16_offset = 0
@@ -87,17 +99,32 @@ def url_count(text: str) -> int:
     return len(extract_urls(unicodedata.normalize("NFC", text)))
 
 
-def extract_urls(text: str) -> list[tuple[int, int, str]]:
-    """Every URL X counts as 23, as ``(start, end, url)``: code-point offsets into ``text``
-    as given (not normalised), end exclusive.
+class UrlSpan(NamedTuple):
+    """One URL X finds: code-point offsets ``start``..``end`` (end exclusive) and the URL."""
 
-    This is twitter-text's extractor: ``https://`` and ``http://`` URLs, and URLs without a
-    scheme whose domain is ASCII with a known top-level domain. A bare ``name.ccTLD`` with
-    no path (``example.jp``) is not a URL, except ``.co`` and ``.tv``; ``www.example.jp``
-    and ``example.com`` are.
+    start: int
+    end: int
+    url: str
+
+
+def extract_urls(text: str) -> list[UrlSpan]:
+    """Every URL X counts as 23, as ``UrlSpan(start, end, url)`` (a tuple, so
+    ``for start, end, url in ...`` works): code-point offsets into ``text`` as given (not
+    normalised), end exclusive.
+
+    This is twitter-text's extractor (its conformance ``urls`` and ``urls_with_indices``
+    cases pass): ``https://`` and ``http://`` URLs, and URLs without a scheme whose domain
+    is ASCII with a known top-level domain, bare country domains included (``amimachi.jp``,
+    ``foo.jp``), unless preceded by ``-`` ``_`` ``.`` ``/`` or by a letter, digit, ``@``,
+    ``$`` or ``#``. A ``t.co`` URL ends after its slug and query.
     """
+    return list(_extract_urls(text))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _extract_urls(text: str) -> tuple[UrlSpan, ...]:
     if "." not in text:
-        return []
+        return ()
     patterns = _url_patterns()
     found: list[list[int]] = []
     for match in _url_matches(text, patterns):
@@ -120,13 +147,10 @@ def extract_urls(text: str) -> list[tuple[int, int, str]]:
         last = None
         for ascii_domain in patterns.ascii_domain.finditer(domain):
             last = [start + ascii_domain.start(), start + ascii_domain.end()]
-            short = patterns.invalid_short_domain.fullmatch(ascii_domain.group())
-            special = patterns.special_short_domain.fullmatch(ascii_domain.group())
-            if path or special or not short:
-                found.append(last)
+            found.append(last)
         if last is not None and path:
             last[1] = end
-    return [(start, end, text[start:end]) for start, end in found]
+    return tuple(UrlSpan(start, end, text[start:end]) for start, end in found)
 
 
 def _url_matches(text: str, patterns: _UrlPatterns) -> list[re.Match[str]]:
@@ -170,18 +194,25 @@ def split_thread(text: str, max_weighted_length: int = MAX_WEIGHTED_LENGTH) -> l
     either end; joined without their markers they give back the NFC-normalised text less
     the whitespace at the breaks.
     """
+    return list(_split_thread(text, max_weighted_length))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _split_thread(text: str, max_weighted_length: int) -> tuple[str, ...]:
+    # Each part is counted once per try of a marker width; a try stops as soon as it needs
+    # more parts than its markers have digits for, so a long paste costs about two counts.
     if weighted_length(text) <= max_weighted_length:
-        return [text]
+        return (text,)
     normalized = unicodedata.normalize("NFC", text)
     units = _units(normalized)
     digits = 1
     while True:
         worst_marker = _marker(10**digits - 1, 10**digits - 1)
-        bodies = _split_bodies(normalized, units, max_weighted_length, worst_marker)
-        if len(str(len(bodies))) <= digits:
+        bodies = _split_bodies(normalized, units, max_weighted_length, worst_marker, 10**digits - 1)
+        if bodies is not None:
             break
         digits += 1
-    return [body + _marker(i, len(bodies)) for i, body in enumerate(bodies, start=1)]
+    return tuple(body + _marker(i, len(bodies)) for i, body in enumerate(bodies, start=1))
 
 
 def _marker(index: int, total: int) -> str:
@@ -207,7 +238,10 @@ class _Atom:
     text: str
 
 
-def _split_bodies(text: str, units: list[tuple[int, int, int]], limit: int, marker: str) -> list[str]:
+def _split_bodies(
+    text: str, units: Sequence[tuple[int, int, int]], limit: int, marker: str, max_parts: int
+) -> list[str] | None:
+    """The bodies of the parts, or None once more than ``max_parts`` are needed."""
     budget = limit - weighted_length(marker)
     atoms = _atoms(text, units, budget)
     kinds = _break_kinds(atoms)
@@ -233,6 +267,8 @@ def _split_bodies(text: str, units: list[tuple[int, int, int]], limit: int, mark
                 break
             last = cut - 1
         bodies.append(body)
+        if len(bodies) > max_parts:
+            return None
         first = cut
 
 
@@ -289,7 +325,7 @@ def _is_ascii_word(text: str) -> bool:
     return text.isascii() and text.isprintable() and not text.isspace()
 
 
-def _atoms(text: str, units: list[tuple[int, int, int]], max_weight: int) -> list[_Atom]:
+def _atoms(text: str, units: Sequence[tuple[int, int, int]], max_weight: int) -> list[_Atom]:
     """The text's counting units, with combining marks, variation selectors, ZWJ joins and
     split surrogate pairs kept on the unit before them while the whole still fits in a part."""
     atoms: list[_Atom] = []
@@ -310,7 +346,8 @@ def _clings(previous: str, char: str) -> bool:
     )
 
 
-def _units(text: str) -> list[tuple[int, int, int]]:
+@lru_cache(maxsize=_CACHE_SIZE)
+def _units(text: str) -> tuple[tuple[int, int, int], ...]:
     """twitter-text's counting walk: ``(start, end, weight)`` for each URL, emoji and other
     code point, in order. Whichever starts first wins where a URL and an emoji overlap."""
     urls = {start: end for start, end, _ in extract_urls(text)}
@@ -326,10 +363,20 @@ def _units(text: str) -> list[tuple[int, int, int]]:
             end, weight = index + 1, _char_weight(text[index])
         units.append((index, end, weight))
         index = end
-    return units
+    return tuple(units)
+
+
+# Every emoji sequence the ``emoji`` package knows holds one of these code points (its
+# first one, or U+FE0F / U+20E3 after an ASCII keycap base); a test checks this against the
+# package's own table. Text without any, as plain Japanese text, never imports ``emoji``.
+_MAY_HOLD_EMOJI = re.compile(
+    "[\u00a9\u00ae\u200d\u203c\u2049\u20e3\u2122-\u2bff\u3030\u303d\u3297\u3299\ufe0f\U0001f000-\U0010ffff]"
+)
 
 
 def _emoji_spans(text: str) -> dict[int, int]:
+    if not _MAY_HOLD_EMOJI.search(text):
+        return {}
     import emoji
 
     return {
@@ -352,23 +399,27 @@ def _is_valid_domain(domain: str, patterns: _UrlPatterns) -> bool:
     """twitter-text's IDNA check: every label, punycode-encoded, is 1–63 characters."""
     if domain.startswith("xn--") and not patterns.ascii_domain.search(domain):
         return False
-    for label in domain.split("."):
-        # punycode.js, which twitter-text uses, also splits labels at 。．｡
-        encoded = ".".join(
-            "xn--" + part.encode("punycode").decode("ascii") if re.search(r"[^\x00-\x7e]", part) else part
-            for part in re.split("[\u3002\uff0e\uff61]", label)
-        )
-        if not 1 <= len(encoded) <= 63:
-            return False
-    return True
+    return all(_is_valid_label(label) for label in domain.split("."))
+
+
+@lru_cache(maxsize=4096)
+def _is_valid_label(label: str) -> bool:
+    # Encoding never makes a label shorter, so a long one (a run of Japanese text that the
+    # domain regex takes in) fails without Python's slow punycode encoder.
+    if not 1 <= len(label) <= 63:
+        return False
+    # punycode.js, which twitter-text uses, also splits labels at 。．｡
+    encoded = ".".join(
+        "xn--" + part.encode("punycode").decode("ascii") if re.search(r"[^\x00-\x7e]", part) else part
+        for part in re.split("[\u3002\uff0e\uff61]", label)
+    )
+    return 1 <= len(encoded) <= 63
 
 
 @dataclass(frozen=True)
 class _UrlPatterns:
     url: re.Pattern[str]
     ascii_domain: re.Pattern[str]
-    invalid_short_domain: re.Pattern[str]
-    special_short_domain: re.Pattern[str]
     tco: re.Pattern[str]
     domain_run: re.Pattern[str]
     tld_dot: re.Pattern[str]
@@ -389,9 +440,9 @@ def _url_patterns() -> _UrlPatterns:
     )
     cyrillic = "\u0400-\u04ff"
     tld_end = r"(?=[^0-9a-zA-Z@+-]|$)"
-    generic = "(?:(?:" + "|".join(sorted(_GENERIC_TLDS.split(), key=len, reverse=True)) + ")" + tld_end + ")"
-    country = "(?:(?:" + "|".join(sorted(_COUNTRY_TLDS.split(), key=len, reverse=True)) + ")" + tld_end + ")"
-    special_country = r"(?:(?:co|tv)(?=[^0-9a-zA-Z@]|$))"
+    tlds = _top_level_domains()
+    generic = "(?:(?:" + "|".join(sorted(tlds["generic"], key=len, reverse=True)) + ")" + tld_end + ")"
+    country = "(?:(?:" + "|".join(sorted(tlds["country"], key=len, reverse=True)) + ")" + tld_end + ")"
     punycode = r"(?:xn--[\-0-9a-z]+)"
     domain_char = f"[^{punct}{spaces}{invalid}{directional}]"
     subdomain = f"(?:(?:{domain_char}(?:[_-]|{domain_char})*)?{domain_char}\\.)"
@@ -411,122 +462,24 @@ def _url_patterns() -> _UrlPatterns:
     return _UrlPatterns(
         url=re.compile(url, re.IGNORECASE),
         ascii_domain=re.compile(ascii_domain, re.IGNORECASE),
-        invalid_short_domain=re.compile(domain_name + country, re.IGNORECASE),
-        special_short_domain=re.compile(domain_name + special_country, re.IGNORECASE),
-        tco=re.compile(r"https?://t\.co/([a-z0-9]+)", re.IGNORECASE),
+        tco=re.compile(f"https?://t\\.co/([a-z0-9]+)(?:\\?{query_char}*{query_end})?", re.IGNORECASE),
         domain_run=re.compile(f"[^{punct_but_domain}{spaces}{invalid}{directional}]+"),
         tld_dot=re.compile(f"\\.(?:{generic}|{country}|{punycode})", re.IGNORECASE),
         protocol=re.compile("https?://", re.IGNORECASE),
     )
 
 
-# Top-level domains twitter-text knows (its conformance/tld_lib.yml, Apache-2.0, as
-# shipped in twitter-text-parser 3.0.0). X recognises a URL only with one of these.
-_GENERIC_TLDS = """
-aaa aarp abarth abb abbott abbvie abc able abogado abudhabi academy accenture accountant
-accountants aco active actor adac ads adult aeg aero aetna afamilycompany afl africa agakhan
-agency aig aigo airbus airforce airtel akdn alfaromeo alibaba alipay allfinanz allstate ally
-alsace alstom americanexpress americanfamily amex amfam amica amsterdam analytics android
-anquan anz aol apartments app apple aquarelle arab aramco archi army arpa art arte asda asia
-associates athleta attorney auction audi audible audio auspost author auto autos avianca aws
-axa azure baby baidu banamex bananarepublic band bank bar barcelona barclaycard barclays
-barefoot bargains baseball basketball bauhaus bayern bbc bbt bbva bcg bcn beats beauty beer
-bentley berlin best bestbuy bet bharti bible bid bike bing bingo bio biz black blackfriday
-blanco blockbuster blog bloomberg blue bms bmw bnl bnpparibas boats boehringer bofa bom bond
-boo book booking boots bosch bostik boston bot boutique box bradesco bridgestone broadway
-broker brother brussels budapest bugatti build builders business buy buzz bzh cab cafe cal
-call calvinklein cam camera camp cancerresearch canon capetown capital capitalone car
-caravan cards care career careers cars cartier casa case caseih cash casino cat catering
-catholic cba cbn cbre cbs ceb center ceo cern cfa cfd chanel channel charity chase chat
-cheap chintai chloe christmas chrome chrysler church cipriani circle cisco citadel citi
-citic city cityeats claims cleaning click clinic clinique clothing cloud club clubmed coach
-codes coffee college cologne com comcast commbank community company compare computer comsec
-condos construction consulting contact contractors cooking cookingchannel cool coop corsica
-country coupon coupons courses cpa credit creditcard creditunion cricket crown crs cruise
-cruises csc cuisinella cymru cyou dabur dad dance data date dating datsun day dclk dds deal
-dealer deals degree delivery dell deloitte delta democrat dental dentist desi design dev dhl
-diamonds diet digital direct directory discount discover dish diy dnp docs doctor dodge dog
-doha domains doosan dot download drive dtv dubai duck dunlop duns dupont durban dvag dvr
-earth eat eco edeka edu education email emerck energy engineer engineering enterprises epost
-epson equipment ericsson erni esq estate esurance etisalat eurovision eus events everbank
-exchange expert exposed express extraspace fage fail fairwinds faith family fan fans farm
-farmers fashion fast fedex feedback ferrari ferrero fiat fidelity fido film final finance
-financial fire firestone firmdale fish fishing fit fitness flickr flights flir florist
-flowers flsmidth fly foo food foodnetwork football ford forex forsale forum foundation fox
-free fresenius frl frogans frontdoor frontier ftr fujitsu fujixerox fun fund furniture
-futbol fyi gal gallery gallo gallup game games gap garden gay gbiz gdn gea gent genting
-george ggee gift gifts gives giving glade glass gle global globo gmail gmbh gmo gmx godaddy
-gold goldpoint golf goo goodhands goodyear goog google gop got gov grainger graphics gratis
-green gripe grocery group guardian gucci guge guide guitars guru hair hamburg hangout haus
-hbo hdfc hdfcbank health healthcare help helsinki here hermes hgtv hiphop hisamitsu hitachi
-hiv hkt hockey holdings holiday homedepot homegoods homes homesense honda honeywell horse
-hospital host hosting hot hoteles hotels hotmail house how hsbc htc hughes hyatt hyundai ibm
-icbc ice icu ieee ifm iinet ikano imamat imdb immo immobilien inc industries infiniti info
-ing ink institute insurance insure int intel international intuit investments ipiranga irish
-iselect ismaili ist istanbul itau itv iveco iwc jaguar java jcb jcp jeep jetzt jewelry jio
-jlc jll jmp jnj jobs joburg jot joy jpmorgan jprs juegos juniper kaufen kddi kerryhotels
-kerrylogistics kerryproperties kfh kia kim kinder kindle kitchen kiwi koeln komatsu kosher
-kpmg kpn krd kred kuokgroup kyoto lacaixa ladbrokes lamborghini lamer lancaster lancia
-lancome land landrover lanxess lasalle lat latino latrobe law lawyer lds lease leclerc
-lefrak legal lego lexus lgbt liaison lidl life lifeinsurance lifestyle lighting like lilly
-limited limo lincoln linde link lipsy live living lixil llc llp loan loans locker locus loft
-lol london lotte lotto love lpl lplfinancial ltd ltda lundbeck lupin luxe luxury macys
-madrid maif maison makeup man management mango map market marketing markets marriott
-marshalls maserati mattel mba mcd mcdonalds mckinsey med media meet melbourne meme memorial
-men menu meo merckmsd metlife miami microsoft mil mini mint mit mitsubishi mlb mls mma mobi
-mobile mobily moda moe moi mom monash money monster montblanc mopar mormon mortgage moscow
-moto motorcycles mov movie movistar msd mtn mtpc mtr museum mutual mutuelle nab nadex nagoya
-name nationwide natura navy nba nec net netbank netflix network neustar new newholland news
-next nextdirect nexus nfl ngo nhk nico nike nikon ninja nissan nissay nokia
-northwesternmutual norton now nowruz nowtv nra nrw ntt nyc obi observer off office okinawa
-olayan olayangroup oldnavy ollo omega one ong onion onl online onyourside ooo open oracle
-orange org organic orientexpress origins osaka otsuka ott ovh page pamperedchef panasonic
-panerai paris pars partners parts party passagens pay pccw pet pfizer pharmacy phd philips
-phone photo photography photos physio piaget pics pictet pictures pid pin ping pink pioneer
-pizza place play playstation plumbing plus pnc pohl poker politie porn post pramerica praxi
-press prime pro prod productions prof progressive promo properties property protection pru
-prudential pub pwc qpon quebec quest qvc racing radio raid read realestate realtor realty
-recipes red redstone redumbrella rehab reise reisen reit reliance ren rent rentals repair
-report republican rest restaurant review reviews rexroth rich richardli ricoh rightathome
-ril rio rip rmit rocher rocks rodeo rogers room rsvp rugby ruhr run rwe ryukyu saarland safe
-safety sakura sale salon samsclub samsung sandvik sandvikcoromant sanofi sap sapo sarl sas
-save saxo sbi sbs sca scb schaeffler schmidt scholarships school schule schwarz science
-scjohnson scor scot search seat secure security seek select sener services ses seven sew sex
-sexy sfr shangrila sharp shaw shell shia shiksha shoes shop shopping shouji show showtime
-shriram silk sina singles site ski skin sky skype sling smart smile sncf soccer social
-softbank software sohu solar solutions song sony soy space spiegel sport spot spreadbetting
-srl srt stada staples star starhub statebank statefarm statoil stc stcgroup stockholm
-storage store stream studio study style sucks supplies supply support surf surgery suzuki
-swatch swiftcover swiss sydney symantec systems tab taipei talk taobao target tatamotors
-tatar tattoo tax taxi tci tdk team tech technology tel telecity telefonica temasek tennis
-teva thd theater theatre tiaa tickets tienda tiffany tips tires tirol tjmaxx tjx tkmaxx
-tmall today tokyo tools top toray toshiba total tours town toyota toys trade trading
-training travel travelchannel travelers travelersinsurance trust trv tube tui tunes tushu
-tvs ubank ubs uconnect unicom university uno uol ups vacations vana vanguard vegas ventures
-verisign vermögensberater vermögensberatung versicherung vet viajes video vig viking villas
-vin vip virgin visa vision vista vistaprint viva vivo vlaanderen vodka volkswagen volvo vote
-voting voto voyage vuelos wales walmart walter wang wanggou warman watch watches weather
-weatherchannel webcam weber website wed wedding weibo weir whoswho wien wiki williamhill win
-windows wine winners wme wolterskluwer woodside work works world wow wtc wtf xbox xerox
-xfinity xihuan xin xperia xxx xyz yachts yahoo yamaxun yandex yodobashi yoga yokohama you
-youtube yun zappos zara zero zip zippo zone zuerich дети католик ком москва онлайн орг рус
-сайт קום ابوظبي اتصالات ارامكو العليان بازار بيتك شبكة عرب كاثوليك كوم موبايلي موقع همراه
-कॉम नेट संगठन คอม みんな クラウド グーグル コム ストア セール ファッション ポイント 世界 中信 中文网 企业 佛山 信息 健康 八卦 公司 公益 商城 商店
-商标 嘉里 嘉里大酒店 在线 大众汽车 大拿 天主教 娱乐 家電 工行 广东 微博 慈善 我爱你 手机 手表 招聘 政务 政府 新闻 时尚 書籍 机构 淡马锡 游戏 点看 珠宝 移动
-组织机构 网址 网店 网站 网络 联通 诺基亚 谷歌 购物 通販 集团 電訊盈科 飞利浦 食品 餐厅 香格里拉 닷넷 닷컴 삼성
-"""
+def _top_level_domains() -> dict[str, list[str]]:
+    """twitter-text's generic and country top-level domains, from ``tlds.txt`` beside this
+    module (its header says where they come from)."""
+    from importlib.resources import files
 
-_COUNTRY_TLDS = """
-ac ad ae af ag ai al am an ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bl bm bn bo
-bq br bs bt bv bw by bz ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw cx cy cz de dj dk dm
-do dz ec ee eg eh er es et eu fi fj fk fm fo fr ga gb gd ge gf gg gh gi gl gm gn gp gq gr gs
-gt gu gw gy hk hm hn hr ht hu id ie il im in io iq ir is it je jm jo jp ke kg kh ki km kn kp
-kr kw ky kz la lb lc li lk lr ls lt lu lv ly ma mc md me mf mg mh mk ml mm mn mo mp mq mr ms
-mt mu mv mw mx my mz na nc ne nf ng ni nl no np nr nu nz om pa pe pf pg ph pk pl pm pn pr ps
-pt pw py qa re ro rs ru rw sa sb sc sd se sg sh si sj sk sl sm sn so sr ss st su sv sx sy sz
-tc td tf tg th tj tk tl tm tn to tp tr tt tv tw tz ua ug uk um us uy uz va vc ve vg vi vn vu
-wf ws ye yt za zm zw ελ ευ бг бел ею мкд мон рф срб укр қаз հայ الاردن البحرين الجزائر
-السعودية المغرب امارات ایران بارت بھارت تونس سودان سورية عراق عمان فلسطين قطر مصر مليسيا
-موريتانيا پاکستان ڀارت भारत भारतम् भारोत বাংলা ভারত ভাৰত ਭਾਰਤ ભારત ଭାରତ இந்தியா இலங்கை
-சிங்கப்பூர் భారత్ ಭಾರತ ഭാരതം ලංකා ไทย ລາວ გე 中国 中國 台湾 台灣 新加坡 澳門 香港 한국
-"""
+    sections: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in files("dutypost.core").joinpath("tlds.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], [])
+        elif line:
+            current.extend(line.split())
+    return sections

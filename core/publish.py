@@ -2,27 +2,36 @@
 
 Guarantees (SPEC §6):
 - the intent is written to the ledger (``queued``, then ``sending``) before a request leaves;
-- a timeout or dropped connection after the request left is ``unknown`` and is never
-  retried here: :func:`reconcile` looks for the text on the account's timeline first, and
-  only a post that is not there may be sent again (:func:`resend`);
-- 5xx, 429 and refused connections are ``failed``, kept in the outbox, retryable by the
-  operator; 401/403 carry a Japanese explanation of what to do.
+- once the request has left, only a definite refusal from X makes a post ``failed`` (a 4xx
+  other than 429, a 503 or 429 with X's problem JSON; :mod:`dutypost.core.xapi`); a
+  timeout, a dropped connection, a 500 or a body that is not JSON is ``unknown`` and is
+  never retried here: :func:`reconcile` looks for the text on the account's timeline
+  (:mod:`dutypost.core.timeline` compares it the way X returns it); a miss inside
+  ``[x] reconcile_grace_seconds`` of the send is not evidence (X's timeline lags), and only
+  a post still not there after it becomes ``failed``;
+- a resend is a publish (:func:`resend`): it looks at the timeline first, runs the whole
+  gate at that moment, and treats X's duplicate refusal as proof the first one is there;
+- refused connections are ``failed``, kept in the outbox, retryable by the operator;
+  401/403 carry a Japanese explanation of what to do.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from dutypost.core.context import DutyContext
-from dutypost.core.errors import GateBlocked, InputError, OutcomeUnknown, PublishFailed
+from dutypost.core.errors import (DutypostError, GateBlocked, InputError, NoCredentials, OutcomeUnknown,
+                                  PublishFailed, StorageFault)
 from dutypost.core.gate import Approval, GateDecision, Override, evaluate, validate_override
 from dutypost.core.length import extract_urls, split_thread, weighted_length
+from dutypost.core.media import PostImage, check_images, upload_images
 from dutypost.core.models import Finding
-from dutypost.core.templates import Template, render
+from dutypost.core.templates import Template, municipality_variables, render
+
+if TYPE_CHECKING:
+    from dutypost.core.ledger import DraftPurpose
 
 SAME_TEMPLATE_RULE = "same-template"
 
@@ -37,6 +46,8 @@ class Composition:
     emergency: bool
     threads_allowed: bool
     values: Mapping[str, str] = field(default_factory=dict)
+    expects: frozenset[str] = frozenset()  # the template's expected gate rules (``expects``)
+    drill_only: bool = False  # the template is 訓練専用 (``drill_only``)
 
     @property
     def weighted_length(self) -> int:
@@ -44,21 +55,24 @@ class Composition:
 
 
 def compose(ctx: DutyContext, template: Template, values: Mapping[str, str], *, now: datetime | None = None) -> Composition:
-    """Render ``template`` and mark it 【訓練】 in drill mode."""
-    text = render(template, values, now=now or ctx.now())
+    """Render ``template`` with the municipality's variables and mark it 【訓練】 in drill mode."""
+    text = render(template, values, now=now or ctx.now(), variables=municipality_variables(ctx.settings))
     return compose_text(ctx, text, template_id=template.id, emergency=template.emergency,
-                        threads_allowed=template.threads, values=values)
+                        threads_allowed=template.threads, values=values, expects=template.expects,
+                        drill_only=template.drill_only)
 
 
 def compose_text(ctx: DutyContext, text: str, *, template_id: str | None, emergency: bool,
-                 threads_allowed: bool, values: Mapping[str, str] | None = None) -> Composition:
+                 threads_allowed: bool, values: Mapping[str, str] | None = None,
+                 expects: Iterable[str] = (), drill_only: bool = False) -> Composition:
     marker = ctx.settings.drill.marker
     if ctx.drill and marker not in text:
         text = marker + text
     limit = ctx.settings.x.max_weighted_length
     parts = split_thread(text, limit) if threads_allowed else [text]
     return Composition(text=text, parts=tuple(parts), template_id=template_id, emergency=emergency,
-                       threads_allowed=threads_allowed, values=dict(values or {}))
+                       threads_allowed=threads_allowed, values=dict(values or {}),
+                       expects=frozenset(expects), drill_only=drill_only)
 
 
 @dataclass(frozen=True)
@@ -86,9 +100,19 @@ class Review:
     def explain(self, *, for_cli: bool = True) -> str:
         text = self.decision.explain(for_cli=for_cli)
         if self.same_template and SAME_TEMPLATE_RULE not in self.acks:
-            how = f"確認したら --ack {SAME_TEMPLATE_RULE} を付けてください。" if for_cli else "確認してから進んでください。"
-            text = f"{text}\n{self.same_template.message} {how}".strip()
+            if self.decision.allowed:  # the gate alone passed, but this warning still stops the post
+                text = text.replace(PASSED, STOPPED, 1)
+            text = f"{text}\n{same_template_line(self.same_template, for_cli=for_cli)}".strip()
         return text
+
+
+PASSED, STOPPED = "投稿前チェックを通りました。", "投稿前チェックで止まっています。"
+
+
+def same_template_line(finding: Finding, *, for_cli: bool = True) -> str:
+    """The same-template warning (同じテンプレート) as a line of the gate's explanation."""
+    how = f"確認したら --ack {SAME_TEMPLATE_RULE} を付けてください。" if for_cli else "確認してから進んでください。"
+    return f"・要確認 (同じテンプレート): {finding.message} {how}"
 
 
 def review(
@@ -116,6 +140,8 @@ def review(
         acks=acks,
         threads_allowed=composition.threads_allowed,
         recent_texts=tuple(recent),
+        expected_rules=composition.expects,
+        drill_only=composition.drill_only,
     )
     return Review(decision=decision, same_template=_same_template_warning(ctx, composition, now), acks=acks)
 
@@ -127,6 +153,10 @@ def _same_template_warning(ctx: DutyContext, composition: Composition, now: date
     last = ctx.ledger.last_post_of_template(composition.template_id, now - timedelta(minutes=minutes), ctx.drill)
     if last is None or last.operator == ctx.operator.id:
         return None
+    return _same_template_finding(ctx, last)
+
+
+def _same_template_finding(ctx: DutyContext, last) -> Finding:
     who = ctx.settings.operator(last.operator)
     name = who.name if who else last.operator
     from dutypost.core.templates import format_jst_time
@@ -154,6 +184,11 @@ class PublishResult:
     url: str | None
     x_post_ids: tuple[str, ...]
     reply_fallback: bool = False
+    #: A resend found the post on the timeline (or X called it a duplicate of one there):
+    #: recorded ``sent``, nothing was sent again.
+    found_on_timeline: bool = False
+    #: For a checklist item's post: its record on the checklist, in words (or why it failed).
+    checklist_note: str = ""
 
 
 def publish(
@@ -166,13 +201,33 @@ def publish(
     kind: str = "post",
     reply_to_post_id: int | None = None,
     fallback_text: str | None = None,
+    purpose: DraftPurpose | None = None,
     draft_id: str | None = None,
+    images: Iterable[PostImage | tuple[str, str]] = (),
     now: datetime | None = None,
 ) -> PublishResult:
     """Pass the gate, record the intent, then send. Raises GateBlocked/PublishFailed/OutcomeUnknown.
 
+    ``images`` (画像, up to 4, each with its alt text) are checked before anything is
+    recorded, recorded with the intent, and uploaded with their alt text right before the
+    first part is created (:mod:`dutypost.core.media`); they go with the first part.
+
+    Before the first publish of the process the credentials must belong to the configured
+    account (:meth:`DutyContext.check_account`): another account's token raises
+    :class:`~dutypost.core.errors.WrongAccount` and nothing is recorded or sent. When X
+    cannot be used at all — no credentials, 401, credits refused (402), unreachable — the
+    post is recorded and kept in the outbox as ``failed`` with the reason and the next
+    step (:class:`PublishFailed`), so that it can be resent or posted from a phone.
+
     With ``reply_to_post_id`` (a correction), the first part is sent as a reply to that
     post; if X refuses the reply (SPEC §5), ``fallback_text`` goes out as a standalone post.
+
+    With ``purpose`` (a checklist item's post, チェックリストの投稿: 訂正・お詫び, 炎上, なりすまし,
+    運用停止), the post's kind and reply target are the purpose's, the standalone text is
+    worked out here (:func:`core.checklists.standalone_fallback_text`: the original's date
+    and subject), and once the post is recorded it is recorded on its checklist item too —
+    sent, failed or unknown alike, so the checklist shows it and the outbox resends it by
+    the same rules. ``PublishResult.checklist_note`` (or the raised error's) says so in words.
     """
     now = now or ctx.now()
     result = review(ctx, composition, approval=approval, override=override, acks=acks, now=now)
@@ -180,21 +235,42 @@ def publish(
         headline, _, details = result.explain(for_cli=True).partition("\n")
         raise GateBlocked(headline, hint=details)
     ledger = ctx.ledger
-    ctx.x_client()  # credentials are checked before anything is recorded
+    checked_images = check_images(images)
+    x_problem = _x_unusable(ctx)  # raises WrongAccount before anything is recorded
+    if purpose is not None:
+        kind, reply_to_post_id = purpose.kind, purpose.reply_to_post_id
     reply_x_id = _reply_target(ctx, reply_to_post_id)
-    post_id = ledger.create_post(
-        operator=ctx.operator.id,
-        department=ctx.operator.department,
-        template_id=composition.template_id,
-        text=composition.text,
-        parts=list(composition.parts),
-        drill=ctx.drill,
-        kind=kind,
-        reply_to_post_id=reply_to_post_id,
-        draft_id=draft_id,
-        acks=sorted(result.acks),
-        findings=[f.as_json() for f in result.decision.findings],
-    )
+    if purpose is not None and reply_to_post_id is not None and fallback_text is None:
+        from dutypost.core.checklists import standalone_fallback_text
+
+        fallback_text = standalone_fallback_text(ledger, reply_to_post_id, composition.parts[0],
+                                                 templates=ctx.templates)
+    from dutypost.core.ledger import SameTemplateTaken
+
+    minutes = ctx.settings.gate.same_template_warn_minutes
+    # The same-template check is made again in the transaction that records the post, so that
+    # two operators publishing the same template at the same moment cannot both miss it.
+    guard = now - timedelta(minutes=minutes) if minutes > 0 and SAME_TEMPLATE_RULE not in result.acks else None
+    try:
+        post_id = ledger.create_post(
+            operator=ctx.operator.id,
+            department=ctx.operator.department,
+            template_id=composition.template_id,
+            text=composition.text,
+            parts=list(composition.parts),
+            drill=ctx.drill,
+            kind=kind,
+            reply_to_post_id=reply_to_post_id,
+            draft_id=draft_id,
+            acks=sorted(result.acks),
+            findings=[f.as_json() for f in result.decision.findings],
+            same_template_since=guard,
+            values=dict(composition.values),
+            images=[i.as_json() for i in checked_images],
+        )
+    except SameTemplateTaken as taken:
+        finding = _same_template_finding(ctx, ledger.get_post(taken.post_id))
+        raise GateBlocked(STOPPED, hint=same_template_line(finding)) from None
     if approval is not None and result.decision.approval_problem is None:
         ledger.record_approval(post_id, approver=approval.approver_id, method=approval.method,
                                at=approval.at, recorded_by=ctx.operator.id)
@@ -203,7 +279,81 @@ def publish(
                                reason=override.reason, lifted=list(result.decision.lifted))
     if draft_id:
         ledger.close_draft(draft_id, "published")
-    return _send(ctx, post_id, list(composition.parts), sent=[], reply_to=reply_x_id, fallback_text=fallback_text)
+    if x_problem is not None:
+        failure = _kept_failed(ctx, post_id, x_problem)
+        if purpose is not None:
+            failure.checklist_note = _record_on_checklist(ctx, purpose, post_id)
+        raise failure
+    if purpose is None:
+        return _send(ctx, post_id, list(composition.parts), sent=[], reply_to=reply_x_id, fallback_text=fallback_text)
+    try:
+        result = _send(ctx, post_id, list(composition.parts), sent=[], reply_to=reply_x_id,
+                       fallback_text=fallback_text)
+    except Exception as exc:  # failed or unknown: the item still records the post, to be resolved
+        exc.checklist_note = _record_on_checklist(ctx, purpose, post_id)
+        raise
+    return replace(result, checklist_note=_record_on_checklist(ctx, purpose, post_id))
+
+
+def _x_unusable(ctx: DutyContext) -> DutypostError | None:
+    """Why X cannot be used for this publish (no credentials, 401, 402, unreachable), or None.
+
+    Checks the account (``users/me``, cached) on the first publish of the process; a
+    token for another account raises :class:`~dutypost.core.errors.WrongAccount`."""
+    from dutypost.core.xapi import XApiError
+
+    try:
+        ctx.x_client()
+        ctx.check_account()
+    except NoCredentials as exc:
+        return exc
+    except XApiError as exc:  # users/me failed: nothing was posted, whatever its outcome
+        return exc
+    return None
+
+
+def _kept_failed(ctx: DutyContext, post_id: int, problem: DutypostError) -> PublishFailed:
+    """Record ``post_id`` as ``failed`` because X cannot be used; the error to raise."""
+    from dutypost.core.xapi import XAuthError, XPaymentRequired
+
+    if isinstance(problem, NoCredentials):
+        step = ("dutypost auth で PIN ログインして認証情報を用意してから、dutypost outbox resend "
+                f"{post_id} で再送してください。")
+    elif isinstance(problem, XAuthError):
+        step = f"dutypost auth でログインし直してから、dutypost outbox resend {post_id} で再送してください。"
+    elif isinstance(problem, XPaymentRequired):
+        step = f"運用管理者がクレジットを補充してから、dutypost outbox resend {post_id} で再送してください。"
+    else:
+        step = f"X に接続できるようになったら dutypost outbox resend {post_id} で再送してください。"
+    phone = ("急ぐときは本文をコピーしてスマートフォンなど別の手段で投稿し、"
+             f"dutypost outbox cancel {post_id} --reason 理由 で送信待ちから外してください。")
+    reason = f"X を使えません: {problem.message} {step}"
+    # queued → sending → failed: the audit trail shows the attempt and, in the failure, why.
+    ctx.ledger.set_state(post_id, "sending", operator=ctx.operator.id)
+    ctx.ledger.set_state(post_id, "failed", error=reason, operator=ctx.operator.id)
+    details = f"\n{problem.hint}" if problem.hint else ""
+    return PublishFailed(
+        f"投稿 #{post_id} は送信できませんでした。X を使えません: {problem.message}",
+        hint=f"投稿は送信待ち (outbox) に「失敗」として残っています。{step}{phone}{details}",
+        post_id=post_id, cause=problem,
+    )
+
+
+def _record_on_checklist(ctx: DutyContext, purpose: DraftPurpose, post_id: int) -> str:
+    """Record ``post_id`` on its checklist item; the outcome in words (never raises a
+    DutypostError: the post itself is recorded already)."""
+    from dutypost.core import checklists
+
+    try:
+        if purpose.item_key == "correction_post":
+            checklists.link_correction(ctx.ledger, purpose.checklist_id, correction_post_id=post_id,
+                                       operator=ctx.operator.id)
+        else:
+            checklists.record(ctx.ledger, purpose.checklist_id, purpose.item_key, operator=ctx.operator.id,
+                              value=post_id)
+    except DutypostError as exc:
+        return f"チェックリストに記録できませんでした: {exc.message}"
+    return f"チェックリスト #{purpose.checklist_id} に投稿 #{post_id} を記録しました。"
 
 
 def _reply_target(ctx: DutyContext, reply_to_post_id: int | None) -> str | None:
@@ -218,48 +368,70 @@ def _reply_target(ctx: DutyContext, reply_to_post_id: int | None) -> str | None:
 
 
 def _send(ctx: DutyContext, post_id: int, parts: list[str], *, sent: list[str],
-          reply_to: str | None, fallback_text: str | None = None) -> PublishResult:
-    """Send the unsent parts of ``post_id``, each replying to the previous one."""
-    from dutypost.core.xapi import XApiError, XReplyNotAllowed
+          reply_to: str | None, fallback_text: str | None = None,
+          duplicate_is_evidence: bool = False) -> PublishResult:
+    """Send the unsent parts of ``post_id``, each replying to the previous one.
+
+    A ledger write that fails (:class:`StorageFault`) before ``sending`` is recorded is exit 2
+    and nothing was sent; once it is recorded, a failed write is :class:`OutcomeUnknown`
+    (exit 5) with the resolve hint, since the request may have left (issue 17 item 4).
+
+    ``duplicate_is_evidence`` (a resend): X's 403 duplicate means the first attempt is on
+    the account, so it is looked up on the timeline and recorded ``sent`` — or, while the
+    timeline has not caught up, left ``unknown`` to resolve."""
+    ctx.x_client()  # credentials are checked before ``sending`` is recorded
+    ctx.check_account()  # a resend, too, goes to the configured account only (cached)
+    images = [] if sent else [PostImage.from_json(i) for i in (ctx.ledger.get_post(post_id).images or [])]
+    ctx.ledger.set_state(post_id, "sending", operator=ctx.operator.id)
+    try:
+        return _send_recorded(ctx, post_id, parts, ids=list(sent), reply_to=reply_to, fallback_text=fallback_text,
+                              duplicate_is_evidence=duplicate_is_evidence, images=images)
+    except StorageFault as fault:
+        # The request may have left: the ledger could not record what became of it.
+        raise OutcomeUnknown(
+            f"投稿 #{post_id} の送信の結果を記録ファイルに書けませんでした: {fault.message}",
+            hint=(f"X に届いているかもしれません。再送はしないでください。{fault.hint.splitlines()[0]}\n"
+                  f"書けるようになったら dutypost outbox resolve {post_id} でタイムラインを確かめます。"),
+            post_id=post_id, cause=fault,
+        ) from None
+
+
+def _send_recorded(ctx: DutyContext, post_id: int, parts: list[str], *, ids: list[str], reply_to: str | None,
+                   fallback_text: str | None, duplicate_is_evidence: bool,
+                   images: list[PostImage]) -> PublishResult:
+    """:func:`_send` once ``sending`` is recorded: every ledger write from here on may come
+    after a request left."""
+    from dutypost.core.xapi import XApiError, XDuplicateError, XReplyNotAllowed
 
     ledger = ctx.ledger
     client = ctx.x_client()
-    ledger.set_state(post_id, "sending", operator=ctx.operator.id)
-    ids = list(sent)
     url = None
     fallback_used = False
     try:
+        # The images first: no post is created until they are uploaded and described.
+        media_ids = upload_images(client, images) if images else None
         for index in range(len(ids), len(parts)):
             text = parts[index]
             parent = ids[-1] if ids else reply_to
+            media = media_ids if index == 0 else None
             try:
-                created = client.create_post(text, reply_to=parent)
+                created = client.create_post(text, reply_to=parent, media_ids=media)
             except XReplyNotAllowed:
                 if index != 0 or not fallback_text:
                     raise
                 # X refused the reply: the correction goes out standalone, naming the original,
                 # recorded first (an unknown outcome is then looked for by the text that was sent).
                 ledger.use_standalone_text(post_id, fallback_text, operator=ctx.operator.id)
-                created = client.create_post(fallback_text)
+                created = client.create_post(fallback_text, media_ids=media)
                 fallback_used = True
             ids.append(created.id)
             url = url or created.url
+    except XDuplicateError as exc:
+        if not duplicate_is_evidence:
+            _record_failure(ctx, post_id, ids, exc)
+        return _found_as_duplicate(ctx, post_id, ids, exc)
     except XApiError as exc:
-        state = "unknown" if exc.outcome == "unknown" else "failed"
-        ledger.set_state(post_id, state, x_post_ids=ids, error=exc.message, operator=ctx.operator.id)
-        details = f"\n{exc.hint}" if exc.hint else ""
-        if state == "unknown":
-            raise OutcomeUnknown(
-                f"投稿 #{post_id} が X に届いたかどうか分かりません: {exc.message}",
-                hint=f"再送はしないでください。dutypost outbox resolve {post_id} でタイムラインを確かめます。{details}",
-                post_id=post_id, cause=exc,
-            ) from None
-        raise PublishFailed(
-            f"投稿 #{post_id} は送信できませんでした: {exc.message}",
-            hint=f"投稿は送信待ち (outbox) に残っています。状況が直ったら dutypost outbox resend {post_id} で再送できます。"
-                 f"スマートフォンなど別の手段で投稿したときは dutypost outbox cancel {post_id} --reason 理由 で取り消します。{details}",
-            post_id=post_id, cause=exc,
-        ) from None
+        _record_failure(ctx, post_id, ids, exc)
     post = ledger.get_post(post_id)
     if url is None and post and post.url:
         url = post.url
@@ -267,73 +439,234 @@ def _send(ctx: DutyContext, post_id: int, parts: list[str], *, sent: list[str],
     return PublishResult(post_id=post_id, url=url, x_post_ids=tuple(ids), reply_fallback=fallback_used)
 
 
-def _normalise(text: str) -> str:
-    text = unicodedata.normalize("NFC", text)
-    spans = extract_urls(text)
-    for start, end, _ in reversed(spans):
-        text = text[:start] + "<URL>" + text[end:]
-    return re.sub(r"\s+", " ", text).strip()
+def _found_as_duplicate(ctx: DutyContext, post_id: int, ids: list[str], exc: Exception) -> PublishResult:
+    """A resend X refused as a duplicate: the first attempt is there. Record it ``sent``."""
+    import time
+
+    post = ctx.ledger.get_post(post_id)
+    found = list(ids)
+    for wait in (0.0, *DUPLICATE_LOOKUP_WAITS):  # X said it is there; its timeline may lag a little
+        time.sleep(wait)
+        try:
+            found = _find_on_timeline(ctx, post, known=ids)
+        except PublishFailed:  # the timeline could not be read: X's word is still evidence
+            break
+        if len(found) == len(post.parts):
+            break
+    if len(found) == len(post.parts):
+        url = post.url or f"{ctx.settings.web_base_url(ctx.drill)}/i/web/status/{found[0]}"
+        ctx.ledger.set_state(post_id, "sent", x_post_ids=found, url=url, operator=ctx.operator.id)
+        return PublishResult(post_id=post_id, url=url, x_post_ids=tuple(found), found_on_timeline=True)
+    message = "X が同じ本文の投稿を重複として拒否しました。最初の送信は X に届いています (タイムラインにはまだ見つかりません)。"
+    ctx.ledger.set_state(post_id, "unknown", x_post_ids=found, error=message, operator=ctx.operator.id)
+    raise OutcomeUnknown(
+        f"投稿 #{post_id}: {message}",
+        hint=f"再送はしないでください。少し待ってから dutypost outbox resolve {post_id} でタイムラインを確かめます。",
+        post_id=post_id, cause=exc,
+    ) from None
+
+
+def _record_failure(ctx: DutyContext, post_id: int, ids: list[str], exc) -> None:
+    """Record a send that did not end ``sent`` and raise what the operator should know."""
+    ledger = ctx.ledger
+    state = "unknown" if exc.outcome == "unknown" else "failed"
+    ledger.set_state(post_id, state, x_post_ids=ids, error=exc.message, operator=ctx.operator.id)
+    details = f"\n{exc.hint}" if exc.hint else ""
+    if state == "unknown":
+        raise OutcomeUnknown(
+            f"投稿 #{post_id} が X に届いたかどうか分かりません: {exc.message}",
+            hint=f"再送はしないでください。dutypost outbox resolve {post_id} でタイムラインを確かめます。{details}",
+            post_id=post_id, cause=exc,
+        ) from None
+    raise PublishFailed(
+        f"投稿 #{post_id} は送信できませんでした: {exc.message}",
+        hint=f"投稿は送信待ち (outbox) に残っています。状況が直ったら dutypost outbox resend {post_id} で再送できます。"
+             f"スマートフォンなど別の手段で投稿したときは dutypost outbox cancel {post_id} --reason 理由 で取り消します。{details}",
+        post_id=post_id, cause=exc,
+    ) from None
+
+
+#: After X refuses a resend as a duplicate, the timeline is read again after these waits
+#: (seconds) before the post is left ``unknown`` for a later resolve.
+DUPLICATE_LOOKUP_WAITS = (1.0, 2.0)
+#: How many timeline pages (of 100) reconciliation reads at most, back to the post's time.
+RECONCILE_MAX_PAGES = 10
+#: How far before the ledger's ``created_at`` the timeline window starts (clock skew).
+RECONCILE_WINDOW_LEAD = timedelta(minutes=5)
+#: Gate findings that depend on the moment of sending: a resend does not inherit their
+#: acknowledgement (ack) from the first attempt.
+MOMENT_RULES = frozenset({"stale-time", "duplicate"})
 
 
 @dataclass(frozen=True)
 class Reconciliation:
+    """What a look at the timeline (照合) found. ``state`` is the post's state afterwards:
+    ``sent`` (found), ``unknown`` (not found yet, inside the grace period: look again at
+    ``look_again_at``) or ``failed`` (not found after it: a resend is offered)."""
+
     post_id: int
     found: bool
     x_post_ids: tuple[str, ...]
     message: str
+    state: str = ""
+    look_again_at: datetime | None = None
+
+
+def _sent_at(ctx: DutyContext, post) -> datetime:
+    """When the post's last attempt left: its last ``post.sending`` event (else its update)."""
+    sending = [e.at for e in ctx.ledger.events(post.id) if e.kind == "post.sending"]
+    return sending[-1] if sending else post.updated_at
+
+
+def _find_on_timeline(ctx: DutyContext, post, known: list[str] | None = None) -> list[str]:
+    """The X ids of ``post``'s parts found on the account's timeline, in order (those
+    already known first). Reads the whole window: every page back to the post's time."""
+    from dutypost.core.timeline import same_post
+    from dutypost.core.xapi import XApiError
+
+    client = ctx.x_client()
+    ids = list(post.x_post_ids if known is None else known)
+    try:
+        me = ctx.account_user()
+        timeline = client.user_posts(
+            me["id"],
+            start_time=post.created_at - RECONCILE_WINDOW_LEAD,
+            since_id=ids[-1] if ids else None,
+            max_pages=RECONCILE_MAX_PAGES,
+            note_tweet=ctx.settings.x.max_weighted_length > 280,
+        )
+    except XApiError as exc:  # reconciliation itself could not reach X
+        raise PublishFailed(f"タイムラインを確かめられませんでした: {exc.message}",
+                            hint=f"状態は変えていません。後でもう一度 dutypost outbox resolve {post.id} を実行してください。",
+                            post_id=post.id, cause=exc) from None
+    oldest_first = list(reversed(timeline))  # so that a thread's parts line up
+    for part in post.parts[len(ids):]:
+        match = next((item for item in oldest_first
+                      if str(item.get("id")) not in ids and same_post(part, item)), None)
+        if match is None:
+            break
+        ids.append(str(match["id"]))
+    return ids
+
+
+def _record_found(ctx: DutyContext, post, ids: list[str]) -> str:
+    url = post.url or f"{ctx.settings.web_base_url(ctx.drill)}/i/web/status/{ids[0]}"
+    ctx.ledger.set_state(post.id, "sent", x_post_ids=ids, url=url, operator=ctx.operator.id)
+    return url
 
 
 def reconcile(ctx: DutyContext, post_id: int) -> Reconciliation:
-    """Look for an uncertain post on the account's timeline (SPEC §6) — never resend here."""
+    """Look for an uncertain or failed post on the account's timeline (SPEC §6) — never resend here.
+
+    Found: ``sent``. Not found within ``[x] reconcile_grace_seconds`` of the send: still
+    ``unknown`` (X's timeline lags), with the time to look again. Not found after it:
+    ``failed``, and a resend is offered. A ``failed`` post that is not found stays ``failed``.
+    """
     ledger = ctx.ledger
     post = ledger.get_post(post_id)
     if post is None:
         raise InputError(f"投稿 #{post_id} は記録にありません。", hint="dutypost outbox で番号を確かめてください。")
-    if post.state not in ("unknown", "sending"):
+    if post.state not in ("unknown", "sending", "failed"):
         raise InputError(
             f"投稿 #{post_id} は確認の必要がありません (状態: {post.state})。",
-            hint="確認が必要なのは状態が unknown (不明) か sending (送信中) の投稿です。",
+            hint="確認できるのは状態が unknown (不明)・sending (送信中)・failed (失敗) の投稿です。",
         )
     if post.state == "sending" and post.updated_at > ctx.now() - timedelta(seconds=2 * ctx.settings.x.timeout_seconds):
         raise InputError(
             f"投稿 #{post_id} はいま送信中です。",
             hint=f"{int(2 * ctx.settings.x.timeout_seconds)} 秒ほど待ってから、もう一度確かめてください。",
         )
-    client = ctx.x_client()
-    me = ctx.account_user()
-    try:
-        timeline = client.user_posts(me["id"], start_time=post.created_at - timedelta(minutes=5))
-    except Exception as exc:  # XApiError: reconciliation itself could not reach X
-        from dutypost.core.xapi import XApiError
-
-        if isinstance(exc, XApiError):
-            raise PublishFailed(f"タイムラインを確かめられませんでした: {exc.message}",
-                                hint=f"状態は不明のままです。後でもう一度 dutypost outbox resolve {post_id} を実行してください。",
-                                post_id=post_id, cause=exc) from None
-        raise
-    ids = list(post.x_post_ids)
-    by_text: dict[str, list[str]] = {}
-    for item in reversed(timeline):  # oldest first, so a thread's parts line up
-        by_text.setdefault(_normalise(item["text"]), []).append(item["id"])
-    for part in post.parts[len(ids):]:
-        matches = [i for i in by_text.get(_normalise(part), []) if i not in ids]
-        if not matches:
-            break
-        ids.append(matches[0])
+    ids = _find_on_timeline(ctx, post)
     if len(ids) == len(post.parts):
-        url = post.url or f"{ctx.settings.web_base_url(ctx.drill)}/i/web/status/{ids[0]}"
-        ledger.set_state(post_id, "sent", x_post_ids=ids, url=url, operator=ctx.operator.id)
-        return Reconciliation(post_id, True, tuple(ids), f"投稿 #{post_id} はタイムラインにありました。送信済みにしました: {url}")
+        url = _record_found(ctx, post, ids)
+        return Reconciliation(post_id, True, tuple(ids), f"投稿 #{post_id} はタイムラインにありました。送信済みにしました: {url}",
+                              state="sent")
+    resend_hint = f"届いていないので、再送できます: dutypost outbox resend {post_id}"
+    if post.state == "failed":
+        return Reconciliation(post_id, False, tuple(post.x_post_ids),
+                              f"投稿 #{post_id} はタイムラインにありませんでした。{resend_hint}", state="failed")
+    look_again_at = _sent_at(ctx, post) + timedelta(seconds=ctx.settings.x.reconcile_grace_seconds)
+    if ctx.now() < look_again_at:
+        from dutypost.core.templates import format_jst_time
+
+        if post.state == "sending":
+            ledger.set_state(post_id, "unknown", x_post_ids=ids, error="タイムラインにまだ見つかりません (X の反映待ちの可能性があります)。",
+                             operator=ctx.operator.id)
+        at = format_jst_time(look_again_at)
+        return Reconciliation(
+            post_id, False, tuple(ids),
+            f"投稿 #{post_id} はまだ見つかりません。X の反映待ちの可能性があります。再送はしないでください。"
+            f"{at}以降にもう一度 dutypost outbox resolve {post_id} で確認してください。",
+            state="unknown", look_again_at=look_again_at,
+        )
     ledger.set_state(post_id, "failed", x_post_ids=ids,
                      error="タイムラインに見つかりませんでした (X に届いていません)。", operator=ctx.operator.id)
-    return Reconciliation(
-        post_id, False, tuple(ids),
-        f"投稿 #{post_id} はタイムラインにありませんでした。届いていないので、再送できます: dutypost outbox resend {post_id}",
+    return Reconciliation(post_id, False, tuple(ids), f"投稿 #{post_id} はタイムラインにありませんでした。{resend_hint}",
+                          state="failed")
+
+
+def resend_composition(ctx: DutyContext, post) -> Composition:
+    """The ledger's post as the gate sees it again: its text and parts, and what its
+    template says (emergency, expected rules, 訓練専用)."""
+    template = ctx.templates.get(post.template_id) if post.template_id else None
+    return Composition(
+        text=post.text,
+        parts=tuple(post.parts),
+        template_id=post.template_id,
+        emergency=bool(template and template.emergency),
+        threads_allowed=bool(template and template.threads) or len(post.parts) > 1,
+        expects=frozenset(template.expects) if template else frozenset(),
+        drill_only=bool(template and template.drill_only),
     )
 
 
-def resend(ctx: DutyContext, post_id: int) -> PublishResult:
-    """Send a ``failed`` post again (only failed: an ``unknown`` one must be reconciled first)."""
+def _carried_approval(post) -> Approval | None:
+    """The approval given before the first attempt (not a 事後承認), for the resend's gate."""
+    given = post.approval
+    if not given or given.get("post_hoc"):
+        return None
+    return Approval(approver_id=given["approver"], method=given["method"], at=given["at"])
+
+
+def review_resend(
+    ctx: DutyContext,
+    post_id: int,
+    *,
+    approval: Approval | None = None,
+    override: Override | None = None,
+    acks: Iterable[str] = (),
+    now: datetime | None = None,
+) -> Review:
+    """The gate on a resend, at the moment of resending: role (the resending operator),
+    hours (lifted only by a new override), approval (the first one, or a new one) and the
+    content checks — a 「○時○分現在」 gone stale needs its own acknowledgement now."""
+    post = ctx.ledger.get_post(post_id)
+    if post is None:
+        raise InputError(f"投稿 #{post_id} は記録にありません。", hint="dutypost outbox で番号を確かめてください。")
+    kept = set(post.acks) - MOMENT_RULES
+    result = review(ctx, resend_composition(ctx, post), approval=approval or _carried_approval(post),
+                    override=override, acks=kept | set(acks), now=now)
+    return replace(result, same_template=None)  # the same-template warning would name this very post
+
+
+def resend(
+    ctx: DutyContext,
+    post_id: int,
+    *,
+    approval: Approval | None = None,
+    override: Override | None = None,
+    acks: Iterable[str] = (),
+    now: datetime | None = None,
+) -> PublishResult:
+    """Send a ``failed`` post again: a resend is a publish (issue 17).
+
+    First the timeline, as a resolve does (a post X stored after all is recorded ``sent``
+    and not sent again); then the whole gate at this moment (:func:`review_resend`); the
+    audit event ``post.resend`` names who resent it. A resend X refuses as a duplicate
+    proves the first one is there: it is looked up and recorded ``sent``. An ``unknown``
+    post must be resolved first.
+    """
+    now = now or ctx.now()
     post = ctx.ledger.get_post(post_id)
     if post is None:
         raise InputError(f"投稿 #{post_id} は記録にありません。", hint="dutypost outbox で番号を確かめてください。")
@@ -344,14 +677,46 @@ def resend(ctx: DutyContext, post_id: int) -> PublishResult:
         )
     if post.state != "failed":
         raise InputError(f"投稿 #{post_id} は再送できません (状態: {post.state})。")
+    if post.drill != ctx.drill:
+        mode = "訓練" if post.drill else "本番"
+        raise InputError(f"投稿 #{post_id} は{mode}の投稿です。{mode}モードで再送してください。",
+                         hint="訓練の投稿は --drill を付けて、本番の投稿は付けずに操作します。")
+    ids = _find_on_timeline(ctx, post)
+    if len(ids) == len(post.parts):
+        url = _record_found(ctx, post, ids)
+        return PublishResult(post_id=post_id, url=url, x_post_ids=tuple(ids), found_on_timeline=True)
+    result = review_resend(ctx, post_id, approval=approval, override=override, acks=acks, now=now)
+    if not result.allowed:
+        headline, _, details = result.explain(for_cli=True).partition("\n")
+        blocked = GateBlocked(f"投稿 #{post_id} は再送できません。{headline}", hint=details)
+        blocked.review = result
+        raise blocked
+    ledger = ctx.ledger
+    if approval is not None and result.decision.approval_problem is None:
+        ledger.record_approval(post_id, approver=approval.approver_id, method=approval.method,
+                               at=approval.at, recorded_by=ctx.operator.id)
+    if override is not None and result.decision.lifted and post.override is None:
+        ledger.record_override(post_id, operator=ctx.operator.id, category=override.category,
+                               reason=override.reason, lifted=list(result.decision.lifted))
+    ledger.append_event(operator=ctx.operator.id, kind="post.resend", post_id=post_id, payload={
+        "resent_by": ctx.operator.id,
+        "first_sent_by": post.operator,
+        "acks": sorted(result.acks),
+        "lifted": list(result.decision.lifted),
+        "override": ({"category": override.category, "reason": override.reason}
+                     if override is not None and result.decision.lifted else None),
+        "approval": ({"approver": (approval or _carried_approval(post)).approver_id,
+                      "method": (approval or _carried_approval(post)).method}
+                     if result.decision.approval_problem is None else None),
+    })
     reply_to = fallback_text = None
     if post.reply_to_post_id is not None and not post.x_post_ids:
         from dutypost.core.checklists import standalone_fallback_text
 
         reply_to = _reply_target(ctx, post.reply_to_post_id)
         fallback_text = standalone_fallback_text(ctx.ledger, post.reply_to_post_id, post.parts[0], templates=ctx.templates)
-    return _send(ctx, post_id, list(post.parts), sent=list(post.x_post_ids), reply_to=reply_to,
-                 fallback_text=fallback_text)
+    return _send(ctx, post_id, list(post.parts), sent=ids, reply_to=reply_to,
+                 fallback_text=fallback_text, duplicate_is_evidence=True)
 
 
 def cancel(ctx: DutyContext, post_id: int, reason: str) -> None:

@@ -12,9 +12,17 @@ File format::
     threads = false                 # may be split into a thread (スレッド) when too long
     order = 30                      # optional: position within the category
     description = "…"               # one line
-    body = \"\"\"…{area}…\"\"\"         # {name} placeholders, one per field
-    hashtags = ["#阿見町"]
-    link = "https://…"              # optional
+    body = \"\"\"…{area}…\"\"\"         # {name} placeholders: fields and municipality variables
+    hashtags = ["{municipality_hashtags}", "#避難指示"]
+    link = "{page.bosai}"           # optional: a URL, or a variable naming one
+    expects = ["rumour"]            # optional: gate rules this template is expected to trip
+                                    # (a デマ注意 post names 噂); expected warnings show as info.
+                                    # "drill-marker": the drill announcement may carry 【訓練】 in
+                                    # live mode, confirmed explicitly (a warning to acknowledge)
+    drill_only = true               # optional: drill mode only (訓練実施中); blocked in live mode
+    lifts = "evac-l4"               # optional: this post lifts that template's order (発令中の解除)
+    board_key = "area"              # optional: the field naming the place on the board (発令中)
+    board_level = "warning"         # optional: the field naming the kind on the board
 
     [[fields]]
     name = "area"                   # a-z, 0-9, _
@@ -26,6 +34,24 @@ File format::
     source = "areas"                # area/facility only: areas | shelters | facilities
     example = "本郷地区"
     help = "…"                      # optional
+
+Municipality variables (自治体の変数) are filled from the config's ``[municipality]``
+(:class:`core.config.MunicipalityConfig`), never typed by the officer, so no bundled
+template names a particular town:
+
+    {municipality}           name                阿見町 / 流山市
+    {municipality_kind}      kind                町 / 市 / 村 / 区 (「{municipality_kind}は」→「町は」)
+    {municipality_en}        name_en, else name  Ami Town (English templates)
+    {municipality_hashtags}  hashtags            "#阿見町" (several are joined by a space)
+    {website}                website             https://www.town.ami.lg.jp
+    {page.NAME}              pages.NAME          a path is appended to website: {page.bosai}
+    {mail_service}           mail_service        あみメール
+    {manager_title}          manager_title       秘書広聴課長
+
+They may stand in the body, in ``link`` and in ``hashtags``. A line whose placeholders all
+come out empty (an empty optional field, or ``mail_service = ""``) is left out; an empty
+name or kind, or a page the config lacks, is an :class:`InputError` naming the config
+key. A ``{name}`` that is neither a field nor a variable is reported with its file and line.
 
 A broken file is reported as a :class:`TemplateError` with its file and line; the other
 templates still load. The drill marker 【訓練】 is never part of a template: the caller
@@ -58,19 +84,38 @@ DEFAULT_SOURCE = {"area": "areas", "facility": "shelters"}
 
 #: Categories in the order the home screen lists them; other categories follow, by name.
 CATEGORY_ORDER = (
-    "避難情報", "避難所", "気象", "地震", "本部", "ライフライン", "交通", "生活", "訂正・お詫び", "運用",
+    "避難情報", "避難所", "気象", "地震", "国民保護", "本部", "ライフライン", "交通", "生活", "訂正・お詫び", "運用",
+    "多言語",
 )
 DEFAULT_ORDER = 1000
 SUBJECT_MAX_CHARS = 30
 """The longest 件名 (subject) of a post, as 様式第1号 and a correction name it."""
 
 _TOP_KEYS = ("id", "title", "category", "emergency", "threads", "order", "description",
-             "body", "hashtags", "link", "fields")
+             "body", "hashtags", "link", "expects", "drill_only", "fields", "lifts", "board_key", "board_level")
+#: Gate rules (core.gate.RULES) a template may declare in ``expects``: the content warnings,
+#: and drill-marker (the drill announcement). Blocking checks otherwise cannot be expected.
+EXPECTABLE_RULES = (
+    "obsolete-term", "personal-phone", "personal-email", "personal-address", "personal-number",
+    "personal-name", "rumour", "link-domain", "mention", "political", "religious", "discriminatory",
+    "no-time", "stale-time", "drill-marker",
+)
 _REQUIRED_TOP_KEYS = ("id", "title", "category", "emergency", "description", "body")
 _FIELD_KEYS = ("name", "label", "kind", "required", "default", "choices", "source", "example", "help")
 _REQUIRED_FIELD_KEYS = ("name", "label", "kind", "example")
 
 _PLACEHOLDER = re.compile(r"\{([^{}\n]*)\}")
+
+#: Variables filled from ``[municipality]`` (see the module docstring), by name.
+MUNICIPALITY_VARIABLES = (
+    "municipality", "municipality_kind", "municipality_en", "municipality_hashtags",
+    "website", "mail_service", "manager_title",
+)
+#: Variables that must not come out empty: a post naming no one is not sent.
+_REQUIRED_VARIABLES = {"municipality": "name", "municipality_kind": "kind", "municipality_en": "name"}
+_PAGE_VARIABLE = re.compile(r"page\.([a-z][a-z0-9_]*)")
+_HASHTAG = re.compile(r"#[^\s#{}]+|\{municipality_hashtags\}")
+_LINK = re.compile(r"(?:https?://|\{[^{}\s]+\})\S*")  # a variable in it is checked by name
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 _FIELD_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)*")
@@ -109,6 +154,14 @@ class Template:
     link: str | None
     path: Path
     order: int = DEFAULT_ORDER
+    expects: frozenset[str] = frozenset()  # gate rules this template is expected to trip
+    drill_only: bool = False  # 訓練専用 (訓練実施中): blocked in live mode
+    #: The template whose order or warning this one lifts (解除・閉鎖, SPEC §2 発令中).
+    lifts: str | None = None
+    #: The field that names the place (地区・避難所・道路) on the board of what is in force.
+    board_key: str | None = None
+    #: The field that names the kind on the board (e.g. 津波警報); default: the title.
+    board_level: str | None = None
 
     @property
     def examples(self) -> dict[str, str]:
@@ -117,6 +170,12 @@ class Template:
 
     def field(self, name: str) -> TemplateField | None:
         return next((f for f in self.fields if f.name == name), None)
+
+    @property
+    def variables(self) -> frozenset[str]:
+        """The municipality variables the body, link and hashtags use."""
+        texts = [self.body, self.link or "", *self.hashtags]
+        return frozenset(n for t in texts for n in _PLACEHOLDER.findall(t) if is_variable(n))
 
 
 @dataclass(frozen=True)
@@ -157,6 +216,28 @@ class MissingFieldsError(InputError):
         )
 
 
+def is_variable(name: str) -> bool:
+    """True for a municipality variable name (``municipality``, ``page.bosai``…)."""
+    return name in MUNICIPALITY_VARIABLES or _PAGE_VARIABLE.fullmatch(name) is not None
+
+
+def municipality_variables(settings: Settings) -> dict[str, str]:
+    """Every municipality variable's value, from ``settings.municipality`` (for :func:`render`)."""
+    m = settings.municipality
+    variables = {
+        "municipality": m.name,
+        "municipality_kind": m.kind,
+        "municipality_en": m.name_en or m.name,
+        "municipality_hashtags": " ".join(m.hashtags),
+        "website": m.website.rstrip("/"),
+        "mail_service": m.mail_service,
+        "manager_title": m.manager_title,
+    }
+    for name in m.pages:
+        variables[f"page.{name}"] = m.page_url(name) or ""
+    return variables
+
+
 # -- loading -------------------------------------------------------------------
 
 
@@ -172,11 +253,11 @@ def load_templates(dirs: Sequence[Path], *, fresh: bool = False) -> TemplateSet:
     """Load ``*.toml`` from each directory; a later directory overrides an earlier one by id.
 
     Unless ``fresh``, the set checked at an earlier start is used when no file has changed
-    (see :mod:`core.snapshot`): parsing every file is most of what a start-up costs here.
+    (see :mod:`core.validated_cache`): parsing every file is most of what a start-up costs here.
     """
-    from dutypost.core import snapshot
+    from dutypost.core import validated_cache
 
-    key = snapshot.Key("dutypost.core.templates")
+    key = validated_cache.Key("dutypost.core.templates")
     for directory in dirs:
         key.add(str(directory))
         if not directory.is_dir():
@@ -187,13 +268,13 @@ def load_templates(dirs: Sequence[Path], *, fresh: bool = False) -> TemplateSet:
                 key.add(path.name).add(path.read_bytes())
             except OSError:
                 key.add(f"unreadable {path.name}")
-    name, digest = snapshot.name_for("templates", dirs[-1] if dirs else None), key.hexdigest()
+    name, digest = validated_cache.name_for("templates", dirs[-1] if dirs else None), key.hexdigest()
     if not fresh:
-        found = snapshot.read(name, digest, TemplateSet)
+        found = validated_cache.read(name, digest, TemplateSet)
         if found is not None:
             return found
     loaded = _load(dirs)
-    snapshot.write(name, digest, loaded)
+    validated_cache.write(name, digest, loaded)
     return loaded
 
 
@@ -313,25 +394,52 @@ class _FileParser:
         if not isinstance(order, int) or isinstance(order, bool):
             self.error("order は整数で書いてください (例: order = 10)。", "order")
         hashtags = data.get("hashtags", [])
-        if not isinstance(hashtags, list) or not all(
-            isinstance(h, str) and re.fullmatch(r"#[^\s#]+", h) for h in hashtags
-        ):
-            self.error("hashtags は # で始まる文字列の配列で書いてください (例: [\"#阿見町\"])。", "hashtags")
+        if not isinstance(hashtags, list) or not all(isinstance(h, str) and _HASHTAG.fullmatch(h) for h in hashtags):
+            self.error("hashtags は # で始まる文字列か \"{municipality_hashtags}\" の配列で書いてください "
+                       "(例: [\"{municipality_hashtags}\", \"#避難指示\"])。", "hashtags")
+            hashtags = []
         link = data.get("link")
-        if link is not None and not (isinstance(link, str) and re.fullmatch(r"https?://\S+", link)):
-            self.error("link は https:// で始まる URL を1つ書いてください。", "link")
+        if link is not None and not (isinstance(link, str) and _LINK.fullmatch(link)):
+            self.error("link は https:// で始まる URL か、{website}・{page.名前} を1つ書いてください。", "link")
+            link = None
+        expects = data.get("expects", [])
+        if not isinstance(expects, list) or not all(isinstance(r, str) for r in expects):
+            self.error("expects は規則名の文字列の配列で書いてください (例: expects = [\"rumour\"])。", "expects")
+            expects = []
+        for rule in expects:
+            if rule not in EXPECTABLE_RULES:
+                self.error(f"expects の {rule!r} は指定できません。指定できる規則: {', '.join(EXPECTABLE_RULES)}",
+                           "expects")
+        drill_only = self._bool(data, "drill_only", False)
         raw_fields = data.get("fields", [])
         fields = self._fields(raw_fields)
         if body is not None and fields is not None:
             # Names of broken fields count as declared: their own error says what is wrong.
             declared = {name for item in raw_fields if isinstance(name := item.get("name"), str)}
             self._check_placeholders(body, declared, fields)
+        for key, texts in (("link", [link] if isinstance(link, str) else []), ("hashtags", hashtags)):
+            for text in texts:
+                for name in _PLACEHOLDER.findall(text):
+                    if not is_variable(name):
+                        self.error(_unknown_variable(name, "link・hashtags"), key)
+        lifts = data.get("lifts")
+        if lifts is not None and not (isinstance(lifts, str) and _ID.fullmatch(lifts)):
+            self.error("lifts は解除する発令のテンプレート id で書いてください (例: lifts = \"evac-l4\")。", "lifts")
+            lifts = None
+        board = {}
+        for key in ("board_key", "board_level"):
+            name = data.get(key)
+            if name is not None and not (isinstance(name, str) and name in {f.name for f in fields or ()}):
+                self.error(f"{key} はこのテンプレートの項目名で書いてください (例: {key} = \"area\")。", key)
+                name = None
+            board[key] = name
         if self.errors:
             return None
         return Template(
             id=template_id, title=title, category=category, emergency=emergency, threads=threads,
             description=description, fields=fields, body=body.strip("\n"), hashtags=tuple(hashtags),
-            link=link, path=self.path, order=order,
+            link=link, path=self.path, order=order, expects=frozenset(expects), drill_only=drill_only,
+            lifts=lifts, **board,
         )
 
     def _string(self, data: dict[str, Any], key: str, field_index: int | None = None) -> str | None:
@@ -438,15 +546,19 @@ class _FileParser:
     def _check_placeholders(self, body: str, declared: set[Any], fields: tuple[TemplateField, ...]) -> None:
         used = set(_PLACEHOLDER.findall(body))
         for name in sorted(used - declared):
-            self.error(
-                f"本文の {{{name}}} に対応する項目がありません。[[fields]] に name = \"{name}\" の項目を足すか、"
-                "本文から消してください。",
-                line=self.line_containing(f"{{{name}}}"),
-            )
+            if is_variable(name):
+                continue
+            self.error(_unknown_variable(name, "本文"), line=self.line_containing(f"{{{name}}}"))
         for index, f in enumerate(fields):
             if f.name not in used:
                 self.error(f"項目 {f.name} は本文で使われていません。本文に {{{f.name}}} を書くか、項目を消してください。",
                            "name", index)
+
+
+def _unknown_variable(name: str, where: str) -> str:
+    known = "、".join(f"{{{v}}}" for v in (*MUNICIPALITY_VARIABLES, "page.名前"))
+    return (f"{where}の {{{name}}} に対応する項目も自治体の変数もありません。[[fields]] に name = \"{name}\" の"
+            f"項目を足すか、綴りを直すか、消してください。自治体の変数: {known}")
 
 
 # -- filling in ------------------------------------------------------------------
@@ -502,12 +614,21 @@ def field_choices(field: TemplateField, settings: Settings) -> list[str]:
     return []
 
 
-def render(template: Template, values: Mapping[str, str], *, now: datetime | None = None) -> str:
+def render(
+    template: Template,
+    values: Mapping[str, str],
+    *,
+    now: datetime | None = None,
+    variables: Mapping[str, str] | None = None,
+) -> str:
     """Fill the body, then add the link and the hashtags (the last line).
 
-    Empty fields take :func:`default_value`. A line whose placeholders are all empty
-    optional fields is left out. Raises :class:`MissingFieldsError` for empty required
-    fields and :class:`InputError` for unknown names or invalid values.
+    ``variables`` are the municipality variables (:func:`municipality_variables`); without
+    them a ``{municipality}`` and the like stays as written, which the gate blocks as an
+    unfilled placeholder. Empty fields take :func:`default_value`. A line whose
+    placeholders all come out empty is left out. Raises :class:`MissingFieldsError` for
+    empty required fields and :class:`InputError` for unknown names, invalid values, and a
+    variable the config leaves empty (naming the ``[municipality]`` key).
     """
     names = [f.name for f in template.fields]
     unknown = [name for name in values if name not in names]
@@ -533,18 +654,54 @@ def render(template: Template, values: Mapping[str, str], *, now: datetime | Non
         raise MissingFieldsError(template, missing)
     if problems:
         raise InputError("項目の値が正しくありません。\n" + "\n".join(problems))
+    if variables is not None:
+        _check_variables(template, variables)
+
+    def value_of(name: str) -> str | None:
+        """The text for ``{name}``; None to leave it as written (no variables given)."""
+        if name in filled:
+            return filled[name]
+        if variables is None:
+            return None
+        return variables.get(name, "")
+
+    def fill(text: str) -> str:
+        return _PLACEHOLDER.sub(lambda m: v if (v := value_of(m[1])) is not None else m[0], text)
+
     lines = []
     for line in template.body.splitlines():
         used = _PLACEHOLDER.findall(line)
-        if used and not any(filled[name] for name in used):
+        if used and all(value_of(name) == "" for name in used):
             continue
-        lines.append(_PLACEHOLDER.sub(lambda m: filled[m[1]], line))
+        lines.append(fill(line))
     text = "\n".join(lines).strip()
-    if template.link:
-        text += "\n" + template.link
-    if template.hashtags:
-        text += "\n" + " ".join(template.hashtags)
+    link = fill(template.link) if template.link else ""
+    if link:
+        text += "\n" + link
+    hashtags = [tag for tag in (fill(h) for h in template.hashtags) if tag]
+    if hashtags:
+        text += "\n" + " ".join(hashtags)
     return text
+
+
+def _check_variables(template: Template, variables: Mapping[str, str]) -> None:
+    for name in sorted(template.variables):
+        if variables.get(name):
+            continue
+        page = _PAGE_VARIABLE.fullmatch(name)
+        if page:
+            raise InputError(
+                f"テンプレート {template.id} が使うページ {{{name}}} が設定にありません。",
+                hint=f"設定の [municipality.pages] に {page[1]} = \"/…/\" (ホームページのパスか https:// からの URL) "
+                     "を書いてください。",
+            )
+        if name in _REQUIRED_VARIABLES:
+            key = _REQUIRED_VARIABLES[name]
+            raise InputError(
+                f"テンプレート {template.id} は自治体名を使いますが、設定の [municipality] {key} がありません。",
+                hint="設定ファイルに [municipality] の表を書き、name = \"阿見町\"、kind = \"町\" のように"
+                     "自治体名と種類 (町・市・村・区) を書いてください。config.example.toml に例があります。",
+            )
 
 
 def _value_problem(kind: str, choices: Sequence[str], value: str) -> str | None:

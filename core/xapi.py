@@ -6,10 +6,13 @@ after the app has looked at the timeline when the outcome (結果) is unknown.
 
 Every failure is an :class:`XApiError` whose ``outcome`` says what is known:
 
-- ``"failed"``: X did not create anything (an HTTP error answer, or the request never
-  left this machine). The operator may send again.
-- ``"unknown"``: the request left but no answer came back (a read timeout, a dropped
-  connection). The post may exist on X. Never resend without checking the timeline.
+- ``"failed"``: X definitely did not create anything: the request never left this
+  machine, or X refused it clearly — a 4xx other than 429, or a 503 or 429 carrying X's
+  own problem JSON (:func:`is_definite_refusal`). The operator may send again.
+- ``"unknown"``: anything else once the request has left — a read timeout, a dropped or
+  reset connection, a 500/502/504, a 503 or 429 from something that is not X (an HTML
+  page from a proxy), a success whose body is not JSON. X may have stored the post (it
+  does, then answers 500). Never resend without checking the timeline.
 
 ``message`` is Japanese and says what happened and what to do; ``hint`` adds X's own
 words and technical details for the administrator. Neither ever contains credentials.
@@ -81,17 +84,23 @@ class XReplyNotAllowed(XForbiddenError):
     """403: X refused a reply (self-serve accounts may only reply where summoned)."""
 
 
+class XPaymentRequired(XApiError):
+    """402: X refused the app's credits (pay-per-use credits spent, クレジット不足)."""
+
+
 class XRateLimited(XApiError):
     """429: too many requests; ``reset_at`` is when X accepts requests again."""
 
-    def __init__(self, message: str, *, reset_at: datetime, wait_seconds: int, hint: str = "") -> None:
-        super().__init__(message, status=429, hint=hint)
+    def __init__(self, message: str, *, reset_at: datetime, wait_seconds: int, hint: str = "",
+                 outcome: Outcome = "failed") -> None:
+        super().__init__(message, status=429, hint=hint, outcome=outcome)
         self.reset_at = reset_at
         self.wait_seconds = wait_seconds
 
 
 class XServerError(XApiError):
-    """5xx: trouble on X's side; the operator may send again later."""
+    """5xx: trouble on X's side. ``outcome`` is ``failed`` only for a 503 with X's problem
+    JSON; any other 5xx may come after X stored the post, so it is ``unknown``."""
 
 
 class XUnreachable(XApiError):
@@ -208,26 +217,45 @@ class XClient:
         user_id: str,
         *,
         start_time: datetime | None = None,
+        since_id: str | None = None,
         max_results: int = 100,
+        max_pages: int = 1,
+        note_tweet: bool = False,
     ) -> list[dict[str, Any]]:
-        """The account's recent posts, newest first: dicts with ``id``, ``text``, ``created_at``.
+        """The account's recent posts, newest first: dicts with ``id``, ``text``,
+        ``created_at`` and, when X has them, ``entities`` (its t.co links) and ``note_tweet``.
 
-        ``start_time`` (timezone-aware) limits them to posts created at or after it.
-        Used to find out whether a post whose outcome is unknown did reach X.
+        ``start_time`` (timezone-aware) limits them to posts created at or after it, and
+        ``since_id`` to posts newer than that id. Used to find out whether a post whose
+        outcome is unknown did reach X. With ``max_pages`` > 1 it follows
+        ``meta.next_token`` (as ``pagination_token``) for up to that many pages, so that a
+        busy timeline is read to ``start_time``. ``note_tweet`` asks for the full text of
+        posts longer than 280 (accounts that may post them).
         """
-        params: dict[str, str | int] = {"max_results": max_results, "tweet.fields": "created_at"}
+        fields = ["created_at", "entities"] + (["note_tweet"] if note_tweet else [])
+        params: dict[str, str | int] = {"max_results": max_results, "tweet.fields": ",".join(fields)}
         if start_time is not None:
             params["start_time"] = start_time.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        response = self._request(
-            "GET", f"/2/users/{_checked_id(user_id)}/tweets", what="タイムラインの取得", params=params
-        )
-        try:
-            posts = response.json().get("data", [])
-        except (ValueError, AttributeError):
-            posts = None
-        if not isinstance(posts, list):
-            raise XApiError("X から受け取ったタイムラインを読み取れませんでした。少し待ってから、もう一度試してください。",
-                            status=response.status_code)
+        if since_id is not None:
+            params["since_id"] = _checked_id(since_id)
+        posts: list[dict[str, Any]] = []
+        for _ in range(max(1, max_pages)):
+            response = self._request(
+                "GET", f"/2/users/{_checked_id(user_id)}/tweets", what="タイムラインの取得", params=params
+            )
+            try:
+                body = response.json()
+                page, meta = body.get("data", []), body.get("meta") or {}
+            except (ValueError, AttributeError):
+                page = meta = None
+            if not isinstance(page, list) or not isinstance(meta, dict):
+                raise XApiError("X から受け取ったタイムラインを読み取れませんでした。少し待ってから、もう一度試してください。",
+                                status=response.status_code)
+            posts += [p for p in page if isinstance(p, dict)]
+            token = meta.get("next_token")
+            if not token or not page:
+                break
+            params["pagination_token"] = str(token)
         return posts
 
     def upload_media(self, path: str | Path) -> str:
@@ -237,7 +265,7 @@ class XClient:
             content = path.read_bytes()
         except OSError as exc:
             raise InputError(f"画像ファイルを読めません: {path} ({exc.strerror})") from None
-        mime = _image_type(content)
+        mime = image_kind(content)
         if mime is None:
             raise InputError(
                 f"画像ファイルは PNG か JPEG にしてください: {path}",
@@ -260,6 +288,15 @@ class XClient:
             raise XApiError("X の応答から画像の ID を読み取れませんでした。もう一度アップロードしてください。",
                             status=response.status_code)
         return media_id
+
+    def set_alt_text(self, media_id: str, text: str) -> None:
+        """Give an uploaded image its alt text (代替テキスト), ``POST /2/media/metadata/create``."""
+        self._request(
+            "POST",
+            "/2/media/metadata/create",
+            what="画像の代替テキストの設定",
+            json={"id": media_id, "metadata": {"alt_text": {"text": text}}},
+        )
 
     # -- plumbing -----------------------------------------------------------
 
@@ -313,7 +350,8 @@ def _checked_id(value: str) -> str:
     return value
 
 
-def _image_type(content: bytes) -> str | None:
+def image_kind(content: bytes) -> str | None:
+    """An image's MIME type by its magic bytes (not its name): PNG, JPEG, or None."""
     if content.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
     if content.startswith(b"\xff\xd8\xff"):
@@ -346,6 +384,30 @@ def _unreachable_reason(exc: Exception) -> str:
     return "接続できませんでした"
 
 
+def is_definite_refusal(response: httpx.Response) -> bool:
+    """Whether an error answer proves that X created nothing (issue 17): a 4xx other than
+    429, or a 503 or 429 that carries X's own problem JSON. Anything else after the
+    request left (500, 502, 504, an HTML page from a proxy) may follow a stored post."""
+    status = response.status_code
+    if 400 <= status < 500 and status != 429:
+        return True
+    return status in (429, 503) and _is_x_problem(response)
+
+
+def _is_x_problem(response: httpx.Response) -> bool:
+    """X's problem JSON: ``{title, detail, type, status}`` (or its older ``errors`` list)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    if not isinstance(body, dict):
+        return False
+    if isinstance(body.get("title"), str) and isinstance(body.get("type"), str) and body.get("status") == response.status_code:
+        return True
+    errors = body.get("errors")
+    return isinstance(errors, list) and bool(errors) and all(isinstance(e, dict) and "message" in e for e in errors)
+
+
 def _problem(response: httpx.Response) -> tuple[str, str]:
     """``(title, detail)`` from X's problem JSON; empty strings when the body is not JSON."""
     try:
@@ -363,6 +425,16 @@ def _problem(response: httpx.Response) -> tuple[str, str]:
     return (title if isinstance(title, str) else ""), detail
 
 
+def _problem_type(response: httpx.Response) -> str:
+    """X's problem ``type`` (e.g. ``…/problems/credits-depleted``), lower-cased; "" when absent."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    value = body.get("type") if isinstance(body, dict) else None
+    return value.lower() if isinstance(value, str) else ""
+
+
 def _error_for(response: httpx.Response, what: str) -> XApiError:
     status = response.status_code
     title, detail = _problem(response)
@@ -372,6 +444,14 @@ def _error_for(response: httpx.Response, what: str) -> XApiError:
             f"X が認証を拒否しました (HTTP 401)。アクセストークンが誤っているか、取り消されています。{what}はされていません。"
             "秘密情報ファイル (または DUTYPOST_X__ で始まる環境変数) の4つの値を確かめ、"
             "直らなければ dutypost auth でログインし直してください。",
+            status=status,
+            hint=said,
+        )
+    if status == 402 or "credits" in _problem_type(response):
+        return XPaymentRequired(
+            f"X がアプリの利用クレジットを受け付けませんでした (HTTP {status}、クレジット不足)。{what}はされていません。"
+            "運用管理者に X の開発者コンソール (console.x.com) でクレジットの残高と支払い設定を確かめてもらってください。"
+            "急ぐときは本文をコピーして、スマートフォンなど別の手段で投稿してください。",
             status=status,
             hint=said,
         )
@@ -396,24 +476,43 @@ def _error_for(response: httpx.Response, what: str) -> XApiError:
             status=status,
             hint=said,
         )
+    definite = is_definite_refusal(response)
+    advice = UNCERTAIN_POST_ADVICE if what == "投稿" else "結果を確かめてから、必要ならもう一度試してください。"
     if status == 429:
-        return _rate_limited(response, what, said)
-    if status >= 500:
+        return _rate_limited(response, what, said, definite=definite, advice=advice)
+    if status >= 500 and definite:
         return XServerError(
             f"X 側の障害で{what}ができませんでした (HTTP {status})。{what}はされていません。"
             "しばらく待ってから、もう一度送ってください。",
             status=status,
             hint=said,
         )
+    if status >= 500:
+        return XServerError(
+            f"X 側の障害の応答がありました (HTTP {status})。X はこの応答の前に{what}を受け付けていることがあるため、"
+            f"{what}が X に届いたかどうか分かりません。{advice}",
+            status=status,
+            outcome="unknown",
+            hint=said,
+        )
+    if definite:
+        return XApiError(
+            f"X が{what}の要求を受け付けませんでした (HTTP {status})。内容を確かめてください。",
+            status=status,
+            hint=said,
+        )
     return XApiError(
-        f"X が{what}の要求を受け付けませんでした (HTTP {status})。内容を確かめてください。",
+        f"X から想定外の応答がありました (HTTP {status})。{what}が X に届いたかどうか分かりません。{advice}",
         status=status,
+        outcome="unknown",
         hint=said,
     )
 
 
-def _rate_limited(response: httpx.Response, what: str, said: str) -> XRateLimited:
-    """429: the reset comes from ``x-rate-limit-reset``, or from a spent 24-hour limit."""
+def _rate_limited(response: httpx.Response, what: str, said: str, *, definite: bool = True,
+                  advice: str = UNCERTAIN_POST_ADVICE) -> XRateLimited:
+    """429: the reset comes from ``x-rate-limit-reset``, or from a spent 24-hour limit.
+    Without X's problem JSON (``definite`` False) the post may exist: ``unknown``."""
     now = datetime.now(timezone.utc)
     resets = [_epoch(response.headers.get("x-rate-limit-reset"))]
     for prefix in ("x-user-limit-24hour", "x-app-limit-24hour"):
@@ -426,6 +525,15 @@ def _rate_limited(response: httpx.Response, what: str, said: str) -> XRateLimite
     same_day = local.date() == now.astimezone(JST).date()
     clock = f"{local:%H:%M}" if same_day else f"{local.month}月{local.day}日 {local:%H:%M}"
     guess = "" if known else " (X が解除時刻を示さなかったため、15 分を目安にしています)"
+    if not definite:
+        return XRateLimited(
+            f"利用回数の上限の応答 (HTTP 429) がありましたが、X 自身の応答の形ではありません。"
+            f"{what}が X に届いたかどうか分かりません。{advice}",
+            reset_at=reset_at,
+            wait_seconds=wait_seconds,
+            hint=said,
+            outcome="unknown",
+        )
     return XRateLimited(
         f"X の利用回数の上限に達しました (HTTP 429)。{what}はされていません。"
         f"あと約 {_duration_ja(wait_seconds)} ({clock} JST ごろ) 待ってから、もう一度試してください{guess}。",

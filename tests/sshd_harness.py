@@ -92,6 +92,8 @@ class LoopbackSshd:
     config: Path | None = None
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    #: More sshd_config lines, e.g. ``Subsystem sftp internal-sftp`` for an SFTP replica.
+    extra_config: tuple[str, ...] = ()
 
     @property
     def authorized_keys(self) -> Path:
@@ -132,6 +134,7 @@ class LoopbackSshd:
                 "PrintMotd no",
                 "LogLevel VERBOSE",
                 f"SetEnv {set_env}",
+                *self.extra_config,
             ]) + "\n",
             encoding="utf-8",
         )

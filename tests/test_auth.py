@@ -10,10 +10,11 @@ import httpx
 import pytest
 
 from dutypost.core.auth import pin_login
+from dutypost.core.demo_account import DEMO_CREDENTIALS
 from dutypost.core.errors import DutypostError, InputError
 from dutypost.core.oauth1 import Credentials
-from dutypost.core.practice_server import DEMO_CREDENTIALS, PracticeServer
 from dutypost.core.xapi import XClient
+from dutypost.practice import PracticeServer
 
 
 def _read_pin(authorize_url: str) -> str:

@@ -14,7 +14,7 @@ from dutypost.core.checklists import ITEMS, TITLES
 from dutypost.core.config import BUNDLED_TEMPLATES
 from dutypost.core.errors import InputError, PublishFailed
 from dutypost.core.ledger import Ledger
-from dutypost.core.practice_server import DEMO_CREDENTIALS
+from dutypost.core.demo_account import DEMO_CREDENTIALS
 from dutypost.core.templates import load_templates, render
 from dutypost.core.xapi import XApiError, XClient
 
@@ -466,3 +466,33 @@ def test_a_failed_deletion_is_recorded_and_can_be_tried_again(ledger, on_x, clos
     assert ledger.get_post(post_id).state == "deleted"
     assert "error" not in checklists.get(ledger, checklist_id).item("original").value
     assert practice_server.posts() == []
+
+
+def test_a_tick_records_its_result_done_or_not_applicable_with_a_note(ledger):
+    original = sent_post(ledger)
+    checklist_id = checklists.start(ledger, kind="correction", operator="tanaka", post_id=original)
+    with pytest.raises(InputError, match="理由"):
+        checklists.record(ledger, checklist_id, "channel_lalert", operator="tanaka", value={"result": "na"})
+    checklists.record(ledger, checklist_id, "channel_lalert", operator="tanaka",
+                      value={"result": "na", "note": "Lアラートには出していない"})
+    checklists.record(ledger, checklist_id, "channel_hp", operator="tanaka", value={"result": "done"})
+    checklist = checklists.get(ledger, checklist_id)
+    lalert, hp = checklist.item("channel_lalert"), checklist.item("channel_hp")
+    assert lalert.done and lalert.value == {"done": True, "result": "na", "note": "Lアラートには出していない"}
+    assert hp.done and hp.value == {"done": True, "result": "done"}
+    assert "channel_lalert" not in checklist.missing and "channel_mail" in checklist.missing
+    tick = [e for e in events_of(ledger, "checklist.tick") if e.payload["item"] == "channel_lalert"]
+    assert tick[-1].payload["value"]["result"] == "na"
+    with pytest.raises(InputError):
+        checklists.record(ledger, checklist_id, "channel_radio", operator="tanaka", value={"result": "maybe"})
+
+
+def test_the_apology_is_prefilled_from_what_was_wrong_and_what_is_right(ledger):
+    original = sent_post(ledger)
+    values = checklists.apology_values(ledger, original, wrong="本郷小学校", right="君原小学校")
+    assert values["apology"] == "「本郷小学校」と誤ってお知らせしました。正しくは「君原小学校」です"
+    assert values["subject"] == "避難所 開設" and values["original_date"] == "9月1日 12時00分"
+    templates = load_templates([BUNDLED_TEMPLATES])
+    text = render(templates.get("apology"), values)
+    assert "について、「本郷小学校」と誤ってお知らせしました。正しくは「君原小学校」です。" in text
+    assert "apology" not in checklists.apology_values(ledger, original, wrong="", right="")

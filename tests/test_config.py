@@ -1,6 +1,6 @@
-"""The config and the templates, validated once and kept as snapshots (core/snapshot.py).
+"""The config and the templates, validated once and kept in the validated cache (core/validated_cache.py).
 
-Each start with unchanged inputs reads the snapshot, and must see exactly what a fresh
+Each start with unchanged inputs reads the cached copy, and must see exactly what a fresh
 validation would; any change to an input must be seen at once. Real files, real
 subprocesses (to see what a start imports), the cache directory in tmp_path.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -16,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from dutypost.core import snapshot
-from dutypost.core.config import EXAMPLE_CONFIG, Settings, load_credentials, load_settings
+from dutypost.core import validated_cache
+from dutypost.core.config import EXAMPLE_CONFIG, Settings
+from dutypost.core.config_loader import load_settings
+from dutypost.core.credentials import load_credentials
 from dutypost.core.errors import InputError
 from dutypost.core.templates import BUNDLED_TEMPLATES, load_templates
 
@@ -30,8 +33,8 @@ CREDENTIALS = {
 }
 
 
-def snapshots() -> list[Path]:
-    return sorted(snapshot.cache_dir().glob("*.pickle"))
+def cached_files() -> list[Path]:
+    return sorted(validated_cache.cache_dir().glob("*.pickle"))
 
 
 def start_imports(config: Path) -> dict[str, bool]:
@@ -39,7 +42,7 @@ def start_imports(config: Path) -> dict[str, bool]:
     code = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from dutypost.core.config import load_settings\n"
+        "from dutypost.core.config_loader import load_settings\n"
         f"load_settings(Path({str(config)!r}))\n"
         "print('pydantic' in sys.modules, 'pydantic_settings' in sys.modules)\n"
     )
@@ -48,17 +51,17 @@ def start_imports(config: Path) -> dict[str, bool]:
     return {"pydantic": out[0] == "True", "pydantic_settings": out[1] == "True"}
 
 
-# -- the settings snapshot ----------------------------------------------------------------
+# -- the settings' cached copy -------------------------------------------------------------
 
 
-def test_the_second_start_reads_the_snapshot_without_pydantic(config_file):
+def test_the_second_start_reads_the_cached_copy_without_pydantic(config_file):
     path = config_file()
     assert start_imports(path) == {"pydantic": True, "pydantic_settings": True}  # validated
-    assert [p.name.split("-")[0] for p in snapshots()] == ["settings"]
-    assert start_imports(path) == {"pydantic": False, "pydantic_settings": False}  # from the snapshot
+    assert [p.name.split("-")[0] for p in cached_files()] == ["settings"]
+    assert start_imports(path) == {"pydantic": False, "pydantic_settings": False}  # from the cached copy
 
 
-def test_the_snapshot_is_what_validation_gives(config_file):
+def test_the_cached_copy_is_what_validation_gives(config_file):
     path = config_file()
     fresh = load_settings(path, fresh=True)
     again = load_settings(path)
@@ -74,7 +77,7 @@ def test_an_edit_to_the_file_is_seen_at_once(config_file):
     assert load_settings(path).x.timeout_seconds == 9
 
 
-def test_an_edit_that_breaks_the_file_is_reported_not_hidden_by_the_snapshot(config_file):
+def test_an_edit_that_breaks_the_file_is_reported_not_hidden_by_the_cached_copy(config_file):
     path = config_file(replace={"x": "timeout_seconds = 7"})
     load_settings(path)
     path.write_text(path.read_text(encoding="utf-8").replace("timeout_seconds = 7", "timeout_seconds = 0"),
@@ -104,16 +107,16 @@ def test_the_default_ledger_follows_the_data_directory(monkeypatch, tmp_path):
 
 
 def plant(config: Path, settings: Settings, mode: int) -> Path:
-    """A snapshot for ``config`` with the right key but other contents."""
+    """A cached copy for ``config`` with the right key but other contents."""
     load_settings(config)
-    [path] = snapshots()
+    [path] = cached_files()
     stored_key, _ = pickle.loads(path.read_bytes())
     path.write_bytes(pickle.dumps((stored_key, settings)))
     path.chmod(mode)
     return path
 
 
-def test_a_snapshot_others_could_have_written_is_not_trusted(config_file):
+def test_a_cached_copy_others_could_have_written_is_not_trusted(config_file):
     path = config_file()
     real = load_settings(path, fresh=True)
     forged = replace(real, account=replace(real.account, handle="forged_handle"))
@@ -123,7 +126,7 @@ def test_a_snapshot_others_could_have_written_is_not_trusted(config_file):
     assert load_settings(path).account.handle == real.account.handle  # ...unless others could write it
 
 
-def test_config_check_validates_even_with_a_snapshot(config_file, capsys):
+def test_config_check_validates_even_with_a_cached_copy(config_file, capsys):
     from dutypost.core.cli import main
 
     path = config_file()
@@ -135,10 +138,10 @@ def test_config_check_validates_even_with_a_snapshot(config_file, capsys):
 
 
 @pytest.mark.parametrize("damage", [b"", b"not a pickle", pickle.dumps(("key", "not settings"))])
-def test_a_damaged_snapshot_is_ignored(config_file, damage):
+def test_a_damaged_cached_copy_is_ignored(config_file, damage):
     path = config_file()
     expected = load_settings(path)
-    [file] = snapshots()
+    [file] = cached_files()
     file.write_bytes(damage)
     assert load_settings(path) == expected
 
@@ -154,7 +157,7 @@ def test_an_unwritable_cache_only_costs_time(config_file, monkeypatch, tmp_path)
 # -- credentials ------------------------------------------------------------------------
 
 
-def test_credentials_come_from_the_environment_and_never_reach_the_snapshot(config_file, monkeypatch):
+def test_credentials_come_from_the_environment_and_never_reach_the_cached_copy(config_file, monkeypatch):
     for name, value in CREDENTIALS.items():
         monkeypatch.setenv(name, value)
     path = config_file()
@@ -165,8 +168,8 @@ def test_credentials_come_from_the_environment_and_never_reach_the_snapshot(conf
         "access_token": CREDENTIALS["DUTYPOST_X__ACCESS_TOKEN"],
         "access_token_secret": CREDENTIALS["DUTYPOST_X__ACCESS_TOKEN_SECRET"],
     }
-    assert load_settings(path) == settings  # the second load: from the snapshot
-    written = b"".join(p.read_bytes() for p in snapshots())
+    assert load_settings(path) == settings  # the second load: from the cached copy
+    written = b"".join(p.read_bytes() for p in cached_files())
     assert written
     for value in CREDENTIALS.values():
         assert value.encode() not in written
@@ -182,10 +185,40 @@ def test_credentials_in_the_config_file_are_refused_with_the_way_out(config_file
     assert "abc" not in message
 
 
-# -- the templates snapshot -------------------------------------------------------------
+def test_reading_credentials_from_the_environment_does_not_import_pydantic(tmp_path):
+    """Issue 14: four environment variables need no validation library."""
+    code = (
+        "import sys\n"
+        "from dutypost.core.config import Settings\n"
+        "from dutypost.core.credentials import load_credentials\n"
+        "print(sorted(load_credentials(Settings()).values()))\n"
+        "print('pydantic' in sys.modules, 'pydantic_settings' in sys.modules)\n"
+    )
+    env = dict(os.environ) | CREDENTIALS
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+                         timeout=60, check=True).stdout.splitlines()
+    assert out[0] == repr(sorted(CREDENTIALS.values()))
+    assert out[1] == "False False"
 
 
-def test_templates_are_read_from_the_snapshot_until_a_file_changes(tmp_path):
+def test_credential_variables_are_matched_ignoring_case_and_all_four_are_needed(monkeypatch, tmp_path):
+    """As when pydantic-settings read them: the case of the name does not matter; a partial
+    set without a secrets file is an error naming what is missing."""
+    settings = Settings()
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name.lower(), value)
+    assert load_credentials(settings)["access_token"] == CREDENTIALS["DUTYPOST_X__ACCESS_TOKEN"]
+    monkeypatch.delenv("dutypost_x__access_token")
+    with pytest.raises(InputError) as raised:
+        load_credentials(replace(settings, x=replace(settings.x, secrets_file=tmp_path / "none.toml")))
+    assert "DUTYPOST_X__ACCESS_TOKEN" in raised.value.message
+    assert "DUTYPOST_X__CONSUMER_KEY" not in raised.value.message
+
+
+# -- the templates' cached copy ----------------------------------------------------------
+
+
+def test_templates_are_read_from_the_cached_copy_until_a_file_changes(tmp_path):
     site = tmp_path / "site"
     site.mkdir()
     original = (BUNDLED_TEMPLATES / "evac-l4.toml").read_text(encoding="utf-8")
@@ -222,9 +255,53 @@ def test_templates_check_parses_every_file(tmp_path, capsys):
     (site / "evac-l4.toml").write_text((BUNDLED_TEMPLATES / "evac-l4.toml").read_text(encoding="utf-8"),
                                        encoding="utf-8")
     load_templates([site])
-    [planted] = [p for p in snapshots() if p.name.startswith("templates-")]
+    [planted] = [p for p in cached_files() if p.name.startswith("templates-")]
     stored_key, found = pickle.loads(planted.read_bytes())
     planted.write_bytes(pickle.dumps((stored_key, replace(found, templates=[]))))
-    assert load_templates([site]).templates == []  # the snapshot is what a start reads...
+    assert load_templates([site]).templates == []  # the cached copy is what a start reads...
     assert main(["templates", "check", str(site)]) == 0  # ...but the check reads the files
     assert "1 件のテンプレート" in capsys.readouterr().out
+
+
+# -- [municipality] (issue 13) -----------------------------------------------------------
+
+
+def _without_municipality(text: str) -> str:
+    return re.sub(r"\[municipality\].*?(?=\[hours\])", "", text, flags=re.S)
+
+
+def test_the_example_config_names_the_example_town(example_config_path):
+    m = load_settings(example_config_path, fresh=True).municipality
+    assert (m.name, m.kind, m.hashtags, m.website) == ("阿見町", "町", ["#阿見町"], "https://www.town.ami.lg.jp")
+    assert (m.mail_service, m.manager_title) == ("あみメール", "秘書広聴課長")
+    assert m.page_url("bosai") == "https://www.town.ami.lg.jp/bousai/"
+
+
+def test_an_old_config_without_municipality_takes_it_from_the_account(config_file):
+    path = config_file()
+    path.write_text(_without_municipality(path.read_text(encoding="utf-8")), encoding="utf-8")
+    assert "[municipality]" not in path.read_text(encoding="utf-8")
+    m = load_settings(path, fresh=True).municipality
+    assert (m.name, m.kind, m.hashtags, m.website) == ("阿見町", "町", ["#阿見町"], "https://www.town.ami.lg.jp")
+
+
+def test_a_config_whose_account_names_no_municipality_loads_without_a_name(config_file):
+    path = config_file(replace={"account": 'name = "防災情報"\nhandle = "bousai"'})
+    path.write_text(_without_municipality(path.read_text(encoding="utf-8")), encoding="utf-8")
+    assert load_settings(path, fresh=True).municipality.name == ""
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ('name = "流山市"\nkind = "県"', "municipality.kind"),
+        ('name = "流山市"\nhashtags = ["流山市"]', "#"),
+        ('name = "流山市"\nwebsite = "www.city.nagareyama.chiba.jp"', "https://"),
+        ('name = "流山市"\nmail = "x"', "municipality.mail"),
+    ],
+)
+def test_a_wrong_municipality_key_is_named(config_file, body, words):
+    path = config_file(replace={"municipality": body})
+    with pytest.raises(InputError) as caught:
+        load_settings(path, fresh=True)
+    assert words in str(caught.value)

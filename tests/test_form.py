@@ -11,7 +11,8 @@ import pytest
 from clock import Clock
 
 from dutypost.core import checklists
-from dutypost.core.config import BUNDLED_TEMPLATES, load_settings
+from dutypost.core.config import BUNDLED_TEMPLATES
+from dutypost.core.config_loader import load_settings
 from dutypost.core.errors import InputError
 from dutypost.core.form import APPROVAL_COLUMNS, form_data, post_subject, render, town_domain
 from dutypost.core.ledger import Ledger

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
-from dutypost.core.config import HoursConfig, load_settings
+from dutypost.core.config import HoursConfig
+from dutypost.core.config_loader import load_settings
 from dutypost.core.errors import InputError
 from dutypost.core.gate import (
     APPROVAL_METHODS,
@@ -27,7 +28,7 @@ from dutypost.core.gate import (
 JST = ZoneInfo("Asia/Tokyo")
 TUESDAY_NOON = datetime(2026, 11, 24, 12, 0, tzinfo=JST)
 SATURDAY_NOON = datetime(2026, 11, 21, 12, 0, tzinfo=JST)
-CLEAN = "14時30分現在、阿見小学校に避難所を開設しました。"
+CLEAN = "11時30分現在、阿見小学校に避難所を開設しました。"
 REASON = "台風で土砂災害の危険が高まっているため"
 
 
@@ -106,7 +107,7 @@ def test_every_rule_has_a_japanese_title():
     assert {"empty", "length", "placeholder", "control", "drill-marker", "obsolete-term", "personal-phone",
             "personal-email", "personal-address", "personal-number", "personal-name", "rumour", "link-domain",
             "mention", "political", "religious", "discriminatory", "no-time", "duplicate", "cost",
-            "hours", "approval", "role"} == set(RULES)
+            "hours", "approval", "role", "stale-time", "level-mismatch", "drill-only"} == set(RULES)
 
 
 def test_empty_text_is_blocked(settings):
@@ -564,7 +565,7 @@ def test_evaluate_validates_the_override(settings):
 
 
 def test_warnings_need_acknowledgement(settings):
-    text = "14時30分現在、橋が落ちたとのこと。@someone"
+    text = "11時30分現在、橋が落ちたとのこと。@someone"
     decision = _evaluate(settings, text=text)
     assert not decision.allowed and not decision.needs_override and decision.blocking == ()
     assert [f.rule for f in decision.unacknowledged] == ["rumour", "mention"]
@@ -587,3 +588,279 @@ def test_only_posters_may_post_and_no_override_lifts_it(settings):
     assert [f.rule for f in decision.blocking] == ["role"]
     assert not decision.allowed
     assert "本文を直して" not in decision.explain()
+
+
+# -- a typhoon night: realistic posts (issue 12) ------------------------------------
+#
+# Every post below is written for this test in the style of a real municipal post; none is
+# copied. Each style's source is cited by the number in brackets:
+#  [S1]  洲本市 (ひょうご防災ネット, 2024-08-29), 警戒レベル4 避難指示: http://anan.jpn.org/archives/1305865
+#  [S2]  北九州市 (企救丘校区まちづくり協議会の転載), 警戒レベル4避難指示発令: https://kikugaokamachikyo.amebaownd.com/posts/20287387
+#  [S3]  千歳市 警戒レベルの伝達文(例): https://www.city.chitose.lg.jp/docs/95-7073-168-893.html
+#  [S4]  美唄市 避難所設置にかかる周知方法 (高齢者等避難「その他の人は避難の準備」): https://www.city.bibai.hokkaido.jp/soshiki/4/196.html
+#  [S5]  岩見沢市 公式ツイッター【デマ情報に注意】(J-CAST 2018-09-06): https://j-cast.com/2018/09/06337936.html?p=2
+#  [S6]  帯広市 公式サイト「根拠のない噂にご注意ください」(同記事)
+#  [S7]  東京都防災 誤報と訂正 (2025-03-30): https://worker.newsdigest.jp/news/028da865-db12-4d7d-98cc-cd86afbfca6d
+#  [S8]  横浜市 ○時○分 のひな型を誤送信 (2013-04-10): https://nlab.itmedia.co.jp/nl/spv/1304/10/news059.html
+#  [S9]  長岡市 自主避難所の開設・閉鎖 (2022-09-19): https://www.bousai.city.nagaoka.niigata.jp/news/2022/2022-0919-1520-8.html
+#  [S10] 市川町 避難所開設のお知らせ (ひょうご防災ネット): http://mail.anzen-map.net/28hyogo/mail-4009975.html
+#  [S11] 天童市 自主避難所開設について (2019-10-12): https://anzen.jp47.net/p06/m245/1195808.html
+#  [S12] 柏崎市 台風21号に関するお知らせ (9/4正午現在): https://www.kashiwazaki-kosodate.net/archives/5741
+#  [S13] 八千代市 災害用伝言サービス (171): https://www.city.yachiyo.lg.jp/soshiki/11/2143.html
+#  [S14] 平塚市 風水害時も119番を適正に利用しよう (広報ひらつか): https://mykoho.jp/article/神奈川県平塚市/
+#  [S15] やさしい日本語 避難の情報 (yiea): https://yiea.or.jp/easy_jp/news/easy_jp_news_14650
+#  [S16] 茨城県「避難指示(警戒レベル4)」で必ず避難を: https://ezpress-1.com/category/%e3%82%a4%e3%83%99%e3%83%b3%e3%83%88/page/6
+#  [S17] 北海道 広報広聴課「根拠のない情報がSNSで発信されています」(J-CAST 2019-02-22): https://j-cast.com/2019/02/22351068.html?p=2
+#  [S18] 四万十市 災害時のデマに注意: https://www.city.shimanto.lg.jp/soshiki/2/9955.html
+#  [S19] 時津町 防災情報 (災害情報テレフォンサービス 0180, 旧 避難準備情報): https://expydoc.com/doc/10868633/
+#  [S20] 赤穂市「避難準備・高齢者等避難開始」(赤穂民報 2018-08-23): https://ako-minpo.jp/news/13097-145.html
+#  [S21] 栗東市 防災マップ (送配電コンタクトセンター 0800-): https://www.city.ritto.lg.jp/material/files/group/20/hazardmapP12P15.txt
+#  [S22] 伊万里市「警戒レベル5緊急安全確保の発令を待ってはいけません」: https://www.city.imari.lg.jp/18542.htm
+
+TYPHOON_NIGHT = datetime(2026, 9, 1, 15, 30, tzinfo=JST)  # a Tuesday
+
+
+def typhoon_ctx(settings, *, emergency=True, expects=(), drill_only=False, drill=False, now=TYPHOON_NIGHT):
+    return ContentContext.from_settings(settings, drill=drill, emergency=emergency, now=now,
+                                        expected_rules=expects, drill_only=drill_only)
+
+
+CLEAN_POSTS = [
+    # [S1] level, time, area, action
+    ("15時20分現在、土砂災害警戒情報の発表を受け、本郷地区に【警戒レベル4】避難指示を発令しました。"
+     "直ちに危険な場所から避難所や安全な親戚・知人宅へ避難してください。", {}),
+    # [S2] level and action, then the cliffs
+    ("15時25分現在、土砂災害に関する警戒レベル4避難指示を吉原地区に発令。"
+     "崖の近くにお住まいの方は今すぐ避難を。移動が危険なときは崖から離れた部屋へ。", {}),
+    # [S3] 伝達文 style, L3
+    ("こちらは阿見町です。15時10分現在、荒川本郷地区の浸水想定区域に警戒レベル3「高齢者等避難」を発令しました。"
+     "避難に時間のかかる方は避難を始めてください。", {}),
+    # [S4] L3: others prepare (避難の準備)
+    ("15時15分現在、【警戒レベル3】高齢者等避難を君原地区に発令。高齢の方、障がいのある方、妊婦さんや乳幼児のいる方は"
+     "危険な場所から避難を。その他の方は避難の準備をしてください。", {}),
+    # [S22] L4 telling not to wait for L5
+    ("15時20分現在、舟島地区に警戒レベル4避難指示を発令中です。警戒レベル5緊急安全確保の発令を待たず、"
+     "危険な場所から全員避難してください。", {}),
+    # [S16] action first, level in brackets
+    ("15時20分現在、中郷地区に避難指示（警戒レベル4）を発令しました。必ず避難してください。", {}),
+    # JMA 2026 weather level beside the evacuation level (SPEC §7)
+    ("15時20分現在、町にレベル4土砂災害危険警報が発表されました。警戒レベル4避難指示を実穂地区に発令しています。", {}),
+    ("15時00分現在、町にレベル3大雨警報、レベル2大雨注意報は解除。引き続き川に近づかないでください。", {}),
+    ("15時20分現在、レベル5大雨特別警報が発表されました。命を守る行動をとってください。", {}),
+    # [S1]-style lift, down to L3
+    ("15時30分現在、本郷地区の警戒レベル4避難指示を解除し、警戒レベル3高齢者等避難に切り替えました。", {}),
+    ("15時30分現在、避難指示を解除し、警戒レベル3高齢者等避難に切り替えました。", {}),
+    # [S10] shelter open
+    ("15時00分現在、台風の接近に備え、阿見小学校に避難所を開設しています。"
+     "自宅周辺が危険なときは無理をせず、2階など安全な場所へ。", {}),
+    # [S11] voluntary shelter, bring your own
+    ("15時10分現在、自主避難所を開設しました。食料・飲料水・毛布・常備薬は各自でご準備のうえお越しください。", {}),
+    # [S9] closing
+    ("9月1日15時00分現在、台風による危険が低くなったため、自主避難所を閉鎖しました。", {}),
+    # [S12] 正午現在
+    ("正午の情報は古いため更新します。15時20分現在、町内の小・中学校は午後の授業を取りやめ、下校させています。", {}),
+    # 例年同様 / 雨模様 (issue 12)
+    ("15時20分現在、例年同様、台風の通過後も川の水位はしばらく高い状態が続きます。前回同様、河川敷には近づかないでください。", {}),
+    ("15時20分現在、あすも雨模様の予報です。土砂災害に引き続き警戒してください。", {}),
+    # [S13] 171, [S14] 119/110, #7119
+    ("15時20分現在、電話がつながりにくくなっています。安否確認は災害用伝言ダイヤル171をご利用ください。", {}),
+    ("15時20分現在、火事・救急・救助は119番、事件・事故は110番へ。急な病気の相談は#7119へ。", {}),
+    # [S21] toll-free numbers of a utility
+    ("15時20分現在、吉原地区の一部で停電しています。電線が切れていたら触らず、0800-777-0000(無料)へ連絡を。", {}),
+    # [S19] telephone service
+    ("15時20分現在の気象情報は、災害情報テレフォンサービス0180-999-999でも聞けます。", {}),
+    ("問い合わせは防災課 029-888-1111 へ。15時20分現在、電話が混み合っています。", {}),
+    # quoting a named source (info at most)
+    ("15時20分現在、気象庁によると、台風は今夜遅くに最も近づくとのことです。", {}),
+    ("15時20分現在、東京電力によれば、復旧は今夜になる見込みとのことです。", {}),
+    # [S5] [S6] [S17] [S18] rumour denial
+    ("【デマに注意】15時20分現在、町内で断水するというデマが広がっていますが、断水の予定はありません。", {}),
+    ("15時20分現在、橋が崩れたという噂がありますが、事実ではありません。町の発表を確かめてください。", {}),
+    ("15時20分現在、SNSで根拠のない噂が広がっています。公的機関の情報を確かめ、冷静に行動してください。", {}),
+    # a デマ注意 template declares the rule it expects
+    ("15時20分現在、ダムが決壊するという噂を見たら、拡散せず町のホームページを確かめてください。", {"expects": ["rumour"]}),
+    # [S7] correction naming the earlier post's date and time (the correction template)
+    ("【訂正】9月1日 9時10分に投稿した「避難所 開設」に誤りがありました。誤: 本郷小学校 正: 君原小学校 お詫びして訂正します。",
+     {"emergency": False, "expects": ["stale-time"]}),
+    ("【訂正】9月1日13時00分現在として投稿した避難所の情報に誤りがありました。お詫びして訂正します。",
+     {"emergency": False, "expects": ["stale-time"]}),
+    # 投票所 moves in a disaster: a place, not election activity
+    ("15時20分現在、浸水のため、本郷公民館の期日前投票所を本日は閉鎖しています。", {"emergency": False}),
+    # [S15] やさしい日本語
+    ("15時20分 現在(げんざい)、本郷地区(ちく)に 警戒(けいかい)レベル4 避難指示(ひなんしじ)が 出ました。すぐに 逃(に)げて ください。", {}),
+    # drill announcement, live, without the literal marker
+    ("【防災訓練のお知らせ】11月5日9時から、みどり台地区で防災訓練を行います。実際の災害ではありません。",
+     {"emergency": False}),
+    # 24-hour wrap: 23時50分現在 posted at 0時05分
+    ("23時50分現在、町内の被害の情報はありません。", {"now": datetime(2026, 9, 2, 0, 5, tzinfo=JST)}),
+    ("15:20現在、町道本郷線は冠水のため通行止めです。", {}),
+    ("午後3時現在、給水所を中央公民館に開設しています。", {}),
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), CLEAN_POSTS, ids=[f"clean-{i}" for i in range(len(CLEAN_POSTS))])
+def test_typhoon_night_posts_that_must_pass_clean(settings, text, kind):
+    findings = check_content(text, typhoon_ctx(settings, **kind))
+    assert [(f.rule, f.severity, text[f.start:f.end]) for f in findings if f.severity != "info"] == []
+
+
+BAD_POSTS = [
+    # level and action disagree (R12): block
+    ("15時20分現在、【警戒レベル3】本郷地区に避難指示を発令しました。", {}, "level-mismatch", "block"),
+    ("15時20分現在、【警戒レベル4】緊急安全確保を発令。命を守る行動を。", {}, "level-mismatch", "block"),
+    ("15時20分現在、警戒レベル5 高齢者等避難を発令しました。", {}, "level-mismatch", "block"),
+    ("15時20分現在、高齢者等避難（警戒レベル4）を発令しました。", {}, "level-mismatch", "block"),
+    # 「○時○分現在」 stale or ahead of the moment of publishing
+    ("13時20分現在、阿見小学校に避難所を開設しています。", {}, "stale-time", "warn"),
+    ("16時00分現在、阿見小学校に避難所を開設しています。", {}, "stale-time", "warn"),
+    ("8月31日15時20分現在、町内に避難指示は出ていません。", {}, "stale-time", "warn"),
+    # [S8] an unfilled ○時○分 template
+    ("【ミサイル発射】本日○○時○○分ころ、ミサイルが発射されたとの情報がありました。", {}, "placeholder", "block"),
+    # [S19] [S20] obsolete terms
+    ("15時20分現在、本郷地区に避難勧告を発令しました。", {}, "obsolete-term", "warn"),
+    ("15時20分現在、避難準備・高齢者等避難開始を発令しました。", {}, "obsolete-term", "warn"),
+    ("15時20分現在、避難準備情報を発令しました。", {}, "obsolete-term", "warn"),
+    # rumours passed on as fact
+    ("15時20分現在、本郷橋が落ちたらしいです。", {}, "rumour", "warn"),
+    ("15時20分現在、ダムが放流するとのことです。", {}, "rumour", "warn"),
+    ("15時20分現在、断水の噂があります。", {}, "rumour", "warn"),
+    # personal information
+    ("15時20分現在、山田太郎さんのお宅の裏山で崖崩れ。", {}, "personal-name", "warn"),
+    ("15時20分現在、連絡は担当の携帯 090-1234-5678 へ。", {}, "personal-phone", "warn"),
+    # election and political terms (R5)
+    ("15時20分現在、台風の中でも投票に行きましょう。", {}, "political", "warn"),
+    ("15時20分現在、町長選挙の候補者の演説会は中止です。", {}, "political", "warn"),
+    # the drill in live mode
+    ("15時20分現在、みどり台地区で防災訓練を実施しています。これは訓練の投稿です。", {"drill_only": True, "emergency": False},
+     "drill-only", "block"),
+    ("【訓練】15時20分現在、本郷地区に警戒レベル4避難指示を発令しました。", {}, "drill-marker", "block"),
+    ("15時20分現在、本郷地区に警戒レベル4避難指示を発令しました。", {"drill": True}, "drill-marker", "block"),
+    # no time in an emergency post
+    ("本郷地区に警戒レベル4避難指示を発令しました。", {}, "no-time", "warn"),
+]
+
+
+@pytest.mark.parametrize(("text", "kind", "rule", "severity"), BAD_POSTS, ids=[f"bad-{i}" for i in range(len(BAD_POSTS))])
+def test_typhoon_night_posts_that_must_be_caught(settings, text, kind, rule, severity):
+    findings = check_content(text, typhoon_ctx(settings, **kind))
+    assert (rule, severity) in [(f.rule, f.severity) for f in findings]
+
+
+# -- what a template declares (expects, drill_only) through the whole gate ------------
+
+
+def test_expected_rule_is_info_and_needs_no_acknowledgement(settings):
+    text = "11時50分現在、断水するという噂を見たら拡散しないでください。"
+    plain = _evaluate(settings, text=text)
+    assert [f.rule for f in plain.unacknowledged] == ["rumour"]
+    expected = _evaluate(settings, text=text, expected_rules=["rumour"])
+    assert expected.allowed
+    [finding] = [f for f in expected.findings if f.rule == "rumour"]
+    assert finding.severity == "info" and "想定済み" in finding.message
+
+
+def test_a_template_cannot_expect_away_a_block(settings):
+    decision = _evaluate(settings, text="11時50分現在、{地区}に避難所を開設。", expected_rules=["placeholder"])
+    assert [f.rule for f in decision.blocking] == ["placeholder"]
+
+
+def test_drill_only_template_is_blocked_live_and_passes_in_drill(settings):
+    text = "【訓練】11時50分現在、みどり台地区で防災訓練を実施しています。"
+    live = _evaluate(settings, text=text.removeprefix("【訓練】"), drill_only=True, emergency=False)
+    assert [f.rule for f in live.blocking] == ["drill-only"]
+    assert "訓練モード" in live.blocking[0].message
+    assert _evaluate(settings, text=text, drill=True, drill_only=True, emergency=False).allowed
+
+
+def test_drill_announcement_may_name_the_marker_live_after_an_explicit_confirmation(settings):
+    """Decision (issue 12): 【訓練】 in a live drill announcement is a warning to acknowledge,
+    recorded with the post like every acknowledgement — not silently allowed, not blocked."""
+    text = "【防災訓練のお知らせ】11月5日9時から防災訓練を行います。訓練の投稿には【訓練】と付けます。"
+    blocked = _evaluate(settings, text=text, emergency=False)
+    assert [f.rule for f in blocked.blocking] == ["drill-marker"]
+    announced = _evaluate(settings, text=text, emergency=False, expected_rules=["drill-marker"])
+    assert not announced.blocking and [f.rule for f in announced.unacknowledged] == ["drill-marker"]
+    assert _evaluate(settings, text=text, emergency=False, expected_rules=["drill-marker"], acks=["drill-marker"]).allowed
+    # In drill mode, a text without the marker stays blocked whatever the template says.
+    drill = _evaluate(settings, text="訓練のお知らせです。", emergency=False, drill=True, expected_rules=["drill-marker"])
+    assert [f.rule for f in drill.blocking] == ["drill-marker"]
+
+
+# -- the 「○時○分現在」 at the moment of publishing (R12) ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "stale"),
+    [
+        ("14時30分現在", False),   # an hour before 15:30: still fresh (60 minutes)
+        ("14時29分現在", True),
+        ("15時30分現在", False),
+        ("15時31分現在", True),    # ahead of now
+        ("午後2時半現在", False),
+        ("十四時二十九分現在", True),
+        ("9月1日(火)15時20分現在", False),
+        ("9月2日15時20分現在", True),
+        ("14:29 現在", True),
+        ("25時00分現在", False),   # not a time: nothing to say
+    ],
+)
+def test_stale_or_future_time_stamp(settings, text, stale):
+    ctx = typhoon_ctx(settings)
+    assert bool(found(text, ctx, "stale-time")) == stale
+
+
+def test_stale_time_message_offers_the_date_and_can_be_switched_off(settings):
+    [finding] = [f for f in check_content("13時00分現在、開設", typhoon_ctx(settings)) if f.rule == "stale-time"]
+    assert finding.severity == "warn" and "2時間30分前" in finding.message and "9月1日15時30分現在" in finding.message
+    off = ContentContext(gate=replace(settings.gate, stale_time_minutes=0), lists=settings.lists, drill=False,
+                         drill_marker="【訓練】", emergency=True, max_weighted_length=280, threads_allowed=False,
+                         now=TYPHOON_NIGHT)
+    assert not found("13時00分現在、開設", off, "stale-time")
+
+
+def test_stale_time_uses_the_clock_the_gate_is_given(settings):
+    text = "11時30分現在、阿見小学校に避難所を開設しました。"
+    assert _evaluate(settings, text=text, now=TUESDAY_NOON).allowed
+    late = _evaluate(settings, text=text, now=TUESDAY_NOON + timedelta(minutes=61))
+    assert [f.rule for f in late.unacknowledged] == ["stale-time"]
+
+
+# -- the content checks stay linear (issue 14) ------------------------------------------
+
+
+def _best_of_three(text: str, ctx: ContentContext) -> float:
+    import time
+
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        check_content(text, ctx)
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+@pytest.mark.parametrize(
+    "paste",
+    [
+        "a" * 10_000,  # the unanchored e-mail pattern: 0.59 s here
+        "1" * 10_000,  # the address pattern inside a run of digits: 1.4 s here
+        ("15時20分現在、本郷地区に警戒レベル4避難指示を発令しました。阿見町中央3-2-1の山田さん宅。" * 300)[:10_000],
+    ],
+    ids=["ascii", "digits", "japanese"],
+)
+def test_a_10000_character_paste_is_checked_quickly(settings, paste):
+    # Linear takes about 0.03-0.07 s here; the quadratic patterns took 0.59 s and more.
+    assert _best_of_three(paste, content(settings, emergency=True)) < 0.3
+
+
+# -- bare country domains are links (issue 11: X's own URL extraction) ----------------
+
+
+def test_a_bare_country_domain_is_a_link_checked_and_priced(settings):
+    ctx = content(settings)
+    assert found("詳しくはamimachi.jpへ", ctx, "link-domain") == ["amimachi.jp"]
+    assert not found("詳しくはpref.ibaraki.jpへ", ctx, "link-domain")
+    [cost] = [f for f in check_content("詳しくは pref.ibaraki.jp へ", ctx) if f.rule == "cost"]
+    assert "URL を含むため" in cost.message
+    [plain] = [f for f in check_content("詳しくは役場へ", ctx) if f.rule == "cost"]
+    assert "URL" not in plain.message

@@ -48,8 +48,21 @@ def test_core_sources_do_not_import_textual():
 
 def test_the_way_to_the_first_screen_imports_none_of_the_slow_libraries():
     """Start-up (issue 4): what the home screen needs before its first frame is cheap to
-    import. pydantic validates only when the config's snapshot is stale; httpx, the
+    import. pydantic validates only when the config's cached copy is stale; httpx, the
     ledger's sqlite3, holidays and the practice server load after the first frame."""
-    modules = _modules_after("import dutypost.core.cli, dutypost.core.demo, dutypost.core.context, dutypost.core.config, dutypost.core.templates, dutypost.tui.app, dutypost.tui.home")
+    modules = _modules_after("import dutypost.core.cli, dutypost.core.demo, dutypost.core.context, dutypost.core.config, dutypost.core.templates, dutypost.tui.app, dutypost.tui.screens.home")
     slow = {"pydantic", "pydantic_settings", "httpx", "tweepy", "holidays", "sqlite3", "http.server", "emoji", "tomllib"}
     assert not modules & slow, modules & slow
+
+
+def test_core_never_imports_the_practice_server_until_the_demo_or_cli_starts_it():
+    """Issue 10: the practice server is not part of the domain; core reaches it only from
+    the demo's start and ``dutypost practice-server``, never at import."""
+    names = sorted(p.stem for p in (REPO / "core").glob("*.py") if p.stem != "__init__")
+    modules = _modules_after("\n".join(f"import dutypost.core.{n}" for n in names))
+    assert not {m for m in modules if m.startswith("dutypost.practice")}
+
+
+def test_the_practice_server_imports_no_textual_and_no_tui():
+    modules = _modules_after("import dutypost.practice")
+    assert not {m for m in modules if m == "textual" or m.startswith(("textual.", "dutypost.tui"))}

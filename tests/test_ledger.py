@@ -649,3 +649,268 @@ def test_meta_is_a_small_cache_that_survives_reopening(path: Path, ledger: Ledge
         assert reopened.get_meta("users_me") == '{"id": "2"}'
         with pytest.raises(ValueError):
             reopened.set_meta("audit_head", "{}")
+
+
+# -- rows against the trail (issue 17 item 3) ------------------------------------------------
+# An attacker with the file edits the tables History and 様式第1号 show, after dropping every
+# protective trigger, with plain sqlite3. verify names the table, the row and the field.
+
+
+def drop_all_triggers(conn: sqlite3.Connection) -> None:
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        conn.execute(f"DROP TRIGGER {name}")
+
+
+def a_sent_post_with_approval_and_override(ledger: Ledger) -> int:
+    post_id = new_post(ledger)
+    ledger.record_approval(post_id, approver="kacho", method="phone", recorded_by="tanaka")
+    ledger.record_override(post_id, operator="tanaka", category="生命・身体・財産の保護に必要な緊急情報",
+                           reason="台風の接近で土砂災害の危険が高まったため", lifted=["hours"])
+    ledger.set_state(post_id, "sending")
+    ledger.set_state(post_id, "sent", x_post_ids=["1901"], url="https://x.com/town/status/1901")
+    return post_id
+
+
+ROW_EDITS = {
+    "post text": ("UPDATE posts SET text = '【避難所開設】中央公民館は閉鎖しました。' WHERE id = 1", "posts", "text", "本文"),
+    "post state": ("UPDATE posts SET state = 'failed' WHERE id = 1", "posts", "state", "状態"),
+    "post x_post_id": ("UPDATE posts SET x_post_ids = '[\"9999\"]' WHERE id = 1", "posts", "x_post_ids", "X の投稿ID"),
+    "override reason": ("UPDATE overrides SET reason = '特になし' WHERE id = 1", "overrides", "reason", "理由"),
+    "override lifted": ("UPDATE overrides SET lifted = '[\"hours\",\"approval\"]' WHERE id = 1", "overrides", "lifted",
+                        "外した確認"),
+    "approval approver": ("UPDATE approvals SET approver = 'bucho' WHERE id = 1", "approvals", "approver", "承認者"),
+    "approval method": ("UPDATE approvals SET method = 'in-person' WHERE id = 1", "approvals", "method", "承認の方法"),
+}
+
+
+@pytest.mark.parametrize("edit", ROW_EDITS.values(), ids=ROW_EDITS.keys())
+def test_an_edited_row_is_found_with_its_table_id_and_field(path: Path, ledger: Ledger, edit) -> None:
+    sql, table, field, label = edit
+    a_sent_post_with_approval_and_override(ledger)
+    assert ledger.verify().ok, ledger.verify().reason
+    with raw(path) as conn:
+        drop_all_triggers(conn)
+        conn.execute(sql)
+    result = ledger.verify()
+    assert not result.ok
+    assert (result.table, result.row_id, result.field) == (table, 1, field)
+    assert f"#1 の{label} ({field})" in result.reason and "書き換えられています" in result.reason
+
+
+def test_a_deleted_approval_or_override_is_found(path: Path, ledger: Ledger) -> None:
+    a_sent_post_with_approval_and_override(ledger)
+    with raw(path) as conn:
+        drop_all_triggers(conn)
+        conn.execute("DELETE FROM approvals WHERE id = 1")
+    result = ledger.verify()
+    assert (result.ok, result.table, result.row_id) == (False, "approvals", 1)
+    assert "承認 #1 が削除されています" in result.reason
+    with raw(path) as conn:
+        conn.execute("DELETE FROM overrides")
+        conn.execute("INSERT INTO approvals (post_id, approver, method, at, recorded_by, post_hoc)"
+                     " VALUES (1, 'kacho', 'phone', '2026-09-01T03:00:00+00:00', 'tanaka', 0)")
+    result = ledger.verify()
+    assert (result.ok, result.table, result.row_id) == (False, "approvals", 2)
+    assert "承認 #2 は監査記録にありません" in result.reason
+
+
+def test_a_row_added_without_an_event_is_found(path: Path, ledger: Ledger) -> None:
+    a_sent_post_with_approval_and_override(ledger)
+    with raw(path) as conn:
+        conn.execute("INSERT INTO posts (state, kind, template_id, text, parts, operator, department, drill,"
+                     " created_at, updated_at) VALUES ('sent', 'post', 'shelter-open', '偽の投稿', '[\"偽の投稿\"]',"
+                     " 'tanaka', '防災危機管理課', 0, '2026-09-01T03:00:00+00:00', '2026-09-01T03:00:00+00:00')")
+    result = ledger.verify()
+    assert (result.ok, result.table, result.row_id, result.field) == (False, "posts", 2, None)
+    assert "投稿 #2 は監査記録にありません" in result.reason
+
+
+def test_the_tables_history_shows_refuse_deletes_and_rewrites(path: Path, ledger: Ledger) -> None:
+    a_sent_post_with_approval_and_override(ledger)
+    with raw(path) as conn:
+        for sql in ("DELETE FROM posts WHERE id = 1", "UPDATE approvals SET approver = 'bucho'",
+                    "DELETE FROM approvals", "UPDATE overrides SET reason = 'x'", "DELETE FROM overrides"):
+            with pytest.raises(sqlite3.DatabaseError):
+                conn.execute(sql)
+    assert ledger.verify().ok
+
+
+def test_every_writer_of_those_rows_leaves_them_as_the_trail_has_them(ledger: Ledger) -> None:
+    post_id = a_sent_post_with_approval_and_override(ledger)
+    other = new_post(ledger, template_id="correction", kind="correction", reply_to_post_id=post_id)
+    ledger.use_standalone_text(other, "【訂正】先ほどの投稿の避難所名に誤りがありました。", operator="tanaka")
+    ledger.set_state(other, "sending")
+    ledger.set_state(other, "unknown", error="timeout")
+    ledger.set_state(other, "sent", x_post_ids=["1902"])
+    ledger.set_state(post_id, "deleted")
+    recovered = ledger.record_recovered_post(operator="tanaka", department="防災危機管理課", text="復旧した投稿",
+                                             x_post_id="1903", url="https://x.com/town/status/1903", drill=False,
+                                             x_text="復旧した投稿", x_created_at=None)
+    request = ledger.request_approval(draft_id=None, post_id=recovered, requested_by="tanaka",
+                                      department="防災危機管理課", text="復旧した投稿")
+    ledger.decide_approval_request(request, approver="kacho", approved=True)
+    result = ledger.verify()
+    assert result.ok, result.reason
+    assert result.rows_checked == 3 + 2 + 1 and result.rows_before_check == 0
+
+
+def test_own_requests_and_posts_are_not_approved_without_the_setting(ledger: Ledger) -> None:
+    post_id = new_post(ledger, operator="kacho")
+    request = ledger.request_approval(draft_id=None, post_id=post_id, requested_by="kacho",
+                                      department="防災危機管理課", text="本文")
+    with pytest.raises(ValueError, match="ご自分の依頼"):
+        ledger.decide_approval_request(request, approver="kacho", approved=True)
+    ledger.decide_approval_request(request, approver="kacho", approved=True, allow_self_approval=True)
+    assert ledger.get_post(post_id).approval["approver"] == "kacho"
+    overridden = new_post(ledger, operator="kacho")
+    ledger.record_override(overridden, operator="kacho", category="誤った投稿への対応",
+                           reason="誤った避難所名を訂正するため", lifted=["approval"])
+    with pytest.raises(ValueError, match="ご自分の投稿"):
+        ledger.sign_off(overridden, approver="kacho")
+
+
+# -- anchors (控え) ----------------------------------------------------------------------
+
+
+def rehash_from(conn: sqlite3.Connection, first: int) -> None:
+    """Recompute every hash from event ``first`` on, and the head: what an attacker who knows
+    the format does after editing or adding events."""
+    rows = conn.execute("SELECT * FROM audit WHERE id >= ? ORDER BY id", (first,)).fetchall()
+    prev = conn.execute("SELECT hash FROM audit WHERE id = ?", (first - 1,)).fetchone()
+    prev_hash = prev[0] if prev else GENESIS_HASH
+    for row in rows:
+        event_id, at, operator, kind, post_id, payload, _, _, images = row
+        digest = event_hash(id=event_id, at=at, operator=operator, kind=kind, post_id=post_id,
+                            payload=json_loads(payload), prev_hash=prev_hash,
+                            rows=json_loads(images) if images else None)
+        conn.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE id = ?", (prev_hash, digest, event_id))
+        prev_hash = digest
+    last = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'audit_head'", (canonical_json({"id": last[0], "hash": last[1]}),))
+
+
+def json_loads(text: str):
+    import json
+
+    return json.loads(text)
+
+
+def test_a_recomputed_chain_passes_alone_and_is_caught_by_an_anchor(path: Path, ledger: Ledger) -> None:
+    fill(ledger, 6)
+    anchor = ledger.head()
+    assert (anchor.id, len(anchor.hash)) == (6, 64)
+    with raw(path) as conn:
+        drop_triggers(conn)
+        conn.execute("""UPDATE audit SET payload = '{"memo":"未確認","step":2}' WHERE id = 3""")
+        rehash_from(conn, 3)
+        conn.execute("CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'x'); END")
+        conn.execute("CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'x'); END")
+    assert ledger.verify().ok  # the chain alone cannot tell
+    result = ledger.verify(anchors=[anchor])
+    assert (result.ok, result.first_bad_id) == (False, 6)
+    assert "#6 が控え" in result.reason and "作り直されて" in result.reason
+
+
+def test_a_deleted_tail_with_a_rewritten_head_is_caught_by_an_anchor(path: Path, ledger: Ledger) -> None:
+    fill(ledger, 8)
+    anchor = ledger.head()
+    with raw(path) as conn:
+        drop_triggers(conn)
+        conn.execute("DELETE FROM audit WHERE id > 5")
+        rehash_from(conn, 6)  # only the head is left to rewrite
+    assert ledger.verify().ok is False  # the dropped triggers still show
+    result = ledger.verify(anchors=[anchor])
+    assert (result.ok, result.first_bad_id) == (False, 6)
+    assert "#6 以降が削除されています" in result.reason and "#8" in result.reason
+
+
+def test_the_anchor_file_gets_every_head_and_catches_a_forged_last_event(path: Path, tmp_path: Path,
+                                                                         clock: Clock) -> None:
+    anchors = tmp_path / "standby" / "anchors.txt"
+    with Ledger(path, now=clock, anchor_file=anchors) as ledger:
+        fill(ledger, 3)
+        post_id = a_sent_post_with_approval_and_override(ledger)
+        lines = anchors.read_text(encoding="utf-8").splitlines()
+        assert [line.split(":")[0] for line in lines] == [str(n) for n in range(1, 9)]
+        assert lines[-1].split()[0] == str(ledger.head())
+        assert anchors.stat().st_mode & 0o777 == 0o600
+        assert ledger.verify(anchor_file=anchors).anchors_checked == 8
+        forged = ledger.export()[-1]
+    with raw(path) as conn:  # a forged post-hoc approval, appended and hashed as dutypost would
+        conn.execute("INSERT INTO approvals (post_id, approver, method, at, recorded_by, post_hoc)"
+                     " VALUES (?, 'kacho', 'in-app', ?, 'kacho', 1)", (post_id, forged["at"]))
+        image = dict(zip(("id", "post_id", "approver", "method", "at", "recorded_by", "post_hoc", "note"),
+                         conn.execute("SELECT * FROM approvals WHERE id = 2").fetchone()))
+        rows = {"approvals:2": image}
+        payload = {"approver": "kacho", "method": "in-app", "at": forged["at"], "recorded_by": "kacho",
+                   "post_hoc": True}
+        digest = event_hash(id=9, at=forged["at"], operator="kacho", kind="approval.post_hoc", post_id=post_id,
+                            payload=payload, prev_hash=forged["hash"], rows=rows)
+        conn.execute("INSERT INTO audit (id, at, operator, kind, post_id, payload, prev_hash, hash, rows)"
+                     " VALUES (9, ?, 'kacho', 'approval.post_hoc', ?, ?, ?, ?, ?)",
+                     (forged["at"], post_id, canonical_json(payload), forged["hash"], digest, canonical_json(rows)))
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'audit_head'", (canonical_json({"id": 9, "hash": digest}),))
+    with Ledger(path, now=clock, anchor_file=anchors) as ledger:
+        assert ledger.verify().ok  # chain, head and rows agree: only the anchor file tells
+        result = ledger.verify(anchor_file=anchors)
+        assert (result.ok, result.first_bad_id) == (False, 9)
+        assert f"#9 以降が控えファイル {anchors} にありません" in result.reason
+
+
+def test_an_anchor_is_parsed_strictly() -> None:
+    from dutypost.core.ledger import parse_anchor
+
+    assert parse_anchor(f" 12:{'a' * 64} ") == (12, "a" * 64)
+    for bad in ("12", f"0:{'a' * 64}", f"x:{'a' * 64}", "12:abc", f"12:{'g' * 64}"):
+        with pytest.raises(ValueError, match="番号:ハッシュ"):
+            parse_anchor(bad)
+
+
+# -- the files (issue 17 item 4) -----------------------------------------------------------
+
+
+def test_the_ledger_and_its_wal_and_shm_are_created_0600(path: Path, ledger: Ledger) -> None:
+    new_post(ledger)
+    files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+    assert all(f.exists() for f in files)
+    assert [f.stat().st_mode & 0o777 for f in files] == [0o600] * 3
+
+
+def test_with_a_group_the_ledger_and_anchor_file_are_0640_for_that_group(tmp_path: Path, clock: Clock) -> None:
+    import grp
+    import os
+
+    group = grp.getgrgid(os.getegid()).gr_name
+    path, anchors = tmp_path / "g" / "ledger.sqlite3", tmp_path / "g" / "anchors.txt"
+    with Ledger(path, now=clock, anchor_file=anchors, group=group) as ledger:
+        new_post(ledger)
+        files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"), anchors]
+        assert [f.stat().st_mode & 0o777 for f in files] == [0o640] * 4
+        assert {f.stat().st_gid for f in files} == {grp.getgrnam(group).gr_gid}
+    with pytest.raises(InputError, match="no-such-group-here"):
+        Ledger(tmp_path / "h" / "ledger.sqlite3", group="no-such-group-here")
+
+
+def test_a_full_disk_is_a_storage_fault_naming_the_file_and_nothing_is_half_written(tmp_path: Path,
+                                                                                   clock: Clock) -> None:
+    from disk import fill, small_disk
+
+    from dutypost.core.errors import StorageFault
+
+    with small_disk(tmp_path / "disk") as disk:
+        path = disk / "ledger.sqlite3"
+        with Ledger(path, now=clock) as ledger:
+            post_id = new_post(ledger)
+            filler = fill(disk)
+            with pytest.raises(StorageFault) as caught:
+                for n in range(200):  # until the WAL needs a page the disk no longer has
+                    ledger.append_event(operator="tanaka", kind="checklist.step", payload={"n": n, "pad": "x" * 2000})
+            assert caught.value.exit_code == 2 and caught.value.path == path
+            assert str(path) in caught.value.message and "df -h" in caught.value.hint
+            with pytest.raises(StorageFault):
+                ledger.set_state(post_id, "sending")
+            filler.unlink()
+            assert ledger.get_post(post_id).state == "queued"
+            ledger.set_state(post_id, "sending")
+            result = ledger.verify()
+            assert result.ok, result.reason

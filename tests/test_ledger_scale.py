@@ -122,9 +122,21 @@ def test_an_override_keeps_what_it_lifted_in_columns_and_approval_settles_it(pat
         ledger.sign_off(approval_lifted, approver="suzuki")
         assert ledger.awaiting_post_hoc_approval() == [] and ledger.awaiting_post_hoc_count() == 0
         assert ledger.get_post(approval_lifted).override["lifted"] == ["hours", "approval"]
+        result = ledger.verify()  # the approval's event carries the override it settled
+        assert result.ok, result.reason
     with sqlite3.connect(path) as conn:
         rows = conn.execute("SELECT post_id, lifts_approval, approval_id IS NOT NULL FROM overrides ORDER BY post_id")
         assert rows.fetchall() == [(hours_only, 0, 0), (approval_lifted, 1, 1), (approved_first, 1, 1)]
+    # Append-only but for settling approval_id once: the trigger refuses anything else.
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        for sql in ("UPDATE overrides SET reason = 'x' WHERE post_id = ?",
+                    "UPDATE overrides SET approval_id = NULL WHERE post_id = ?"):
+            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                conn.execute(sql, (approval_lifted,))
+        conn.execute("UPDATE overrides SET approval_id = 1 WHERE post_id = ?", (hours_only,))  # by hand, no event
+    with Ledger(path, now=clock) as ledger:
+        result = ledger.verify()
+        assert not result.ok and result.table == "overrides" and result.field == "approval_id", result
 
 
 def test_the_change_token_moves_with_every_commit_of_any_process(path: Path, clock: Clock) -> None:
@@ -417,8 +429,9 @@ def test_audit_verify_runs_the_integrity_check(config_file, clock) -> None:
 def test_a_publish_whose_ledger_write_fails_never_reaches_x(small_disk, config_file, practice_server,
                                                             monkeypatch) -> None:
     from dutypost.core.context import build_context
-    from dutypost.core.practice_server import DEMO_CREDENTIALS
+    from dutypost.core.demo_account import DEMO_CREDENTIALS
     from dutypost.core.publish import compose, make_approval, publish
+    from dutypost.core.templates import format_jst_time
 
     disk = small_disk("1m")
     cfg = config_file(replace={"x": f'api_base_url = "{practice_server.url}"\ntimeout_seconds = 5'})
@@ -431,7 +444,7 @@ def test_a_publish_whose_ledger_write_fails_never_reaches_x(small_disk, config_f
         assert ctx.ledger.path == disk / "ledger.sqlite3"
         fill(disk)
         template = ctx.templates.get("shelter-open")
-        composition = compose(ctx, template, {"time": "3時00分", "shelter": "中央公民館"})
+        composition = compose(ctx, template, {"time": format_jst_time(START), "shelter": "中央公民館"})
         with pytest.raises(LedgerError) as caught:
             publish(ctx, composition, approval=make_approval(ctx, "suzuki", "phone"))
         assert str(disk / "ledger.sqlite3") in caught.value.message

@@ -6,7 +6,7 @@ import pytest
 
 from clock import Clock
 from dutypost.core.checklists import standalone_fallback_text
-from dutypost.core.config import load_settings
+from dutypost.core.config_loader import load_settings
 from dutypost.core.context import DutyContext
 from dutypost.core.errors import InputError, OutcomeUnknown, PublishFailed
 from dutypost.core.publish import compose_text, make_override, publish, reconcile, resend
@@ -21,10 +21,13 @@ def ctx(config_file, practice_server):
     context.close()
 
 
+def _override(ctx):
+    return make_override(ctx, "誤った投稿への対応", "避難所の名前を誤って投稿したため")
+
+
 def _post(ctx, text, **kwargs):
     composition = compose_text(ctx, text, template_id=None, emergency=False, threads_allowed=False)
-    override = make_override(ctx, "誤った投稿への対応", "避難所の名前を誤って投稿したため")
-    return publish(ctx, composition, override=override, acks=["cost"], **kwargs)
+    return publish(ctx, composition, override=_override(ctx), acks=["cost"], **kwargs)
 
 
 def test_a_correction_replies_to_the_original(ctx, practice_server):
@@ -50,7 +53,7 @@ def test_a_resent_correction_still_falls_back_when_x_refuses_the_reply(ctx, prac
         _post(ctx, text, kind="correction", reply_to_post_id=original.post_id,
               fallback_text=standalone_fallback_text(ctx.ledger, original.post_id, text))
     practice_server.set_refuse_replies(True)
-    result = resend(ctx, failed.value.post_id)
+    result = resend(ctx, failed.value.post_id, override=_override(ctx))  # a resend passes the gate again
     assert result.reply_fallback
     sent = practice_server.posts()[0]
     assert sent["reply_to"] is None
@@ -93,3 +96,319 @@ def test_a_drill_post_links_to_the_practice_server_not_to_x(ctx, practice_server
 
     page = httpx.get(result.url)
     assert page.status_code == 200 and "中央公民館" in page.text
+
+
+# -- a checklist item's post: publish takes its purpose (DraftPurpose) -----------------------
+
+
+def _correction_checklist(ctx, original_post_id):
+    from dutypost.core import checklists
+
+    return checklists.start(ctx.ledger, kind="correction", operator="tanaka", post_id=original_post_id)
+
+
+def test_a_correction_with_its_purpose_replies_and_is_recorded_on_its_checklist(ctx, practice_server):
+    from dutypost.core import checklists
+    from dutypost.core.ledger import DraftPurpose
+
+    original = _post(ctx, "中央公民館を開設しました。")
+    checklist_id = _correction_checklist(ctx, original.post_id)
+    purpose = DraftPurpose(checklist_id=checklist_id, item_key="correction_post", kind="correction",
+                           reply_to_post_id=original.post_id)
+    result = _post(ctx, "【訓練】訂正: 開設したのは本郷小学校です。", purpose=purpose)
+    post = ctx.ledger.get_post(result.post_id)
+    assert (post.kind, post.reply_to_post_id) == ("correction", original.post_id)
+    stored = {p["id"]: p for p in practice_server.posts()}
+    assert stored[result.x_post_ids[0]]["reply_to"] == original.x_post_ids[0]
+    assert not result.reply_fallback
+    assert checklists.get(ctx.ledger, checklist_id).item("correction_post").value == {"post_id": result.post_id}
+    linked = [e for e in ctx.ledger.events(original.post_id) if e.kind == "post.correction_linked"]
+    assert linked[0].payload["correction_post_id"] == result.post_id
+    assert result.checklist_note == f"チェックリスト #{checklist_id} に投稿 #{result.post_id} を記録しました。"
+
+
+def test_a_correction_with_its_purpose_falls_back_to_the_standalone_text_itself(ctx, practice_server):
+    from dutypost.core import checklists
+    from dutypost.core.ledger import DraftPurpose
+
+    original = _post(ctx, "中央公民館を開設しました。")
+    checklist_id = _correction_checklist(ctx, original.post_id)
+    purpose = DraftPurpose(checklist_id=checklist_id, item_key="correction_post", kind="correction",
+                           reply_to_post_id=original.post_id)
+    text = "【訓練】訂正: 開設したのは本郷小学校です。"
+    fallback = standalone_fallback_text(ctx.ledger, original.post_id, text)
+    practice_server.set_refuse_replies(True)
+    result = _post(ctx, text, purpose=purpose)
+    assert result.reply_fallback
+    sent = practice_server.posts()[0]
+    assert sent["reply_to"] is None and sent["text"] == fallback
+    assert ctx.ledger.get_post(result.post_id).reply_to_post_id == original.post_id  # the link is kept
+    assert checklists.get(ctx.ledger, checklist_id).item("correction_post").value == {"post_id": result.post_id}
+
+
+def test_a_failed_checklist_post_is_still_recorded_on_its_item_and_resent_by_the_same_rules(ctx, practice_server):
+    from dutypost.core import checklists
+    from dutypost.core.ledger import DraftPurpose
+
+    original = _post(ctx, "中央公民館を開設しました。")
+    checklist_id = _correction_checklist(ctx, original.post_id)
+    purpose = DraftPurpose(checklist_id=checklist_id, item_key="correction_post", kind="correction",
+                           reply_to_post_id=original.post_id)
+    text = "【訓練】訂正: 開設したのは本郷小学校です。"
+    practice_server.inject({"kind": "status", "status": 503})
+    with pytest.raises(PublishFailed) as failed:
+        _post(ctx, text, purpose=purpose)
+    post_id = failed.value.post_id
+    assert failed.value.checklist_note == f"チェックリスト #{checklist_id} に投稿 #{post_id} を記録しました。"
+    assert checklists.get(ctx.ledger, checklist_id).item("correction_post").value == {"post_id": post_id}
+    practice_server.set_refuse_replies(True)
+    result = resend(ctx, post_id, override=_override(ctx))  # `dutypost outbox resend`: the reply is tried, then the standalone text
+    assert result.reply_fallback
+    assert practice_server.posts()[0]["text"] == standalone_fallback_text(ctx.ledger, original.post_id, text)
+    assert ctx.ledger.get_post(post_id).state == "sent"
+
+
+def test_an_incident_notice_with_its_purpose_is_standalone_and_recorded_on_its_item(ctx, practice_server):
+    from dutypost.core import checklists
+    from dutypost.core.ledger import DraftPurpose
+
+    checklist_id = checklists.start(ctx.ledger, kind="flaming", operator="tanaka", post_id=None)
+    purpose = DraftPurpose(checklist_id=checklist_id, item_key="responding_post", kind="post", reply_to_post_id=None)
+    result = _post(ctx, "【訓練】避難所の運営について、防災危機管理課で対応しています。", purpose=purpose)
+    assert practice_server.posts()[0]["reply_to"] is None
+    assert ctx.ledger.get_post(result.post_id).kind == "post"
+    assert checklists.get(ctx.ledger, checklist_id).item("responding_post").value == {"post_id": result.post_id}
+
+
+def test_a_purpose_whose_checklist_cannot_record_it_says_so_and_the_post_still_goes_out(ctx, practice_server):
+    from dutypost.core import checklists
+    from dutypost.core.ledger import DraftPurpose
+
+    checklist_id = checklists.start(ctx.ledger, kind="flaming", operator="tanaka", post_id=None)
+    purpose = DraftPurpose(checklist_id=checklist_id, item_key="no_such_item", kind="post", reply_to_post_id=None)
+    result = _post(ctx, "【訓練】避難所の運営について、防災危機管理課で対応しています。", purpose=purpose)
+    assert ctx.ledger.get_post(result.post_id).state == "sent"
+    assert result.checklist_note.startswith("チェックリストに記録できませんでした: ")
+
+
+# -- reconciliation against the practice server's X-like mode (issue 11 item 1, issue 17) -----
+
+import time
+from datetime import datetime, timedelta, timezone
+
+from dutypost.core.errors import GateBlocked
+from dutypost.core.publish import make_approval
+from dutypost.core.xapi import XClient
+from dutypost.core.demo_account import DEMO_CREDENTIALS
+
+TRICKY = "避難所 A&B <中央公民館> を開設しました。詳細 https://www.town.ami.lg.jp/bousai/hinan.html?a=1&b=2 をご覧ください。"
+GRACE = 300
+
+
+@pytest.fixture
+def xctx(config_file, x_like_server):
+    """A drill context on the practice server in its X-like mode (escaped text, t.co links)."""
+    path = config_file(replace={"drill": f'api_base_url = "{x_like_server.url}"',
+                                "x": f"reconcile_grace_seconds = {GRACE}"})
+    settings = load_settings(path)
+    context = DutyContext(settings=settings, operator=settings.operator("tanaka"), drill=True, clock=Clock())
+    yield context
+    context.close()
+
+
+def _copies(server, text):
+    return [p["text"] for p in server.posts()].count(text)
+
+
+def _unknown(ctx, server, fault, text=TRICKY):
+    server.inject(fault)
+    with pytest.raises(OutcomeUnknown) as unknown:
+        _post(ctx, text)
+    post_id = unknown.value.post_id
+    assert ctx.ledger.get_post(post_id).state == "unknown"
+    return post_id
+
+
+def test_an_unknown_post_with_entities_and_a_url_is_found_as_x_returns_it(xctx, x_like_server):
+    post_id = _unknown(xctx, x_like_server, {"kind": "drop_after_store"})
+    stored = x_like_server.posts()[0]
+    timeline = XClient(x_like_server.url, DEMO_CREDENTIALS, timeout=5).user_posts("1000000001")
+    assert "&amp;" in timeline[0]["text"] and "https://t.co/" in timeline[0]["text"]  # X's answer, not ours
+    found = reconcile(xctx, post_id)
+    assert found.found and found.state == "sent"
+    post = xctx.ledger.get_post(post_id)
+    assert (post.state, post.x_post_ids) == ("sent", [stored["id"]])
+    assert _copies(x_like_server, post.text) == 1
+
+
+def test_an_unknown_post_beyond_the_first_page_is_found(xctx, x_like_server):
+    post_id = _unknown(xctx, x_like_server, {"kind": "drop_after_store"})
+    with XClient(x_like_server.url, DEMO_CREDENTIALS, timeout=5) as client:  # 105 newer posts: ours is on page 2
+        for n in range(105):
+            client.create_post(f"【訓練】給水所 {n} を開設しました。")
+    first_page = XClient(x_like_server.url, DEMO_CREDENTIALS, timeout=5).user_posts("1000000001")
+    assert len(first_page) == 100 and all("A&amp;B" not in p["text"] for p in first_page)
+    found = reconcile(xctx, post_id)
+    assert found.found
+    post = xctx.ledger.get_post(post_id)
+    assert post.state == "sent"
+    assert _copies(x_like_server, post.text) == 1
+
+
+def test_a_post_checked_inside_the_lag_stays_unknown_and_is_found_later(xctx, x_like_server):
+    x_like_server.set_mode(timeline_lag=2)
+    post_id = _unknown(xctx, x_like_server, {"kind": "drop_after_store"})
+    early = reconcile(xctx, post_id)
+    assert (early.found, early.state) == (False, "unknown")
+    assert xctx.ledger.get_post(post_id).state == "unknown"
+    assert "まだ見つかりません" in early.message and f"dutypost outbox resolve {post_id}" in early.message
+    assert early.look_again_at == xctx.now() + timedelta(seconds=GRACE)
+    assert "12時05分以降" in early.message  # 12:00 JST + the 300-second grace
+    with pytest.raises(InputError):  # still not a resend
+        resend(xctx, post_id)
+    time.sleep(2.2)
+    later = reconcile(xctx, post_id)
+    assert later.found and xctx.ledger.get_post(post_id).state == "sent"
+    assert _copies(x_like_server, xctx.ledger.get_post(post_id).text) == 1
+
+
+def test_a_miss_after_the_grace_is_failed_and_the_resend_goes_out_once(xctx, x_like_server):
+    post_id = _unknown(xctx, x_like_server, {"kind": "reset_before_store"})
+    assert reconcile(xctx, post_id).state == "unknown"  # inside the grace: not evidence
+    xctx.clock.advance(seconds=GRACE + 1)
+    late = reconcile(xctx, post_id)
+    assert (late.found, late.state) == (False, "failed")
+    assert "ありませんでした" in late.message and f"outbox resend {post_id}" in late.message
+    result = resend(xctx, post_id, override=_override(xctx))
+    assert not result.found_on_timeline
+    post = xctx.ledger.get_post(post_id)
+    assert post.state == "sent"
+    assert _copies(x_like_server, post.text) == 1
+
+
+def _failed_but_stored(ctx, server, fault):
+    """X stored the post and answered badly; a resolve inside the timeline's lag, after the
+    grace, made it ``failed`` (the path that used to end in a double post)."""
+    server.set_mode(timeline_lag=3)
+    post_id = _unknown(ctx, server, fault)
+    ctx.clock.advance(seconds=GRACE + 1)
+    assert reconcile(ctx, post_id).state == "failed"
+    return post_id
+
+
+def test_a_resend_refused_as_a_duplicate_is_looked_up_and_recorded_sent(xctx, x_like_server):
+    post_id = _failed_but_stored(xctx, x_like_server, {"kind": "store_then_500"})
+    result = resend(xctx, post_id, override=_override(xctx))  # X: 403 duplicate; the timeline catches up
+    assert result.found_on_timeline
+    post = xctx.ledger.get_post(post_id)
+    assert post.state == "sent" and post.x_post_ids == [x_like_server.posts()[0]["id"]]
+    assert _copies(x_like_server, post.text) == 1
+    kinds = [e.kind for e in xctx.ledger.events(post_id)]
+    assert kinds[kinds.index("post.resend"):] == ["post.resend", "post.sending", "post.sent"]  # X said duplicate
+    resent = [e for e in xctx.ledger.events(post_id) if e.kind == "post.resend"]
+    assert resent[0].operator == "tanaka" and resent[0].payload["resent_by"] == "tanaka"
+
+
+def test_resolve_works_on_a_failed_post_that_x_has(xctx, x_like_server):
+    post_id = _failed_but_stored(xctx, x_like_server, {"kind": "store_then_500"})
+    time.sleep(3.2)
+    found = reconcile(xctx, post_id)
+    assert found.found and xctx.ledger.get_post(post_id).state == "sent"
+    assert _copies(x_like_server, xctx.ledger.get_post(post_id).text) == 1
+
+
+@pytest.mark.parametrize("fault", [{"kind": "store_then_500"}, {"kind": "store_then_reset"},
+                                   {"kind": "store_then_garbage", "status": 201},
+                                   {"kind": "store_then_garbage", "status": 200}])
+def test_an_answer_that_is_not_a_clear_no_is_unknown_and_found(xctx, x_like_server, fault):
+    post_id = _unknown(xctx, x_like_server, fault)
+    assert reconcile(xctx, post_id).found
+    post = xctx.ledger.get_post(post_id)
+    assert post.state == "sent"
+    assert _copies(x_like_server, post.text) == 1
+
+
+def test_a_clear_no_is_failed(xctx, x_like_server):
+    x_like_server.inject({"kind": "status", "status": 503})
+    with pytest.raises(PublishFailed) as failed:
+        _post(xctx, TRICKY)
+    assert xctx.ledger.get_post(failed.value.post_id).state == "failed"
+    assert x_like_server.posts() == []
+
+
+# -- a resend is a publish (issue 17 item 2) ----------------------------------------------------
+
+TUESDAY_1345 = datetime(2026, 9, 1, 4, 45, tzinfo=timezone.utc)  # 13:45 JST
+SATURDAY_0000 = datetime(2026, 9, 4, 15, 0, tzinfo=timezone.utc)  # 00:00 JST, Saturday
+STAMPED = "【訓練】13時45分現在、中央公民館に避難所を開設しています。"
+
+
+def _failed_tuesday(ctx, server):
+    ctx.clock.at = TUESDAY_1345
+    composition = compose_text(ctx, STAMPED, template_id=None, emergency=False, threads_allowed=False)
+    server.inject({"kind": "status", "status": 503})
+    with pytest.raises(PublishFailed) as failed:
+        publish(ctx, composition, approval=make_approval(ctx, "suzuki", "phone"), acks=["cost"])
+    assert server.posts() == []
+    return failed.value.post_id
+
+
+def test_a_resend_on_saturday_night_needs_an_override_and_a_fresh_time(xctx, x_like_server):
+    post_id = _failed_tuesday(xctx, x_like_server)
+    xctx.clock.at = SATURDAY_0000
+    with pytest.raises(GateBlocked) as blocked:
+        resend(xctx, post_id)
+    rules = {f.rule for f in blocked.value.review.decision.blocking} | {f.rule for f in blocked.value.review.unacknowledged}
+    assert {"hours", "stale-time"} <= rules
+    assert "勤務時間外" in blocked.value.message + blocked.value.hint
+    override = make_override(xctx, "生命・身体・財産の保護に必要な緊急情報", "夜間も避難所の開設を周知する必要があるため")
+    with pytest.raises(GateBlocked) as stale:  # the override lifts hours, never the stale 「現在」
+        resend(xctx, post_id, override=override)
+    assert [f.rule for f in stale.value.review.unacknowledged] == ["stale-time"]
+    assert x_like_server.posts() == []
+    assert xctx.ledger.get_post(post_id).state == "failed"
+    result = resend(xctx, post_id, override=override, acks=["stale-time"])
+    post = xctx.ledger.get_post(post_id)
+    assert post.state == "sent" and result.x_post_ids == tuple(post.x_post_ids)
+    assert post.override["category"] == "生命・身体・財産の保護に必要な緊急情報"
+    [event] = [e for e in xctx.ledger.events(post_id) if e.kind == "post.resend"]
+    assert event.operator == "tanaka" and event.payload["lifted"] == ["hours"]
+    assert "stale-time" in event.payload["acks"]
+    assert _copies(x_like_server, STAMPED) == 1
+    assert xctx.ledger.verify().ok
+
+
+def test_a_resend_by_an_operator_without_the_poster_role_is_blocked(xctx, x_like_server, config_file):
+    post_id = _failed_tuesday(xctx, x_like_server)
+    other = DutyContext(settings=xctx.settings, operator=xctx.settings.operator("takahashi"), drill=True,
+                        clock=xctx.clock)
+    try:
+        with pytest.raises(GateBlocked) as blocked:
+            resend(other, post_id, acks=["stale-time"])
+        assert "role" in {f.rule for f in blocked.value.review.decision.blocking}
+    finally:
+        other.close()
+    assert x_like_server.posts() == []
+    result = resend(xctx, post_id)  # the poster, still on Tuesday afternoon: the first approval holds
+    assert xctx.ledger.get_post(result.post_id).state == "sent"
+    [event] = [e for e in xctx.ledger.events(post_id) if e.kind == "post.resend"]
+    assert event.payload["resent_by"] == "tanaka" and event.payload["approval"]["approver"] == "suzuki"
+    assert _copies(x_like_server, STAMPED) == 1
+
+
+def test_a_long_post_of_an_account_allowed_long_posts_is_found_by_its_note_tweet(config_file, x_like_server):
+    path = config_file(replace={"drill": f'api_base_url = "{x_like_server.url}"',
+                                "x": "max_weighted_length = 4000"})
+    settings = load_settings(path)
+    ctx = DutyContext(settings=settings, operator=settings.operator("tanaka"), drill=True, clock=Clock())
+    try:
+        text = "中央公民館 & 本郷小学校に避難所を開設しました。" * 12
+        post_id = _unknown(ctx, x_like_server, {"kind": "drop_after_store"}, text=text)
+        timeline = XClient(x_like_server.url, DEMO_CREDENTIALS, timeout=5).user_posts("1000000001")
+        assert timeline[0]["text"].endswith("…")  # X cuts it; only note_tweet has it whole
+        assert reconcile(ctx, post_id).found
+        post = ctx.ledger.get_post(post_id)
+        assert post.state == "sent" and len(post.parts) == 1
+        assert _copies(x_like_server, post.text) == 1
+    finally:
+        ctx.close()

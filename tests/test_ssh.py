@@ -14,13 +14,15 @@ import signal
 import socket
 import subprocess
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from dutypost.core.config import write_secrets
+from dutypost.core.credentials import write_secrets
 from dutypost.core.ledger import Ledger
-from dutypost.core.practice_server import DEMO_CREDENTIALS
+from dutypost.core.demo_account import DEMO_CREDENTIALS
+from dutypost.core.templates import format_jst_time
 from sshd_harness import DUTYPOST, dutypost_command, service_user, wait_until
 
 REASON = "土砂災害の危険が高まったため"
@@ -28,7 +30,7 @@ CATEGORY = "生命・身体・財産の保護に必要な緊急情報"
 JUSTIFICATION = "台風で土砂災害の危険が高まったため"
 EVAC_L4 = [  # 警戒レベル4 避難指示 発令, out of hours and unapproved: with an override
     "post", "evac-l4",
-    "--set", "time=18時40分",
+    "--set", f"time={format_jst_time(datetime.now(timezone.utc))}",  # the time of posting (stale-time)
     "--set", f"reason={REASON}",
     "--set", "area=本郷地区",
     "--set", "shelter=本郷小学校",

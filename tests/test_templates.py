@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from dutypost.core.config import BUNDLED_TEMPLATES, load_settings
+from dutypost.core.config import BUNDLED_TEMPLATES
+from dutypost.core.config_loader import load_settings
 from dutypost.core.errors import InputError
 from dutypost.core.templates import (
     CATEGORY_ORDER,
@@ -21,7 +22,9 @@ from dutypost.core.templates import (
     field_choices,
     format_jst_datetime,
     format_jst_time,
+    is_variable,
     load_templates,
+    municipality_variables,
     render,
 )
 
@@ -41,6 +44,14 @@ REQUIRED_IDS = [
     "garbage-change", "radio-supplement", "risai-certificate", "volunteer-center",
     "correction", "apology", "flaming-response",
     "impersonation-warning", "suspension-notice", "drill-notice", "drill-in-progress",
+    # issue 12 item 4: today's official words, and the new templates
+    "weather-advisory", "weather-danger-warning", "river-flood-danger", "river-flood-occurred",
+    "rescue-request", "misinformation-warning", "tsunami-warning", "tsunami-lift",
+    "heavy-rain-band", "record-rain", "missile-jalert", "tornado-alert", "heatstroke-alert",
+    "evac-update", "water-restored", "power-restored", "safety-check-171", "school-closure",
+    "pet-evacuation", "emergency-free-text",
+    "evac-l3-easy", "evac-l4-easy", "evac-l5-easy", "shelter-open-easy", "quake-easy", "tsunami-easy",
+    "evac-l3-en", "evac-l4-en", "evac-l5-en", "shelter-open-en", "quake-en", "tsunami-en",
 ]
 
 GOOD = """\
@@ -70,9 +81,15 @@ def settings(config_file):
     return load_settings(config_file())
 
 
-def example(template_id: str) -> str:
+@pytest.fixture
+def variables(settings):
+    """The example town's municipality variables (阿見町), as compose passes them."""
+    return municipality_variables(settings)
+
+
+def example(template_id: str, variables) -> str:
     template = BUNDLED.get(template_id)
-    return render(template, template.examples)
+    return render(template, template.examples, variables=variables)
 
 
 # -- the bundled set -------------------------------------------------------------
@@ -83,8 +100,8 @@ def test_every_bundled_template_loads_without_errors():
     assert len(list(BUNDLED_TEMPLATES.glob("*.toml"))) == len(TEMPLATES)
 
 
-def test_at_least_24_templates_with_unique_ids_matching_their_files():
-    assert len(TEMPLATES) >= 24
+def test_at_least_45_templates_with_unique_ids_matching_their_files():
+    assert len(TEMPLATES) >= 45
     assert len(set(IDS)) == len(IDS)
     assert all(t.path.stem == t.id for t in TEMPLATES)
 
@@ -98,30 +115,70 @@ def test_templates_are_listed_by_category_then_order():
     ranks = [CATEGORY_ORDER.index(t.category) for t in TEMPLATES]
     assert ranks == sorted(ranks)
     evac = [t.id for t in TEMPLATES if t.category == "避難情報"]
-    assert evac == ["evac-l3", "evac-l3-lift", "evac-l4", "evac-l4-lift", "evac-l5", "evac-l5-lift"]
+    assert evac == ["evac-l3", "evac-l3-lift", "evac-l4", "evac-l4-lift", "evac-l5", "evac-l5-lift", "evac-update"]
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=IDS)
-def test_example_render_fits_one_post_or_declares_threads(template, settings):
+def test_example_render_fits_one_post_or_declares_threads(template, settings, variables):
     """Also in drill mode, where the caller puts the marker 【訓練】 in front."""
     from dutypost.core.length import weighted_length
 
-    text = settings.drill.marker + render(template, template.examples)
+    text = settings.drill.marker + render(template, template.examples, variables=variables)
     assert template.threads or weighted_length(text) <= 280, (template.id, weighted_length(text))
 
 
-def test_the_abolished_term_appears_nowhere():
+def test_the_abolished_term_appears_nowhere(variables):
     for path in BUNDLED_TEMPLATES.glob("*.toml"):
         assert "避難勧告" not in path.read_text(encoding="utf-8"), path
     for template in TEMPLATES:
-        assert "避難勧告" not in render(template, template.examples)
+        assert "避難勧告" not in render(template, template.examples, variables=variables)
+
+
+#: JMA names replaced in late May 2026 by レベル2注意報 … レベル5特別警報 (気象庁「新たな防災気象情報」).
+def _unlevelled(level: int, names: str) -> str:
+    """``names`` without their レベルN prefix (a heading 【レベルN】 counts as the prefix)."""
+    return rf"(?<!レベル{level})(?<!【レベル{level}】)(?:{names})"
+
+
+OLD_JMA_NAMES = re.compile("|".join([
+    r"土砂災害警戒情報|氾濫(?:注意|警戒|危険|発生)情報|指定河川洪水予報|警戒レベル\d相当情報",
+    _unlevelled(2, "大雨|高潮|土砂災害|氾濫") + "注意報",
+    _unlevelled(3, "大雨|高潮|土砂災害|氾濫") + "警報",
+    _unlevelled(4, "大雨|高潮|土砂災害|氾濫") + "危険警報",
+    _unlevelled(5, "大雨|高潮|土砂災害|氾濫") + "特別警報",
+]))
+
+
+def test_old_jma_names_appear_in_no_bundled_template(variables):
+    assert OLD_JMA_NAMES.search("大雨警報（土砂災害）") and OLD_JMA_NAMES.search("土砂災害警戒情報")
+    assert not OLD_JMA_NAMES.search("レベル3大雨警報、レベル4土砂災害危険警報、レベル5氾濫特別警報")
+    for path in BUNDLED_TEMPLATES.glob("*.toml"):
+        # Comments may say what a name replaced (旧称は…); everything else is checked.
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+        text = "\n".join(lines)
+        assert not OLD_JMA_NAMES.search(text), (path.name, OLD_JMA_NAMES.search(text))
+    for template in TEMPLATES:
+        for f in template.fields:
+            for value in (*f.choices, f.example):
+                assert not OLD_JMA_NAMES.search(value), (template.id, f.name, value)
+
+
+@pytest.mark.parametrize("template_id", ["weather-advisory", "weather-warning", "weather-danger-warning",
+                                         "landslide-alert", "river-flood-danger", "river-flood-occurred",
+                                         "weather-special-warning"])
+def test_each_jma_level_names_its_evacuation_level(template_id, variables):
+    """レベルN の防災気象情報 is related to 警戒レベルN (the evacuation level) in the text."""
+    text = example(template_id, variables)
+    level = re.match(r"【レベル(\d)】", text)[1]
+    assert f"警戒レベル{level}相当" in text
+    assert re.search(rf"レベル{level}(?:大雨|土砂災害|氾濫|高潮)", text)
 
 
 @pytest.mark.parametrize("template", [t for t in TEMPLATES if t.emergency], ids=lambda t: t.id)
-def test_every_emergency_template_states_the_time_near_the_top(template):
+def test_every_emergency_template_states_the_time_near_the_top(template, variables):
     top = template.body.splitlines()[:3]
     assert any(re.search(r"\{\w+\}現在", line) for line in top), template.body
-    assert re.search(r"\d+時\d+分現在", render(template, template.examples))
+    assert re.search(r"\d+時\d+分現在", render(template, template.examples, variables=variables))
 
 
 @pytest.mark.parametrize(
@@ -135,10 +192,10 @@ def test_every_emergency_template_states_the_time_near_the_top(template):
         ("evac-l5-lift", "【警戒レベル5】緊急安全確保 解除", "解除しました"),
     ],
 )
-def test_evacuation_wording_follows_the_2021_guideline(template_id, first_line, action):
+def test_evacuation_wording_follows_the_2021_guideline(template_id, first_line, action, variables):
     """Level and action first, then who (町), why (reason), where (area), what to do (R12)."""
     template = BUNDLED.get(template_id)
-    text = example(template_id)
+    text = example(template_id, variables)
     assert text.splitlines()[0] == first_line
     assert action in text
     who, why, where = text.index("町は"), text.index(template.examples["reason"]), text.index(template.examples["area"])
@@ -154,10 +211,10 @@ def test_examples_come_from_the_example_config_lists(settings):
                     assert item in choices, (template.id, f.name, item)
 
 
-def test_links_only_to_allowed_domains_and_no_phone_numbers_but_allowed_ones(settings):
+def test_links_only_to_allowed_domains_and_no_phone_numbers_but_allowed_ones(settings, variables):
     allowed = settings.gate.allow_domains
     for template in TEMPLATES:
-        text = render(template, template.examples)
+        text = render(template, template.examples, variables=variables)
         for url in re.findall(r"https?://\S+", text):
             host = urlsplit(url).hostname
             assert any(host == d or host.endswith("." + d) for d in allowed), (template.id, url)
@@ -165,29 +222,48 @@ def test_links_only_to_allowed_domains_and_no_phone_numbers_but_allowed_ones(set
             assert phone in settings.gate.allow_phones, (template.id, phone)
 
 
-def test_no_template_carries_the_drill_marker_itself():
+def test_no_template_carries_the_drill_marker_itself(variables):
     for template in TEMPLATES:
-        assert "【訓練】" not in render(template, template.examples), template.id
+        assert "【訓練】" not in render(template, template.examples, variables=variables), template.id
 
 
-def test_hashtags_are_few_and_the_last_line():
+def test_hashtags_are_few_and_the_last_line(variables):
     for template in TEMPLATES:
         assert len(template.hashtags) <= 2, template.id
         if template.hashtags:
-            assert render(template, template.examples).splitlines()[-1] == " ".join(template.hashtags)
+            expected = " ".join(template.hashtags).replace("{municipality_hashtags}", "#阿見町")
+            assert render(template, template.examples, variables=variables).splitlines()[-1] == expected
 
 
 @pytest.mark.parametrize("drill", [False, True], ids=["live", "drill"])
 @pytest.mark.parametrize("template", TEMPLATES, ids=IDS)
-def test_the_gate_finds_nothing_blocking_in_any_example(template, drill, settings):
+def test_the_gate_finds_nothing_blocking_or_warning_in_any_example(template, drill, settings, variables):
     from dutypost.core.gate import ContentContext, check_content
 
-    text = render(template, template.examples)
+    text = render(template, template.examples, variables=variables)
     if drill:
         text = settings.drill.marker + text
     ctx = ContentContext.from_settings(settings, drill=drill, emergency=template.emergency,
-                                       threads_allowed=template.threads)
-    assert [f for f in check_content(text, ctx) if f.severity == "block"] == []
+                                       threads_allowed=template.threads, expected_rules=template.expects,
+                                       drill_only=template.drill_only, now=_moment_named_in(text))
+    found = [(f.rule, f.severity, text[f.start:f.end]) for f in check_content(text, ctx)
+             if f.severity in ("block", "warn")]
+    # A drill-only template (訓練実施中) is stopped in live mode, and by that check only; the
+    # drill announcement may carry 【訓練】 live, behind an explicit confirmation (a warning).
+    if not drill and "drill-marker" in template.expects:
+        found = [f for f in found if f[:2] != ("drill-marker", "warn")]
+    assert [f[:2] for f in found] == ([("drill-only", "block")] if template.drill_only and not drill else [])
+
+
+def _moment_named_in(text: str) -> datetime:
+    """The examples are published at the time their 「○時○分現在」 names (else at noon)."""
+    from zoneinfo import ZoneInfo
+
+    from dutypost.core.gate import _TIME_STAMP_PARTS, _stamp_moment
+
+    noon = datetime(2026, 9, 1, 12, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    moments = [_stamp_moment(m, noon) for m in _TIME_STAMP_PARTS.finditer(text)]
+    return next((m for m in moments if m is not None), noon)
 
 
 # -- broken files ------------------------------------------------------------------
@@ -274,13 +350,14 @@ def test_the_site_directory_overrides_a_bundled_template_with_the_same_id(tmp_pa
 # -- filling in --------------------------------------------------------------------
 
 
-def test_render_fills_the_body_then_the_link_and_hashtags():
+def test_render_fills_the_body_then_the_link_and_hashtags(variables):
     template = BUNDLED.get("weather-warning")
-    text = render(template, {"time": "14時30分", "warning": "大雨警報"})
+    text = render(template, {"time": "14時30分", "warning": "レベル3大雨警報"}, variables=variables)
     assert text.splitlines() == [
-        "【気象警報】",
-        "14時30分現在、町に大雨警報が発表されています。",
-        "今後の気象情報や町からのお知らせに注意してください。",
+        "【レベル3】レベル3大雨警報 発表",
+        "14時30分現在、阿見町にレベル3大雨警報が発表されています。",
+        "警戒レベル3相当です。高齢者等は危険な場所から避難してください。",
+        "町の避難情報に注意してください。",
         "https://www.jma.go.jp/bosai/warning/",
         "#阿見町",
     ]
@@ -370,7 +447,224 @@ def test_describe_gives_the_templates_list_json_shape():
         "fields": [
             {"name": "time", "label": "解除時刻", "kind": "datetime", "required": True, "example": "9時00分"},
             {"name": "reason", "label": "理由", "kind": "text", "required": True,
-             "example": "土砂災害警戒情報が解除されたため"},
+             "example": "レベル4土砂災害危険警報が解除されたため"},
             {"name": "area", "label": "対象地区", "kind": "area", "required": True, "example": "本郷地区"},
         ],
     }
+
+
+# -- the municipality is configuration (issue 13) --------------------------------------
+
+NAGAREYAMA = """\
+[account]
+name = "流山市公式"
+handle = "nagareyama_city"
+drill_handle = "nagareyama_drill"
+web_base_url = "https://x.com"
+inquiry_url = "https://www.city.nagareyama.chiba.jp/"
+
+[municipality]
+name = "流山市"
+kind = "市"
+name_en = "Nagareyama City"
+hashtags = ["#流山市"]
+website = "https://www.city.nagareyama.chiba.jp"
+mail_service = "流山市安心メール"
+manager_title = "秘書広報課長"
+
+[municipality.pages]
+bosai = "/bousai/"
+shelters = "/bousai/hinanjo/"
+inquiry = "/otoiawase/"
+hazard_map = "/bousai/hazardmap/"
+risai = "/bousai/risai/"
+
+[lists]
+areas = ["東部地区", "南部地区", "北部地区"]
+
+[[lists.shelters]]
+name = "東部公民館"
+[[lists.shelters]]
+name = "南部中学校"
+
+[[lists.facilities]]
+name = "市役所本庁舎"
+[[lists.facilities]]
+name = "給水所 (南部公民館)"
+
+"""
+
+
+def _city_config(tmp_path: Path, example_config_path: Path) -> Path:
+    """The example config with [account], [municipality] and the lists of a city (seed 003)."""
+    text = example_config_path.read_text(encoding="utf-8")
+    head, rest = text.split("[hours]", 1)
+    rest = re.sub(r"\[lists\].*?(?=\[templates\])", "", rest, flags=re.S)
+    path = tmp_path / "nagareyama.toml"
+    path.write_text(NAGAREYAMA + "[hours]" + rest, encoding="utf-8")
+    return path
+
+
+def _city_values(template, city) -> dict[str, str]:
+    values = dict(template.examples)
+    for f in template.fields:
+        if f.kind in ("area", "facility") and f.example:
+            values[f.name] = field_choices(f, city)[0]
+    return values
+
+
+def test_every_template_rendered_for_a_city_names_the_city_and_never_the_example_town(tmp_path,
+                                                                                       example_config_path):
+    city = load_settings(_city_config(tmp_path, example_config_path))
+    variables = municipality_variables(city)
+    assert variables["municipality"] == "流山市" and variables["municipality_kind"] == "市"
+    named = 0
+    for template in TEMPLATES:
+        text = render(template, _city_values(template, city), variables=variables)
+        assert not re.search(r"阿見|あみ|town\.ami|\bAmi\b|町[はのにでがへ内道]", text), (template.id, text)
+        used = template.variables
+        if "municipality" in used or "municipality_en" in used and not city.municipality.name_en:
+            assert "流山市" in text, template.id
+        if "municipality_en" in used:
+            assert "Nagareyama City" in text, template.id
+        if "municipality_kind" in used:
+            assert "市" in text, template.id
+        if "municipality_hashtags" in used:
+            assert text.splitlines()[-1].startswith("#流山市"), template.id
+        if {"website"} & used or any(v.startswith("page.") for v in used):
+            assert "https://www.city.nagareyama.chiba.jp" in text, template.id
+        named += "流山市" in text
+    assert named >= 45
+
+
+def test_no_bundled_template_text_names_a_municipality():
+    """Body, link, hashtags, title, description and labels; example values of area and
+    facility fields come from the example config's lists and may name its places."""
+    for template in TEMPLATES:
+        texts = [template.body, template.link or "", *template.hashtags, template.title, template.description]
+        texts += [t for f in template.fields for t in (f.label, f.help, *f.choices)]
+        texts += [f.example for f in template.fields if f.kind not in ("area", "facility")]
+        for text in texts:
+            assert not re.search(r"阿見|あみ|town\.ami|\bAmi\b|町[はのにでがへ内道]", text), (template.id, text)
+
+
+def test_without_variables_a_municipality_placeholder_stays_and_the_gate_blocks_it(settings):
+    from dutypost.core.gate import ContentContext, check_content
+
+    template = BUNDLED.get("evac-l4")
+    text = render(template, template.examples)
+    assert "{municipality_kind}は、" in text and text.splitlines()[-1] == "{municipality_hashtags} #避難指示"
+    ctx = ContentContext.from_settings(settings, drill=False, emergency=True)
+    assert any(f.severity == "block" and text[f.start:f.end] == "{municipality_kind}"
+               for f in check_content(text, ctx))
+
+
+def test_an_empty_mail_service_leaves_out_its_line(variables):
+    template = BUNDLED.get("hq-established")
+    assert "あみメールでも配信しています。" in render(template, template.examples, variables=variables)
+    text = render(template, template.examples, variables={**variables, "mail_service": ""})
+    assert "配信しています" not in text and "{" not in text
+
+
+def test_a_page_the_config_lacks_and_an_empty_name_are_named_with_their_config_keys(variables):
+    template = BUNDLED.get("risai-certificate")
+    lacking = {k: v for k, v in variables.items() if k != "page.risai"}
+    with pytest.raises(InputError) as caught:
+        render(template, template.examples, variables=lacking)
+    assert "[municipality.pages]" in str(caught.value) and "risai" in str(caught.value)
+    assert caught.value.exit_code == 2
+    with pytest.raises(InputError, match=r"\[municipality\] name"):
+        render(BUNDLED.get("weather-warning"), BUNDLED.get("weather-warning").examples,
+               variables={**variables, "municipality": ""})
+
+
+def test_variables_are_the_documented_names():
+    assert is_variable("municipality") and is_variable("page.bosai") and is_variable("mail_service")
+    assert not is_variable("municipalty") and not is_variable("page.") and not is_variable("area")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        (GOOD.replace("{area}でお知らせ", "{area}で{municipalty}からのお知らせ"), 6, "{municipalty}"),
+        (GOOD.replace('description = "読み込めるテンプレート"',
+                      'description = "x"\nlink = "{webiste}/bousai/"'), 6, "{webiste}"),
+        (GOOD.replace('description = "読み込めるテンプレート"',
+                      'description = "x"\nhashtags = ["{municipality_hashtag}"]'), 6, "hashtags"),
+    ],
+    ids=["body", "link", "hashtags"],
+)
+def test_an_unknown_variable_is_reported_with_file_and_line(tmp_path, text, line, words):
+    path = _write(tmp_path, "good.toml", text)
+    result = load_templates([tmp_path])
+    assert result.templates == []
+    assert [(e.path, e.line) for e in result.errors] == [(path, line)], result.errors
+    assert words in result.errors[0].message
+
+
+def test_a_known_variable_loads(tmp_path, variables):
+    _write(tmp_path, "good.toml", GOOD.replace("{area}でお知らせ", "{area}で{municipality}からのお知らせ").replace(
+        'description = "読み込めるテンプレート"',
+        'description = "x"\nlink = "{page.bosai}"\nhashtags = ["{municipality_hashtags}", "#防災"]'))
+    [template] = load_templates([tmp_path]).templates
+    assert template.variables == {"municipality", "page.bosai", "municipality_hashtags"}
+    text = render(template, template.examples, variables=variables)
+    assert text.splitlines() == ["9時00分現在、本郷地区で阿見町からのお知らせがあります。",
+                                 "https://www.town.ami.lg.jp/bousai/", "#阿見町 #防災"]
+
+
+def test_an_evacuation_order_for_four_areas_goes_out_as_a_thread_led_by_the_order(settings, variables):
+    """Issue 12: a 避難指示 for four areas blocked on length. It now splits, and part 1
+    carries the level, the time, who issued it and where."""
+    from dutypost.core.gate import ContentContext, check_content
+    from dutypost.core.length import split_thread, weighted_length
+
+    template = BUNDLED.get("evac-l4")
+    areas = "本郷地区、吉原地区、君原地区、舟島地区"
+    text = settings.drill.marker + render(
+        template, {**template.examples, "area": areas, "reason": "大雨で土砂災害の危険が高まったため"},
+        variables=variables)
+    assert weighted_length(text) > 280 and template.threads
+    ctx = ContentContext.from_settings(settings, drill=True, emergency=True, threads_allowed=template.threads)
+    assert [f for f in check_content(text, ctx) if f.severity == "block"] == []
+    first, *rest = split_thread(text, 280)
+    assert rest and first.startswith("【訓練】【警戒レベル4】避難指示 発令\n18時40分現在\n町は、")
+    assert f"{areas}に避難指示を発令しました。" in first
+
+
+# -- what a template tells the gate (issue 12) ------------------------------------------
+
+
+def test_the_drill_templates_and_the_correction_declare_what_the_gate_expects():
+    assert BUNDLED.get("drill-in-progress").drill_only
+    assert BUNDLED.get("drill-notice").expects == frozenset({"drill-marker"})
+    assert BUNDLED.get("correction").expects == frozenset({"stale-time"})
+    assert not any(t.drill_only for t in TEMPLATES if t.id != "drill-in-progress")
+
+
+def test_expects_and_drill_only_are_read_from_the_file(tmp_path):
+    _write(tmp_path, "good.toml", GOOD.replace('emergency = false\n', 'emergency = false\nexpects = ["rumour"]\ndrill_only = true\n'))
+    [template] = load_templates([tmp_path]).templates
+    assert template.expects == frozenset({"rumour"}) and template.drill_only
+
+
+def test_expectable_rules_are_gate_rules():
+    from dutypost.core.gate import RULES
+    from dutypost.core.templates import EXPECTABLE_RULES
+
+    assert set(EXPECTABLE_RULES) <= set(RULES)
+    assert not {"empty", "length", "placeholder", "control", "level-mismatch", "drill-only", "hours",
+                "approval", "role"} & set(EXPECTABLE_RULES)
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [('expects = ["placeholder"]', "placeholder"), ('expects = "rumour"', "配列"), ("drill_only = 1", "true か false")],
+)
+def test_a_wrong_expects_or_drill_only_is_reported_with_its_line(tmp_path, line, words):
+    path = _write(tmp_path, "good.toml", GOOD.replace('emergency = false\n', f"emergency = false\n{line}\n"))
+    result = load_templates([tmp_path])
+    assert result.templates == []
+    [error] = result.errors
+    assert error.path == path and error.line == GOOD.splitlines().index("emergency = false") + 2
+    assert words in error.message

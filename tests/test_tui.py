@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from dutypost.core.context import build_context
-from dutypost.core.practice_server import DEMO_CREDENTIALS
+from dutypost.core.demo_account import DEMO_CREDENTIALS
 from dutypost.tui.app import DutypostApp, make_app
 
 IN_HOURS = datetime(2026, 9, 1, 1, 0, tzinfo=timezone.utc)  # 2026-09-01 (火) 10:00 JST
@@ -69,7 +69,7 @@ def screen_text(app: DutypostApp) -> str:
     """Everything the current screen shows, as plain text."""
     from textual.widgets import Static
 
-    from dutypost.tui.preview import PreviewPane
+    from dutypost.tui.widgets.preview import PreviewPane
 
     parts = [str(widget.render()) for widget in app.screen.query(Static)]
     parts += [pane.plain for pane in app.screen.query(PreviewPane)]
@@ -264,6 +264,72 @@ async def test_a_429_is_shown_with_its_wait_and_the_post_stays_in_the_outbox(tui
         assert len(practice_server.posts()) == 1
 
 
+async def test_a_resend_out_of_hours_passes_the_gate_again_with_an_override(tui_context, practice_server):
+    from dutypost.core.publish import compose_text, make_approval, publish
+
+    first = tui_context(clock=IN_HOURS)
+    composition = compose_text(first, "中央公民館に避難所を開設しています。", template_id=None, emergency=False,
+                               threads_allowed=False)
+    practice_server.inject({"kind": "status", "status": 503})
+    with pytest.raises(Exception):
+        publish(first, composition, approval=make_approval(first, "suzuki", "phone"), acks=["cost"])
+    post = first.ledger.list_posts(limit=1)[0]
+    assert post.state == "failed"
+    ctx = tui_context(clock=OUT_OF_HOURS)  # the resend comes at 03:20
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f3")
+        await settle(app, pilot)
+        await pilot.press("f6")  # resend: the gate stops it for the hours and asks for an override
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "OverrideModal"
+        assert practice_server.posts() == []
+        await pilot.press("enter")  # the first category
+        await type_text(pilot, JUSTIFICATION)
+        await pilot.press("f10")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "PostScreen"
+        assert "再送しました" in screen_text(app)
+        assert ctx.ledger.get_post(post.id).state == "sent"
+        assert ctx.ledger.get_post(post.id).override["reason"] == JUSTIFICATION
+        [event] = [e for e in ctx.ledger.events(post.id) if e.kind == "post.resend"]
+        assert event.payload["resent_by"] == "tanaka" and event.payload["lifted"] == ["hours"]
+        assert [p["text"] for p in practice_server.posts()] == [post.text]  # exactly one copy
+
+
+async def test_a_resend_with_a_stale_time_is_stopped_until_the_officer_acknowledges_it(tui_context, practice_server):
+    from datetime import timedelta
+
+    from dutypost.core.publish import compose_text, make_approval, publish
+
+    first = tui_context(clock=IN_HOURS)
+    composition = compose_text(first, "10時00分現在、中央公民館に避難所を開設しています。", template_id=None,
+                               emergency=False, threads_allowed=False)
+    practice_server.inject({"kind": "status", "status": 503})
+    with pytest.raises(Exception):
+        publish(first, composition, approval=make_approval(first, "suzuki", "phone"), acks=["cost"])
+    post = first.ledger.list_posts(limit=1)[0]
+    ctx = tui_context(clock=IN_HOURS + timedelta(hours=3))  # 13:00 JST: the 「10時00分現在」 is stale
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f3")
+        await settle(app, pilot)
+        await pilot.press("f6")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "PostScreen"
+        text = screen_text(app)
+        assert "再送の前のチェックで止まっています" in text and "10時00分現在" in text
+        assert practice_server.posts() == [] and ctx.ledger.get_post(post.id).state == "failed"
+        await pilot.press("f6")  # seen: resend with the warning acknowledged
+        await settle(app, pilot)
+        assert ctx.ledger.get_post(post.id).state == "sent"
+        [event] = [e for e in ctx.ledger.events(post.id) if e.kind == "post.resend"]
+        assert "stale-time" in event.payload["acks"]
+        assert [p["text"] for p in practice_server.posts()] == [post.text]
+
+
 async def test_when_x_cannot_be_reached_the_text_can_be_copied_to_post_from_a_phone(tui_context, closed_port_url):
     ctx = tui_context(clock=IN_HOURS)
     ctx.settings.x.api_base_url = closed_port_url  # nobody listens: connection refused
@@ -384,7 +450,7 @@ async def test_a_draft_left_by_a_crash_can_be_discarded(tui_context):
 
 
 async def test_the_preview_shows_count_findings_and_thread_split(tui_context, monkeypatch):
-    from dutypost.tui.compose import ComposeScreen
+    from dutypost.tui.screens.compose import ComposeScreen
 
     monkeypatch.setattr(ComposeScreen, "PREVIEW_DELAY", 0)
     ctx = tui_context()
@@ -472,8 +538,8 @@ def test_every_binding_has_a_stable_id_and_no_ctrl_enter():
     import dutypost.tui
 
     classes = []
-    for info in pkgutil.iter_modules(dutypost.tui.__path__):
-        module = importlib.import_module(f"dutypost.tui.{info.name}")
+    for info in pkgutil.walk_packages(dutypost.tui.__path__, "dutypost.tui."):  # screens/, modals/, widgets/ too
+        module = importlib.import_module(info.name)
         classes += [c for _, c in inspect.getmembers(module, inspect.isclass)
                     if c.__module__ == module.__name__ and "BINDINGS" in c.__dict__]
     assert len(classes) >= 12
@@ -495,7 +561,8 @@ def test_a_dropped_session_keeps_the_draft_being_typed(tmp_path):
     import subprocess
     import sys
 
-    from dutypost.core.config import EXAMPLE_CONFIG, load_settings
+    from dutypost.core.config import EXAMPLE_CONFIG
+    from dutypost.core.config_loader import load_settings
     from dutypost.core.ledger import Ledger
     from dutypost.core.templates import bundled_dirs, load_templates
 

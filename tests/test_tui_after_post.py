@@ -14,6 +14,7 @@ import pytest
 
 from dutypost.core import checklists
 from dutypost.core.publish import compose, make_approval, make_override, publish
+from dutypost.core.templates import format_jst_time
 from test_tui import (  # noqa: F401 (tui_context is a fixture)
     IN_HOURS, JUSTIFICATION, OUT_OF_HOURS, SIZE, open_evac_l4, screen_text, settle, tui_context, type_text,
 )
@@ -32,7 +33,7 @@ def anyio_backend():
 
 def post_shelter(ctx, *, override: bool = False) -> int:
     """The original post, with the wrong 避難所, published through core as the CLI would."""
-    composition = compose(ctx, ctx.templates.get("shelter-open"), {"time": "3時00分", "shelter": WRONG})
+    composition = compose(ctx, ctx.templates.get("shelter-open"), {"time": format_jst_time(ctx.now()), "shelter": WRONG})
     if override:
         result = publish(ctx, composition, override=make_override(ctx, ctx.settings.gate.override_categories[0],
                                                                   JUSTIFICATION))
@@ -146,8 +147,15 @@ async def test_a_correction_goes_out_as_a_reply_to_the_original_and_the_checklis
         await choose_item(app, pilot, "original")
         await pilot.press("enter")  # 残す (the first choice)
         await settle(app, pilot)
-        for key in ("channel_hp", "channel_mail", "channel_lalert", "channel_radio", "form"):
+        for key in ("channel_hp", "channel_mail", "channel_lalert", "channel_radio"):
             await choose_item(app, pilot, key)
+        await choose_item(app, pilot, "form")  # the item writes 様式第1号 itself
+        assert type(app.screen).__name__ == "FormModal"
+        await pilot.press("enter")  # Markdown
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "ChecklistScreen"
+        assert the_checklist(ctx).item("form").value["note"] == f"様式第1号: form1-post{correction.id}.md (投稿 #{correction.id})"
+        assert (ctx.settings.ledger.path.parent / "forms" / f"form1-post{correction.id}.md").exists()
         await choose_item(app, pilot, "cause")
         await pilot.press("enter")  # テンプレートの空欄
         await settle(app, pilot)
@@ -495,7 +503,7 @@ async def test_history_shows_override_category_and_justification_and_filters_by_
     ctx = tui_context(clock=OUT_OF_HOURS)
     overridden = post_shelter(ctx, override=True)
     practice_server.inject({"kind": "status", "status": 503})
-    composition = compose(ctx, ctx.templates.get("shelter-open"), {"time": "3時10分", "shelter": RIGHT})
+    composition = compose(ctx, ctx.templates.get("shelter-open"), {"time": format_jst_time(ctx.now()), "shelter": RIGHT})
     with pytest.raises(Exception):
         publish(ctx, composition, override=make_override(ctx, CORRECTION_CATEGORY, JUSTIFICATION))
     failed = ctx.ledger.list_posts(limit=1)[0]
@@ -564,13 +572,14 @@ async def test_start_up_notices_are_shown_on_home(tui_context):
 def test_every_new_binding_has_a_stable_id_and_a_ctrl_twin():
     from textual.binding import Binding
 
-    from dutypost.tui import approvals, checklist, history, home, review
+    from dutypost.tui.modals import checklist_items, checklist_menu, decision, form
+    from dutypost.tui.screens import approvals, checklist, history, home, review
 
     classes = [home.HomeScreen, review.ReviewScreen, history.HistoryScreen, history.PostDetailScreen,
-               history.FormModal, checklist.ChecklistScreen, checklist.TextModal, checklist.ChoiceModal,
-               checklist.WhoWhenModal, checklist.OriginalModal, checklist.DeleteConfirmModal,
-               checklist.ChecklistMenuModal, approvals.ApprovalsScreen, approvals.DecisionModal,
-               approvals.SignOffModal]
+               form.FormModal, checklist.ChecklistScreen, checklist_items.TextModal, checklist_items.ChoiceModal,
+               checklist_items.WhoWhenModal, checklist_items.OriginalModal, checklist_items.DeleteConfirmModal,
+               checklist_menu.ChecklistMenuModal, approvals.ApprovalsScreen, decision.DecisionModal,
+               decision.SignOffModal]
     for cls in classes:
         for binding in cls.BINDINGS:
             assert isinstance(binding, Binding)

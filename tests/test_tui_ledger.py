@@ -76,7 +76,7 @@ async def test_the_idle_poll_reads_nothing_until_another_session_writes(context)
 
 
 async def test_history_shows_a_page_and_n_reads_the_next_older_one(context) -> None:
-    from dutypost.tui.history import HISTORY_PAGE
+    from dutypost.tui.screens.history import HISTORY_PAGE
 
     ctx = context()
     ids = add_posts(ctx.settings.ledger.path, HISTORY_PAGE + 30)

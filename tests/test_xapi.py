@@ -13,7 +13,8 @@ import pytest
 
 from dutypost.core.errors import InputError
 from dutypost.core.oauth1 import Credentials
-from dutypost.core.practice_server import DEMO_CREDENTIALS, PracticeServer
+from dutypost.core.demo_account import DEMO_CREDENTIALS
+from dutypost.practice import PracticeServer
 from dutypost.core.xapi import (
     XApiError,
     XAuthError,
@@ -355,3 +356,81 @@ def test_credentials_never_appear_in_errors(closed_port_url: str) -> None:
         for secret in vars(SECRETS).values():
             assert secret not in shown, (type(error).__name__, shown)
     assert "very-secret" not in repr(SECRETS)
+
+
+# -- an answer that is not a clear "no" is not "failed" (issue 17 item 1) ------------------------
+
+
+@pytest.mark.parametrize("fault", [{"kind": "store_then_500"}, {"kind": "store_then_reset"},
+                                   {"kind": "store_then_garbage", "status": 201}])
+def test_x_stored_the_post_then_answered_badly_is_unknown(practice_server: PracticeServer, x_client: XClient,
+                                                         fault) -> None:
+    practice_server.inject(fault)
+    with pytest.raises(XApiError) as info:
+        x_client.create_post("保存されてから壊れた応答")
+    assert info.value.outcome == "unknown" and info.value.exit_code == 5
+    assert "されていません" not in info.value.message
+    assert len(practice_server.posts()) == 1
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 422, 503])
+def test_a_definite_refusal_with_x_problem_json_is_failed(practice_server: PracticeServer, x_client: XClient,
+                                                         status: int) -> None:
+    practice_server.inject({"kind": "status", "status": status})
+    with pytest.raises(XApiError) as info:
+        x_client.create_post(f"拒否 {status}")
+    assert (info.value.status, info.value.outcome) == (status, "failed")
+
+
+def test_a_500_with_x_problem_json_is_unknown(practice_server: PracticeServer, x_client: XClient) -> None:
+    practice_server.inject({"kind": "status", "status": 500})
+    with pytest.raises(XServerError) as info:
+        x_client.create_post("500")
+    assert (info.value.status, info.value.outcome) == (500, "unknown")
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    """A proxy in front of X answering 503 or 429 with its own HTML page, not X's JSON."""
+
+    status = 503
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = b"<html><body>Service Unavailable</body></html>"
+        self.send_response(self.status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("status", [503, 429, 502])
+def test_a_503_or_429_without_x_problem_json_is_unknown(status: int) -> None:
+    handler = type("Handler", (_ProxyHandler,), {"status": status})
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        url = "http://127.0.0.1:{}".format(proxy.server_address[1])
+        with XClient(url, DEMO_CREDENTIALS, timeout=5) as client, pytest.raises(XApiError) as info:
+            client.create_post("プロキシ")
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert (info.value.status, info.value.outcome) == (status, "unknown")
+    assert "<html>" not in str(info.value)
+
+
+def test_user_posts_reads_every_page_from_since_id_with_entities(x_like_server: PracticeServer) -> None:
+    with XClient(x_like_server.url, DEMO_CREDENTIALS, timeout=5) as client:
+        before = client.create_post("前の投稿")
+        for n in range(12):
+            client.create_post(f"A&B {n} https://www.town.ami.lg.jp/{n}")
+        posts = client.user_posts("1000000001", since_id=before.id, max_results=5, max_pages=10)
+        one_page = client.user_posts("1000000001", since_id=before.id, max_results=5)
+    assert len(posts) == 12 and len(one_page) == 5
+    assert before.id not in {p["id"] for p in posts}
+    assert all(p["entities"]["urls"][0]["url"].startswith("https://t.co/") for p in posts)
+    assert all("&amp;" in p["text"] and "created_at" in p for p in posts)

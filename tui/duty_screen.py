@@ -12,7 +12,9 @@ from textual.screen import ModalScreen, Screen
 
 if TYPE_CHECKING:
     from dutypost.core.context import DutyContext
-    from dutypost.tui.app import DutypostApp
+
+# ``self.app`` is the DutypostApp (tui/app.py), not imported here even for type checking:
+# the app imports the screens, so a screen's base importing the app back would be a cycle.
 
 
 class DutyScreen(Screen):
@@ -21,8 +23,6 @@ class DutyScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self._shared: list[tuple[str, Callable[[Any], None]]] = []
-
-    app: "DutypostApp"
 
     @property
     def ctx(self) -> "DutyContext":
@@ -54,8 +54,6 @@ class DutyScreen(Screen):
 
 class DutyModal(ModalScreen):
     HELP: ClassVar[str] = ""
-
-    app: "DutypostApp"
 
     @property
     def ctx(self) -> "DutyContext":

@@ -24,7 +24,11 @@ home.drafts                F4, Ctrl+T     open drafts (下書き)
 home.history               F5, Ctrl+L     the history (履歴)
 home.checklists            F6, Ctrl+F     the checklists menu (チェックリスト)
 home.approvals             F7, Ctrl+Y     the approvals inbox (承認) — approvers only
+home.handover              F8, Ctrl+R     write and show the handover page (引き継ぎ)
+home.lift                  k              on the board (発令中): its lift template, prefilled
 compose.review             F2, Ctrl+N     to the review screen (確認へ)
+compose.remove-image       F6, Ctrl+R     take the last added image off the post (画像を外す)
+image.complete             Tab            complete the image's path (補完); else the next field
 review.ack                 Space, Enter   acknowledge a warning (確認済みにする)
 review.approval            F7, Ctrl+K     record a verbal approval (承認を記録)
 review.request-approval    F9, Ctrl+U     ask the department's approvers in-app (承認を依頼)
@@ -36,6 +40,9 @@ post.resend                F6, Ctrl+Y     send a failed post again (再送)
 post.copy-text             c              copy the text to the clipboard (本文をコピー)
 post.copy-url              u              copy the URL (URL をコピー)
 post.cancel                x              take a failed post out of the outbox (取消)
+post.followup-done         Space, Enter   a channel was updated (他の媒体への連絡: 済)
+post.followup-na           n              a channel is not applicable, with a note (対象外)
+handover.copy              c              copy the handover page to the clipboard
 cancel.confirm             F10, Ctrl+O    confirm the cancellation with its reason
 choice.previous            Left, Up       previous choice of a choice field (選択肢)
 choice.next                Right, Down    next choice
@@ -46,6 +53,7 @@ drafts.discard             Delete, d      discard a draft (破棄する)
 history.correction         F6, Ctrl+F     訂正・お詫び: start or resume the checklist of a post
 history.form               F9, Ctrl+V     write 様式第1号 of a post to a file
 checklist.finish           F10, Ctrl+X    finish a checklist (完了)
+checklist.not-applicable   n              a tick item does not apply, with a note (対象外)
 checklist.delete-original  F10, Ctrl+X    confirm deleting the original on X (削除する)
 checklist.keep-original    k              withdraw the deletion, keep the original (残す)
 approvals.approve          F10, Ctrl+O    approve a request (承認する)
@@ -90,3 +98,7 @@ def display_keys(keys: str) -> str:
             shown.append(_NAMES.get(key, key))
     return "/".join(shown)
 
+
+
+#: 取消 on the outbox and on a post's screen: a plain letter, as no text field has the focus there.
+CANCEL_BINDING = bind("x", "cancel", "取消", "post.cancel")

@@ -14,6 +14,8 @@ The package, by concern (each store is a mixin of :class:`Ledger`, all on one co
 - :mod:`~dutypost.core.ledger.approvals`: approvals, approval requests and overrides;
 - :mod:`~dutypost.core.ledger.checklists`: the checklists' rows (the items and their rules
   are :mod:`dutypost.core.checklists`);
+- :mod:`~dutypost.core.ledger.followups`: the follow-up on other channels after an emergency
+  post, and the posts the board of what is in force (発令中) reads;
 - :mod:`~dutypost.core.ledger.backup`: ``ledger backup`` and ``ledger restore``.
 
 A file that cannot be used (damaged, a folder, unwritable, the disk full, locked by another
@@ -29,23 +31,42 @@ and returned as aware datetimes.
 from __future__ import annotations
 
 from dutypost.core.ledger.approvals import APPROVAL_METHODS, ApprovalRequest, ApprovalStore
-from dutypost.core.ledger.audit import GENESIS_HASH, AuditEvent, VerifyResult, canonical_json, event_hash
+from dutypost.core.ledger.audit import (
+    GENESIS_HASH,
+    ROW_TABLES,
+    Anchor,
+    AuditEvent,
+    VerifyResult,
+    canonical_json,
+    event_hash,
+    parse_anchor,
+    read_anchor_file,
+)
 from dutypost.core.ledger.checklists import ChecklistEvent, ChecklistStore, StoredChecklist, StoredItem
 from dutypost.core.ledger.connection import BUSY_TIMEOUT_SECONDS, MIGRATIONS, SCHEMA_VERSION, LedgerError
 from dutypost.core.ledger.drafts import DRAFT_CLOSED_STATES, Draft, DraftPurpose, DraftStore
-from dutypost.core.ledger.posts import OUTBOX_STATES, POST_STATE_LABELS, POST_STATES, TRANSITIONS, Post
+from dutypost.core.ledger.followups import EVENT_FOLLOWUP, FOLLOWUP_RESULTS, FollowupRecord, FollowupStore
+from dutypost.core.ledger.posts import (
+    OUTBOX_STATES,
+    POST_STATE_LABELS,
+    POST_STATES,
+    TRANSITIONS,
+    Post,
+    SameTemplateTaken,
+)
 
 _MIGRATIONS = MIGRATIONS  # the name the tests of schema upgrades have always used
 
 __all__ = [
     "APPROVAL_METHODS", "BUSY_TIMEOUT_SECONDS", "DRAFT_CLOSED_STATES", "GENESIS_HASH", "MIGRATIONS",
-    "OUTBOX_STATES", "POST_STATES", "POST_STATE_LABELS", "SCHEMA_VERSION", "TRANSITIONS", "ApprovalRequest",
-    "AuditEvent", "ChecklistEvent", "Draft", "DraftPurpose", "Ledger", "LedgerError", "Post", "StoredChecklist", "StoredItem",
-    "VerifyResult", "canonical_json", "event_hash",
+    "OUTBOX_STATES", "POST_STATES", "POST_STATE_LABELS", "ROW_TABLES", "SCHEMA_VERSION", "TRANSITIONS", "Anchor",
+    "ApprovalRequest", "AuditEvent", "ChecklistEvent", "Draft", "DraftPurpose", "Ledger", "LedgerError", "Post", "SameTemplateTaken",
+    "StoredChecklist", "StoredItem", "VerifyResult", "canonical_json", "event_hash", "parse_anchor",
+    "read_anchor_file", "EVENT_FOLLOWUP", "FOLLOWUP_RESULTS", "FollowupRecord",
 ]
 
 
-class Ledger(DraftStore, ApprovalStore, ChecklistStore):
+class Ledger(DraftStore, ApprovalStore, ChecklistStore, FollowupStore):
     """The ledger (記録・台帳). Safe to share between threads; many processes may open one file.
 
     One connection (:class:`~dutypost.core.ledger.connection.LedgerConnection`) under every

@@ -66,15 +66,19 @@ class ApprovalStore(PostStore):
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (post_id, approver, method, at, recorded_by, int(post_hoc), note),
         ).lastrowid
+        rows = [("approvals", approval_id)]
         if post_id is not None:  # an override of this post no longer awaits approval
-            conn.execute("UPDATE overrides SET approval_id = ? WHERE post_id = ? AND approval_id IS NULL",
-                         (approval_id, post_id))
+            settled = conn.execute("SELECT id FROM overrides WHERE post_id = ? AND approval_id IS NULL",
+                                   (post_id,)).fetchone()
+            if settled is not None:
+                conn.execute("UPDATE overrides SET approval_id = ? WHERE id = ?", (approval_id, settled["id"]))
+                rows.append(("overrides", settled["id"]))
         payload = {"approver": approver, "method": method, "at": at, "recorded_by": recorded_by,
                    "post_hoc": post_hoc}
         if note:
             payload["note"] = note
         self._append(conn, operator=recorded_by, kind="approval.post_hoc" if post_hoc else "approval.recorded",
-                     post_id=post_id, payload=payload)
+                     post_id=post_id, payload=payload, rows=rows)
         return approval_id
 
     def request_approval(self, *, draft_id: str | None, post_id: int | None, requested_by: str,
@@ -109,11 +113,13 @@ class ApprovalStore(PostStore):
             row = conn.execute("SELECT * FROM approval_requests WHERE id = ?", (request_id,)).fetchone()
         return self._request_from_row(row) if row else None
 
-    def decide_approval_request(self, request_id: int, *, approver: str, approved: bool, note: str = "") -> None:
+    def decide_approval_request(self, request_id: int, *, approver: str, approved: bool, note: str = "",
+                                allow_self_approval: bool = False) -> None:
         """Approve or reject a pending request. An approved request for a recorded post also
         records the approval on that post (method ``in-app``); for a draft, the publish path
         records it when it creates the post. Whether ``approver`` may approve for the
-        department is the caller's check."""
+        department is the caller's check; approving one's own request is refused here unless
+        ``allow_self_approval`` (``[gate] allow_self_approval``)."""
         stamp = self._stamp()
         with self._write() as conn:
             row = conn.execute("SELECT * FROM approval_requests WHERE id = ?", (request_id,)).fetchone()
@@ -121,6 +127,8 @@ class ApprovalStore(PostStore):
                 raise ValueError(f"承認依頼 #{request_id} は記録にありません。")
             if row["status"] != "pending":
                 raise ValueError(f"承認依頼 #{request_id} はもう判断済みです ({row['status']})。")
+            if approved and row["requested_by"] == approver and not allow_self_approval:
+                raise ValueError(f"承認依頼 #{request_id} はご自分の依頼なので承認できません。ほかの承認者に頼んでください。")
             status = "approved" if approved else "rejected"
             conn.execute(
                 "UPDATE approval_requests SET status = ?, decided_by = ?, decided_at = ?, note = ? WHERE id = ?",
@@ -165,7 +173,8 @@ class ApprovalStore(PostStore):
                  stamp),
             ).lastrowid
             self._append(conn, operator=operator, kind="override.used", post_id=post_id, at=stamp,
-                         payload={"category": category, "reason": reason, "lifted": lifted})
+                         payload={"category": category, "reason": reason, "lifted": lifted},
+                         rows=[("overrides", override_id)])
         return override_id
 
     def awaiting_post_hoc_approval(self) -> list[Post]:
@@ -178,10 +187,13 @@ class ApprovalStore(PostStore):
         with self._read() as conn:
             return conn.execute(f"SELECT count(*) FROM posts {AWAITING_POST_HOC}").fetchone()[0]
 
-    def sign_off(self, post_id: int, *, approver: str, note: str = "") -> None:
-        """Post-hoc approval (事後承認) of an overridden post, from the approver's own session."""
+    def sign_off(self, post_id: int, *, approver: str, note: str = "", allow_self_approval: bool = False) -> None:
+        """Post-hoc approval (事後承認) of an overridden post, from the approver's own session;
+        not of one's own post unless ``allow_self_approval``."""
         with self._write() as conn:
-            self._require_post(conn, post_id)
+            post = self._require_post(conn, post_id)
+            if post["operator"] == approver and not allow_self_approval:
+                raise ValueError(f"投稿 #{post_id} はご自分の投稿なので事後承認できません。ほかの承認者に頼んでください。")
             if not conn.execute("SELECT 1 FROM overrides WHERE post_id = ?", (post_id,)).fetchone():
                 raise ValueError(f"投稿 #{post_id} は緊急オーバーライドで出されていません。")
             if conn.execute("SELECT 1 FROM approvals WHERE post_id = ?", (post_id,)).fetchone():

@@ -8,11 +8,18 @@ serialised with a lock. Reads that need more than one statement run in a read tr
 so that they see one snapshot.
 
 Every table of the ledger is created here, by :data:`MIGRATIONS`, and nowhere else.
+
+The file is created 0600 (0640 with a ``group``), and so are its ``-wal`` and ``-shm``.
+A write that fails because the disk is full, the file is read-only or the disk answers an
+I/O error raises :class:`LedgerError`, a :class:`~dutypost.core.errors.StorageFault` (exit 2),
+naming the file; so does a damaged file, a folder, a lock held by another program and a file
+from a newer version.
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 import threading
 import time
@@ -22,12 +29,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Self
 
-from dutypost.core.errors import InputError
+from dutypost.core.errors import InputError, StorageFault
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 7
 BUSY_TIMEOUT_SECONDS = 15.0
 AUDIT_HEAD_KEY = "audit_head"
 """The ``meta`` key that holds the audit chain's head (see :mod:`dutypost.core.ledger.audit`)."""
+ROWS_FROM_KEY = "audit_rows_from"
+"""The ``meta`` key with, per table, the last id written before the audit trail carried row
+images (rows up to it predate the check; see :meth:`~dutypost.core.ledger.audit.AuditLog.verify`)."""
+RESERVED_META_KEYS = (AUDIT_HEAD_KEY, ROWS_FROM_KEY)
 
 # Migrations: MIGRATIONS[n] takes the schema from version n to n + 1. To change the
 # schema, append a tuple of statements and bump SCHEMA_VERSION; never edit an old one.
@@ -150,32 +161,133 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (checklist_id, item_key)
         )""",
     ),
-    # 4: cost that does not grow with the years (issue 14). The duplicate check reads sent
+    # 4 (issue 17 item 3): every audit event that writes a row of posts, approvals or
+    # overrides carries the row as written (``rows``, hashed with the event), so that
+    # ``audit verify`` can compare each row History and 様式第1号 show with the trail. Rows
+    # written before this version are noted in meta and predate the check. Rows of
+    # approvals and overrides are never changed and posts never deleted: triggers say so.
+    (
+        "ALTER TABLE audit ADD COLUMN rows TEXT",
+        f"""INSERT INTO meta (key, value) SELECT '{ROWS_FROM_KEY}', json_object(
+            'posts', (SELECT COALESCE(MAX(id), 0) FROM posts),
+            'approvals', (SELECT COALESCE(MAX(id), 0) FROM approvals),
+            'overrides', (SELECT COALESCE(MAX(id), 0) FROM overrides)) WHERE true
+           ON CONFLICT (key) DO NOTHING""",
+        """CREATE TRIGGER posts_no_delete BEFORE DELETE ON posts
+           BEGIN SELECT RAISE(ABORT, '投稿の記録は削除できません (posts are never deleted)'); END""",
+        """CREATE TRIGGER approvals_no_update BEFORE UPDATE ON approvals
+           BEGIN SELECT RAISE(ABORT, '承認の記録は書き換えられません (approvals are append-only)'); END""",
+        """CREATE TRIGGER approvals_no_delete BEFORE DELETE ON approvals
+           BEGIN SELECT RAISE(ABORT, '承認の記録は削除できません (approvals are append-only)'); END""",
+        """CREATE TRIGGER overrides_no_update BEFORE UPDATE ON overrides
+           BEGIN SELECT RAISE(ABORT, '緊急オーバーライドの記録は書き換えられません (overrides are append-only)'); END""",
+        """CREATE TRIGGER overrides_no_delete BEFORE DELETE ON overrides
+           BEGIN SELECT RAISE(ABORT, '緊急オーバーライドの記録は削除できません (overrides are append-only)'); END""",
+    ),
+    # 5: a post's template values (what the board of what is in force, 発令中, reads: the
+    # area, the shelter, the road), and the follow-up on other channels after an emergency
+    # post (他の媒体への連絡: HP, メール配信, Lアラート, 防災行政無線), one row per channel.
+    (
+        "ALTER TABLE posts ADD COLUMN field_values TEXT NOT NULL DEFAULT '{}'",
+        """CREATE TABLE followups (
+            post_id INTEGER NOT NULL REFERENCES posts (id),
+            channel TEXT NOT NULL,
+            result TEXT NOT NULL CHECK (result IN ('done', 'na')),
+            note TEXT NOT NULL DEFAULT '',
+            operator TEXT NOT NULL,
+            at TEXT NOT NULL,
+            audit_id INTEGER NOT NULL,
+            PRIMARY KEY (post_id, channel)
+        )""",
+    ),
+    # 6: a post's images (画像) with their alt text, as JSON [{path, alt}] (issue 11 item 5).
+    ("ALTER TABLE posts ADD COLUMN images TEXT NOT NULL DEFAULT '[]'",),
+    # 7: cost that does not grow with the years (issue 14). The duplicate check reads sent
     # posts of one mode by time; an override says in columns whether it lifted the approval
     # check and which approval settled it, so 事後承認待ち is one partial index, not a scan
-    # through JSON. Filled from the JSON and the approvals already recorded.
+    # through JSON. Filled from the JSON and the approvals already recorded (the audit trail
+    # compares only the columns its images have, so older images still match). An override
+    # stays append-only except that its approval_id is set once, by the approval that
+    # settles it (that approval's audit event carries the override's row).
     (
         "CREATE INDEX posts_sent_by_mode ON posts (state, drill, sent_at)",
         "CREATE INDEX posts_operator ON posts (operator)",
         "ALTER TABLE overrides ADD COLUMN lifts_approval INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE overrides ADD COLUMN approval_id INTEGER REFERENCES approvals (id)",
+        "DROP TRIGGER IF EXISTS overrides_no_update",
         """UPDATE overrides SET lifts_approval = EXISTS (
                SELECT 1 FROM json_each(overrides.lifted) WHERE json_each.value = 'approval')""",
         """UPDATE overrides SET approval_id = (
                SELECT min(a.id) FROM approvals a WHERE a.post_id = overrides.post_id)""",
+        """CREATE TRIGGER overrides_no_update BEFORE UPDATE ON overrides
+           WHEN NOT (OLD.approval_id IS NULL AND NEW.approval_id IS NOT NULL AND NEW.id IS OLD.id
+                     AND NEW.post_id IS OLD.post_id AND NEW.operator IS OLD.operator
+                     AND NEW.category IS OLD.category AND NEW.reason IS OLD.reason AND NEW.lifted IS OLD.lifted
+                     AND NEW.lifts_approval IS OLD.lifts_approval AND NEW.at IS OLD.at)
+           BEGIN SELECT RAISE(ABORT, '緊急オーバーライドの記録は書き換えられません (overrides are append-only)'); END""",
         "CREATE INDEX overrides_awaiting ON overrides (post_id) WHERE lifts_approval = 1 AND approval_id IS NULL",
     ),
 )
 
+#: SQLite's words for a write the disk refused (full, read-only, I/O error, cannot open).
+_STORAGE_WORDS = ("disk is full", "readonly", "read-only", "disk i/o error", "unable to open", "unable to write",
+                  "no space")
 
-class LedgerError(InputError):
+
+def storage_fault(exc: BaseException, path: Path) -> StorageFault | None:
+    """The :class:`StorageFault` (a :class:`LedgerError`) for ``exc`` when the disk refused
+    to store ``path`` or the file cannot be used, else None (see :func:`ledger_fault`)."""
+    if not isinstance(exc, (sqlite3.Error, OSError)):
+        return None
+    fault = ledger_fault(path, exc)
+    if fault is not None:
+        return fault
+    if isinstance(exc, sqlite3.OperationalError) and any(w in str(exc).lower() for w in _STORAGE_WORDS):
+        return LedgerError(
+            f"記録ファイル {path} に書き込めません ({exc})。",
+            hint=("ディスクの空き容量と、ファイルとフォルダの権限を確かめてください (df -h、ls -l)。"
+                  "空きを作るか権限を直してから、もう一度実行してください。\n"
+                  f"(admin) Cannot write the ledger {path}: {exc}."),
+            path=path,
+        )
+    return None
+
+
+def create_private_file(path: Path, group: str | None = None) -> None:
+    """Create ``path`` empty if it does not exist: mode 0600, or 0640 owned by ``group``.
+    An existing file keeps its mode (an administrator may have chosen it)."""
+    mode = 0o640 if group else 0o600
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        return
+    try:
+        if group:
+            os.fchown(fd, -1, group_id(group))
+        os.fchmod(fd, mode)  # the umask may have taken bits away; never adds any beyond mode
+    finally:
+        os.close(fd)
+
+
+def group_id(group: str) -> int:
+    import grp  # POSIX only, and only when a group is configured
+
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise InputError(f"設定の [ledger] group にあるグループ {group!r} がこのホストにありません。",
+                         hint="getent group で名前を確かめるか、group を消してください (記録は 0600 で作られます)。") from None
+
+
+class LedgerError(StorageFault):
     """The ledger file cannot be used (exit 2): damaged, a folder, unwritable, the disk is
     full, locked by another program, or from a newer version. The message names the file;
-    the hint says what to do next (restore the backup, free space, ...)."""
+    the hint says what to do next (restore the backup, free space, ...). A
+    :class:`~dutypost.core.errors.StorageFault`, so the publish path tells a write refused
+    before sending (exit 2) from one after the request left (exit 5)."""
 
     def __init__(self, message: str, *, hint: str = "", path: Path | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.path = path
+        super().__init__(message, hint=hint, path=path)
 
 
 RESTORE_HINT = ("バックアップから戻してください: dutypost ledger restore バックアップのファイル"
@@ -193,7 +305,7 @@ def ledger_fault(path: Path, exc: BaseException) -> LedgerError | None:
         return LedgerError(f"記録ファイル {path} が壊れています ({text})。", hint=RESTORE_HINT, path=path)
     if name == "SQLITE_FULL" or "disk is full" in text:
         return LedgerError(f"記録ファイル {path} に書き込めません: ディスクがいっぱいです。",
-                           hint="ディスクの空きを作ってからやり直してください (古いバックアップやログの削除など)。"
+                           hint="ディスクの空きを作ってからやり直してください (df -h で確かめ、古いバックアップやログを削除するなど)。"
                                 "この操作は記録されていません。", path=path)
     if name.startswith("SQLITE_BUSY") or name.startswith("SQLITE_LOCKED") or "locked" in text:
         return LedgerError(f"記録ファイル {path} は別のプログラムが使用中 (ロック中) です。",
@@ -205,9 +317,9 @@ def ledger_fault(path: Path, exc: BaseException) -> LedgerError | None:
             return LedgerError(f"記録ファイル {path} はフォルダーです。",
                                hint="設定の [ledger] path にファイルの場所を指定してください "
                                     "(例: path = \"/var/lib/dutypost/ledger.sqlite3\")。", path=path)
-        return LedgerError(f"記録ファイル {path} を開けないか、書き込めません ({text})。",
+        return LedgerError(f"記録ファイル {path} に書き込めません (開けないか、書き込みを拒まれました: {text})。",
                            hint=f"フォルダー {path.parent} とファイルに、dutypost を動かすユーザーの書き込み権限が"
-                                "あるか、読み取り専用でマウントされていないかを確かめてください。", path=path)
+                                "あるか、読み取り専用でマウントされていないかを確かめてください (ls -l、df -h)。", path=path)
     return None
 
 
@@ -232,17 +344,21 @@ class LedgerConnection:
     is them all in one object."""
 
     def __init__(self, path: Path, *, now: Callable[[], datetime] | None = None,
-                 busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
+                 busy_timeout: float = BUSY_TIMEOUT_SECONDS, anchor_file: Path | None = None,
+                 group: str | None = None) -> None:
         self.path = Path(path)
         self._now = now or system_now
         self._lock = threading.Lock()
         self._busy_timeout = busy_timeout
         #: Commits made through this connection (``PRAGMA data_version`` counts only the others').
         self._commits = 0
+        self.anchor_file = Path(anchor_file).expanduser() if anchor_file else None
+        self.group = group or None
         if self.path.is_dir():
             raise ledger_fault(self.path, IsADirectoryError(str(self.path)))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(self.path, self.group)
             self._conn = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None,
                                          check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
@@ -254,11 +370,12 @@ class LedgerConnection:
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._migrate()
-        except sqlite3.Error as exc:
+            self._protect_sidecars()
+        except BaseException as exc:
             self._conn.close()
-            raise self._fault(exc) from exc
-        except BaseException:
-            self._conn.close()
+            fault = storage_fault(exc, self.path)
+            if fault is not None:
+                raise fault from None
             raise
 
     def _fault(self, exc: BaseException) -> BaseException:
@@ -292,6 +409,23 @@ class LedgerConnection:
                     raise
                 time.sleep(0.02)
 
+    def _protect_sidecars(self) -> None:
+        """Give ``-wal`` and ``-shm`` the file's own mode and group (SQLite copies the mode,
+        but the group only when it runs as root)."""
+        mode = self.path.stat().st_mode & 0o777
+        for suffix in ("-wal", "-shm"):
+            side = self.path.with_name(self.path.name + suffix)
+            try:
+                info = side.stat()
+                if info.st_uid != os.geteuid():
+                    continue
+                if self.group and info.st_gid != group_id(self.group):
+                    os.chown(side, -1, group_id(self.group))
+                if info.st_mode & 0o777 != mode:
+                    os.chmod(side, mode)
+            except FileNotFoundError:
+                continue
+
     def _migrate(self) -> None:
         with self._write() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -311,7 +445,10 @@ class LedgerConnection:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One short write transaction; BEGIN IMMEDIATE takes the write lock up front."""
+        """One short write transaction; BEGIN IMMEDIATE takes the write lock up front.
+
+        A write the disk refuses raises :class:`StorageFault`; after the commit, the hook
+        :meth:`_after_commit` runs (the audit trail writes its anchor line there)."""
         with self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
@@ -323,16 +460,24 @@ class LedgerConnection:
                     raise
                 self._conn.execute("COMMIT")
                 self._commits += 1
-            except sqlite3.Error as exc:
+            except BaseException as exc:
+                self._discard_pending()
                 if self._conn.in_transaction:
                     try:
                         self._conn.execute("ROLLBACK")
                     except sqlite3.Error:
                         pass
-                fault = ledger_fault(self.path, exc)
-                if fault is None:
-                    raise
-                raise fault from exc
+                fault = storage_fault(exc, self.path)
+                if fault is not None:
+                    raise fault from exc
+                raise
+            self._after_commit()
+
+    def _after_commit(self) -> None:
+        """Run after each committed write transaction, under the lock."""
+
+    def _discard_pending(self) -> None:
+        """Forget what a rolled-back write transaction would have done after its commit."""
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -340,16 +485,25 @@ class LedgerConnection:
         with self._lock:
             try:
                 self._conn.execute("BEGIN")
-                try:
-                    yield self._conn
-                finally:
-                    if self._conn.in_transaction:
-                        self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                fault = ledger_fault(self.path, exc)
-                if fault is None:
-                    raise
-                raise fault from exc
+                raise self._fault(exc) from exc
+            try:
+                yield self._conn
+            except BaseException as exc:
+                if self._conn.in_transaction:
+                    try:
+                        self._conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                fault = storage_fault(exc, self.path) if isinstance(exc, sqlite3.Error) else None
+                if fault is not None:
+                    raise fault from exc
+                raise
+            if self._conn.in_transaction:
+                try:
+                    self._conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    raise self._fault(exc) from exc
 
     def backup_into(self, target: sqlite3.Connection) -> None:
         """Copy the whole ledger into ``target`` with SQLite's online backup API: one
@@ -380,8 +534,15 @@ class LedgerConnection:
             row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row["value"] if row else None
 
+    def delete_meta(self, prefix: str) -> int:
+        """Forget every cached value whose key starts with ``prefix``; how many were dropped."""
+        if AUDIT_HEAD_KEY.startswith(prefix):
+            raise ValueError(f"{AUDIT_HEAD_KEY} は監査記録が使うキーです。")
+        with self._write() as conn:
+            return conn.execute("DELETE FROM meta WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)).rowcount
+
     def set_meta(self, key: str, value: str) -> None:
-        if key == AUDIT_HEAD_KEY:
+        if key in RESERVED_META_KEYS:
             raise ValueError(f"{key} は監査記録が使うキーです。")
         with self._write() as conn:
             conn.execute(

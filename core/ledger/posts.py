@@ -31,13 +31,23 @@ POST_STATE_LABELS = {
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "queued": ("sending", "cancelled"),
     "sending": ("sent", "failed", "unknown"),
-    "failed": ("sending", "cancelled"),
+    # "sent" when reconciliation finds a failed post on the timeline after all.
+    "failed": ("sending", "sent", "cancelled"),
     # "sending" again only after reconciliation found nothing: the caller decides.
     "unknown": ("sent", "sending", "failed", "cancelled"),
     "sent": ("deleted",),
     "cancelled": (),
     "deleted": (),
 }
+
+
+class SameTemplateTaken(Exception):
+    """Another operator's post of the same template was recorded within the window (SPEC §6);
+    raised by :meth:`PostStore.create_post` instead of recording. ``post_id`` is that post."""
+
+    def __init__(self, post_id: int) -> None:
+        super().__init__(f"投稿 #{post_id} が同じテンプレートで記録されています。")
+        self.post_id = post_id
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,10 @@ class Post:
     sent_at: datetime | None = None
     draft_id: str | None = None
     findings: list[dict] = field(default_factory=list)
+    #: The template's field values the post was made from (empty for free text).
+    values: dict[str, str] = field(default_factory=dict)
+    #: The images (画像) with their alt text: ``[{path, alt}]``.
+    images: list[dict] = field(default_factory=list)
 
     def as_json(self) -> dict:
         """SPEC §10's shape for ``history --json`` and ``outbox --json``, then extras."""
@@ -98,6 +112,7 @@ class Post:
             "error": self.error,
             "sent_at": self.sent_at.isoformat() if self.sent_at else None,
             "reply_to_post_id": self.reply_to_post_id,
+            "images": [dict(i) for i in self.images],
         }
 
 
@@ -116,25 +131,47 @@ class PostStore(AuditLog):
     def create_post(self, *, operator: str, department: str, template_id: str | None, text: str,
                     parts: list[str], drill: bool, kind: str = "post", reply_to_post_id: int | None = None,
                     draft_id: str | None = None, acks: Iterable[str] = (),
-                    findings: Iterable[dict] = ()) -> int:
-        """Record the intent to publish (state ``queued``) before any request leaves."""
-        parts, acks, findings = list(parts), list(acks), list(findings)
+                    findings: Iterable[dict] = (), same_template_since: datetime | None = None,
+                    values: dict[str, str] | None = None, images: Iterable[dict] = ()) -> int:
+        """Record the intent to publish (state ``queued``) before any request leaves.
+
+        With ``same_template_since`` (SPEC §6), the newest post of the same template and mode
+        by another operator since then is looked for in the same write transaction, and
+        :class:`SameTemplateTaken` is raised instead of recording when there is one: two
+        operators publishing the same template at the same moment cannot both miss it.
+        ``images``: ``[{path, alt}]``, the images (画像) the post carries, with their alt text.
+        """
+        parts, acks, findings, values = list(parts), list(acks), list(findings), dict(values or {})
+        images = [dict(i) for i in images]
         if not parts:
             raise ValueError("投稿の本文 (parts) が空です。")
         stamp = self._stamp()
         with self._write() as conn:
+            if same_template_since is not None and template_id:
+                row = conn.execute(
+                    "SELECT id FROM posts WHERE template_id = ? AND drill = ? AND created_at >= ?"
+                    " AND state != 'cancelled' AND operator != ? ORDER BY id DESC LIMIT 1",
+                    (template_id, int(drill), utc_text(same_template_since), operator),
+                ).fetchone()
+                if row is not None:
+                    raise SameTemplateTaken(row["id"])
             post_id = conn.execute(
                 "INSERT INTO posts (state, kind, template_id, text, parts, operator, department, drill,"
-                " created_at, updated_at, reply_to_post_id, draft_id, acks, findings)"
-                " VALUES ('queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, updated_at, reply_to_post_id, draft_id, acks, findings, field_values, images)"
+                " VALUES ('queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (kind, template_id, text, canonical_json(parts), operator, department, int(drill), stamp, stamp,
-                 reply_to_post_id, draft_id, canonical_json(acks), canonical_json(findings)),
+                 reply_to_post_id, draft_id, canonical_json(acks), canonical_json(findings), canonical_json(values),
+                 canonical_json(images)),
             ).lastrowid
-            self._append(conn, operator=operator, kind="post.queued", post_id=post_id, at=stamp, payload={
+            payload = {
                 "kind": kind, "template_id": template_id, "department": department, "drill": drill,
                 "text": text, "parts": parts, "acks": acks, "findings": findings,
-                "reply_to_post_id": reply_to_post_id, "draft_id": draft_id,
-            })
+                "reply_to_post_id": reply_to_post_id, "draft_id": draft_id, "values": values,
+            }
+            if images:  # only then, so that the events of posts without images read as before
+                payload["images"] = images
+            self._append(conn, operator=operator, kind="post.queued", post_id=post_id, at=stamp, payload=payload,
+                         rows=[("posts", post_id)])
         return post_id
 
     def set_state(self, post_id: int, state: str, *, x_post_ids: list[str] | None = None, url: str | None = None,
@@ -173,7 +210,28 @@ class PostStore(AuditLog):
         if error is not None:
             payload["error"] = error
         self._append(conn, operator=operator or row["operator"], kind=f"post.{state}", post_id=post_id,
-                     at=stamp, payload=payload)
+                     at=stamp, payload=payload, rows=[("posts", post_id)])
+
+    def record_recovered_post(self, *, operator: str, department: str, text: str, x_post_id: str, url: str,
+                              drill: bool, x_text: str, x_created_at: datetime | None) -> int:
+        """A post that X has and this (restored) ledger lacked: recorded as ``sent``, with the
+        audit event ``post.recovered`` (X 上で見つかった投稿 (復旧後)), in one transaction.
+        ``x_text`` is the text as X returned it (``&amp;``, t.co links)."""
+        stamp = self._stamp()
+        sent_at = utc_text(x_created_at) if x_created_at else stamp
+        with self._write() as conn:
+            post_id = conn.execute(
+                "INSERT INTO posts (state, kind, template_id, text, parts, operator, department, drill,"
+                " created_at, updated_at, sent_at, x_post_ids, url)"
+                " VALUES ('sent', 'post', NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (text, canonical_json([text]), operator, department, int(drill), sent_at, stamp, sent_at,
+                 canonical_json([x_post_id]), url),
+            ).lastrowid
+            self._append(conn, operator=operator, kind="post.recovered", post_id=post_id, at=stamp, payload={
+                "note": "X 上で見つかった投稿 (復旧後)", "x_post_id": x_post_id, "url": url, "text": text,
+                "x_text": x_text, "x_created_at": sent_at, "drill": drill,
+            }, rows=[("posts", post_id)])
+        return post_id
 
     def use_standalone_text(self, post_id: int, text: str, *, operator: str) -> None:
         """X refused a correction's reply (SPEC §5): its first part goes out standalone as
@@ -188,7 +246,7 @@ class PostStore(AuditLog):
                          ("\n\n".join(parts) if len(parts) > 1 else text, canonical_json(parts), self._stamp(),
                           post_id))
             self._append(conn, operator=operator, kind="post.reply_refused", post_id=post_id,
-                         payload={"reply_text": reply_text, "fallback_text": text})
+                         payload={"reply_text": reply_text, "fallback_text": text}, rows=[("posts", post_id)])
 
     def get_post(self, post_id: int) -> Post | None:
         posts = self._select_posts("WHERE id = ?", (post_id,))
@@ -302,5 +360,7 @@ class PostStore(AuditLog):
             error=row["error"], reply_to_post_id=row["reply_to_post_id"], override=override, approval=approval,
             acks=json.loads(row["acks"]), post_hoc_signed_off=signed_off, sent_at=parse_time(row["sent_at"]),
             draft_id=row["draft_id"], findings=json.loads(row["findings"]),
+            values=json.loads(row["field_values"]),
+            images=json.loads(row["images"]) if "images" in row.keys() else [],
         )
 
