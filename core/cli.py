@@ -93,10 +93,11 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="設定ファイル (既定: DUTYPOST_CONFIG か設定ディレクトリ)")
     common.add_argument("--operator", metavar="ID", default=argparse.SUPPRESS, help="職員 ID (SSH のサービスアカウントでだけ有効)")
+    common.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
+                        help="内蔵の設定と練習サーバーで訓練モードを試す (認証情報は不要)")
 
     p = _Parser(prog="dutypost", parents=[common], description="防災情報を X の公式アカウントに投稿する当直用ツール")
     p.add_argument("--drill", action="store_true", help="訓練モード (【訓練】を付け、練習サーバーか訓練用アカウントに投稿)")
-    p.add_argument("--demo", action="store_true", help="内蔵の設定と練習サーバーで訓練モードを試す (認証情報は不要)")
     p.add_argument("--slow-link", action="store_true", help="低速回線モード (低 FPS・マウスなし・ansi テーマ)")
     p.add_argument("--version", action=_Version, help="バージョンを表示して終了")
     if not commands:
@@ -136,12 +137,27 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     po.add_argument("--approval-method", choices=["phone", "in-person"])
     po.add_argument("--override", metavar="CATEGORY")
     po.add_argument("--reason", metavar="TEXT")
+    po.add_argument("--department", metavar="NAME",
+                    help="情報を発信する所属 (別表第1 の [[departments]] の name)。承認はその所属の承認者 (既定: テンプレートの指定か自分の所属)")
     po.add_argument("--ack", action="append", default=[], metavar="RULE")
     po.add_argument("--image", dest="images", action=_ImageAction, default=[], metavar="PATH",
                     help="画像 (PNG/JPEG、4 枚まで)。それぞれの後に --alt で代替テキストを付けます")
     po.add_argument("--alt", dest="images", action=_ImageAction, metavar="TEXT", help="直前の --image の代替テキスト")
     po.add_argument("--json", action="store_true")
     po.add_argument("--drill", action="store_true", default=argparse.SUPPRESS)
+
+    ov = add("override", "緊急オーバーライドの時間枠 (一晩など、最長 12 時間。投稿ごとに事後承認が必要)")
+    ovsub = ov.add_subparsers(dest="override_command", required=True, metavar="start|end|status", parser_class=_Parser)
+    ovs = ovsub.add_parser("start", parents=[common], help="時間枠を始める: この間の自分の投稿に区分と理由を使う")
+    ovs.add_argument("--category", required=True, metavar="CATEGORY")
+    ovs.add_argument("--reason", required=True, metavar="TEXT")
+    ovs.add_argument("--hours", required=True, type=float, metavar="N", help="何時間続けるか (12 まで)")
+    ovs.add_argument("--drill", action="store_true", default=argparse.SUPPRESS)
+    ove = ovsub.add_parser("end", parents=[common], help="時間枠を早めに終える")
+    ove.add_argument("--drill", action="store_true", default=argparse.SUPPRESS)
+    ovst = ovsub.add_parser("status", parents=[common], help="いま使っている時間枠")
+    ovst.add_argument("--json", action="store_true")
+    ovst.add_argument("--drill", action="store_true", default=argparse.SUPPRESS)
 
     h = add("history", "投稿の履歴")
     h.add_argument("--json", action="store_true")
@@ -259,10 +275,40 @@ def _settings_for_reading(args, *, quiet: bool = False):
 
 
 def _context(args):
+    """The context of a command: ``--demo`` is the demo town's (drill mode, its own
+    ledger and practice server), as for the screen."""
+    if getattr(args, "demo", False):
+        import atexit
+
+        from dutypost.core.demo import demo_context
+
+        ctx, server = demo_context()
+        atexit.register(server.stop)
+        return ctx
     from dutypost.core.context import build_context
 
     return build_context(getattr(args, "config", None), operator_id=getattr(args, "operator", None),
                          drill=bool(getattr(args, "drill", False)))
+
+
+def _override_category(settings, given: str) -> str:
+    """``--override``: the category's number (1, 2, …), the whole category, or a short
+    name that is part of exactly one category (「生命」「誤った」「その他」)."""
+    categories = list(settings.gate.override_categories)
+    given = given.strip()
+    if given.isdigit() and 1 <= int(given) <= len(categories):
+        return categories[int(given) - 1]
+    if given in categories:
+        return given
+    matches = [c for c in categories if given and given in c]
+    if len(matches) == 1:
+        return matches[0]
+    listed = "\n".join(f"  {i}: {c}" for i, c in enumerate(categories, 1))
+    problem = (f"「{given}」に当てはまる区分が {len(matches)} つあります。" if matches
+               else f"緊急オーバーライドの区分「{given}」はありません。")
+    raise InputError(problem, hint=f"--override には番号、区分の全体、または区分の一部 (例: {categories[0][:2]}) を指定します"
+                                   f" (設定ファイルの [gate] override_categories):\n{listed}" if categories else
+                     "設定ファイルの [gate] override_categories に区分がありません。運用管理者に連絡してください。")
 
 
 def _template(templates, template_id: str):
@@ -408,6 +454,9 @@ def cmd_count(args) -> int:
     text = args.text if args.text is not None else sys.stdin.read()
     if args.text is None:
         text = text.removesuffix("\n")
+    if not text.strip():
+        raise InputError("数える本文が空です。",
+                         hint='本文を引数に書くか (dutypost count "本文")、標準入力から渡してください (echo 本文 | dutypost count)。')
     max_length = 280
     try:
         max_length = _settings_for_reading(args, quiet=True).x.max_weighted_length
@@ -436,7 +485,7 @@ def _approval_and_override(ctx, args):
         if not (args.override and args.reason):
             raise InputError("緊急オーバーライドには --override と --reason の両方が必要です。",
                              hint='例: --override "生命・身体・財産の保護に必要な緊急情報" --reason "台風で土砂災害の危険が高まったため"')
-        override = make_override(ctx, args.override, args.reason)
+        override = make_override(ctx, _override_category(ctx.settings, args.override), args.reason)
     return approval, override
 
 
@@ -448,8 +497,10 @@ def cmd_post(args) -> int:
     template = _template(ctx.templates, args.template)
     composition = compose(ctx, template, _parse_values(args.values))
     approval, override = _approval_and_override(ctx, args)
+    department = args.department
     # What the gate said before sending (after sending, the post would count as its own duplicate).
-    before = review(ctx, composition, approval=approval, override=override, acks=args.ack) if args.json else None
+    before = (review(ctx, composition, approval=approval, override=override, acks=args.ack, department=department)
+              if args.json else None)
 
     def report() -> dict:
         return _report_json(composition, before.decision.findings, before.decision.hours.in_hours,
@@ -458,7 +509,8 @@ def cmd_post(args) -> int:
     # A hang-up (SSH drop) must not cut a publish in half: finish it and record the outcome.
     previous = signal.signal(signal.SIGHUP, signal.SIG_IGN) if hasattr(signal, "SIGHUP") else None
     try:
-        result = publish(ctx, composition, approval=approval, override=override, acks=args.ack, images=images)
+        result = publish(ctx, composition, approval=approval, override=override, acks=args.ack, images=images,
+                         department=department)
     except DutypostError:
         if before is not None:
             _print_json(report())
@@ -493,7 +545,9 @@ def _print_posts(posts) -> None:
         if p.drill:
             flags.append("訓練")
         if p.override:
-            flags.append(f"オーバーライド: {p.override['category']} / 理由: {p.override['reason']}")
+            session = p.override.get("session_id")
+            flags.append(f"オーバーライド{f' (時間枠 #{session})' if session else ''}: {p.override['category']}"
+                         f" / 理由: {p.override['reason']}")
         if p.approval:
             flags.append(f"承認: {p.approval['approver']} ({p.approval['method']})")
         first_line = p.text.splitlines()[0] if p.text else ""
@@ -505,6 +559,36 @@ def _print_posts(posts) -> None:
             print(f"    {p.url}")
         if p.error and p.state != "sent":
             print(f"    {p.error}")
+
+
+def cmd_override(args) -> int:
+    from dutypost.core.publish import active_override_session, end_override_session, start_override_session
+    from dutypost.core.templates import format_jst_datetime
+
+    ctx = _context(args)
+    try:
+        if args.override_command == "start":
+            session = start_override_session(ctx, args.category, args.reason, args.hours)
+            print(f"緊急オーバーライドの時間枠 #{session.id} を始めました: {format_jst_datetime(session.starts_at)} から"
+                  f" {format_jst_datetime(session.ends_at)} まで。区分: {session.category}")
+            print("この間のあなたの投稿は、時間外・承認なしでも出せます (本文の確認は外れません)。"
+                  "投稿ごとに承認者の事後承認が必要です。早めに終えるときは dutypost override end。")
+            return 0
+        if args.override_command == "end":
+            session = end_override_session(ctx)
+            print(f"緊急オーバーライドの時間枠 #{session.id} を {format_jst_datetime(session.until)} に終えました。")
+            return 0
+        session = active_override_session(ctx)
+        if args.json:
+            _print_json(session.as_json() if session else None)
+        elif session is None:
+            print("緊急オーバーライドの時間枠は使っていません。")
+        else:
+            print(f"緊急オーバーライドの時間枠 #{session.id}: {format_jst_datetime(session.until)} まで。"
+                  f"区分: {session.category} / 理由: {session.reason}")
+        return 0
+    finally:
+        ctx.close()
 
 
 def cmd_history(args) -> int:
@@ -734,9 +818,24 @@ def cmd_config(args) -> int:
         print(path)
         return 0
     settings = load_settings(path, fresh=True)
+    _check_template_departments(settings, path)
     print(f"{path}: 設定に誤りはありません。所属 {len(settings.departments)}、職員 {len(settings.operators)}、"
           f"地区 {len(settings.lists.areas)}、避難所 {len(settings.lists.shelters)}。")
     return 0
+
+
+def _check_template_departments(settings, path: Path) -> None:
+    """A template's issuing department (``department = "…"``) must be a 別表第1 row of this config."""
+    from dutypost.core.templates import bundled_dirs, load_templates
+
+    bad = [t for t in load_templates(bundled_dirs(settings)).templates
+           if t.department and settings.find_department(t.department) is None]
+    if bad:
+        lines = "\n".join(f"  {t.path}: department = \"{t.department}\"" for t in bad)
+        raise InputError(
+            f"{path}: テンプレートが発信する所属 (department) が [[departments]] (別表第1) にありません:\n{lines}",
+            hint="テンプレートの department を [[departments]] の name に合わせるか、所属を [[departments]] に加えてください。",
+        )
 
 
 def cmd_standby(args) -> int:
@@ -797,7 +896,7 @@ def cmd_tui(args) -> int:
             hint="端末から起動してください。SSH では ssh -t で接続します (~/.ssh/config なら RequestTTY yes)。\n"
                  "(admin) No terminal on stdin/stdout; connect with ssh -t.",
         )
-    if args.demo:
+    if getattr(args, "demo", False):
         from dutypost.core.demo import demo_context
 
         ctx, server = demo_context()
@@ -830,6 +929,7 @@ COMMANDS = {
     "check": cmd_check,
     "count": cmd_count,
     "post": cmd_post,
+    "override": cmd_override,
     "history": cmd_history,
     "outbox": cmd_outbox,
     "audit": cmd_audit,
@@ -846,11 +946,11 @@ COMMANDS = {
 
 
 #: The commands that build the duty context, which resolves (and checks) ``--operator``.
-_CONTEXT_COMMANDS = frozenset({"post", "history", "outbox", "audit", "form", "recover"})
+_CONTEXT_COMMANDS = frozenset({"post", "override", "history", "outbox", "audit", "form", "recover"})
 
 
 def _resolves_operator(args) -> bool:
-    return args.command in _CONTEXT_COMMANDS or (args.command is None and not args.demo)
+    return args.command in _CONTEXT_COMMANDS or (args.command is None and not getattr(args, "demo", False))
 
 
 def _check_operator_flag(args) -> None:

@@ -328,6 +328,16 @@ DEFAULT_OVERRIDE_CATEGORIES = [
     "その他やむを得ない事情",
 ]
 
+#: Which templates each override category fits (区分と合うテンプレート), by template category;
+#: ``"emergency"`` stands for every template with ``emergency = true``. An override category
+#: not listed fits every template: 誤った投稿への対応 may re-post any template correctly, and
+#: その他やむを得ない事情 is open by name. A mismatch is a warning (``override-fit``), not a block.
+DEFAULT_OVERRIDE_FIT = {
+    "生命・身体・財産の保護に必要な緊急情報": [
+        "emergency", "避難情報", "避難所", "気象", "地震", "国民保護", "本部", "ライフライン", "交通", "多言語",
+    ],
+}
+
 
 @dataclass
 class GateConfig:
@@ -345,6 +355,8 @@ class GateConfig:
     obscene_terms: list[str] = field(default_factory=list)
     duplicate_window_hours: Annotated[int, Bounds(ge=0)] = 24
     same_template_warn_minutes: Annotated[int, Bounds(ge=0)] = 30
+    override_fit: dict[str, list[str]] = field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_OVERRIDE_FIT.items()})
     # Words that contain a term but are not the activity (投票所 is a place); see gate._configured_terms.
     term_exceptions: list[str] = field(default_factory=lambda: list(DEFAULT_TERM_EXCEPTIONS))
     # A 「○時○分現在」 older than this at publishing, or ahead of it, is warned about (R12); 0 = off.
@@ -458,6 +470,15 @@ class Settings:
 
     def department(self, name: str) -> Department | None:
         return next((d for d in self.departments if d.name == name), None)
+
+    def find_department(self, name: str) -> Department | None:
+        """A 別表第1 row by its full name, or by the first name of a joint row
+        (「廃棄物対策課」 for 「廃棄物対策課・霞クリーンセンター・さくらクリーンセンター」) when one row has it."""
+        exact = self.department(name)
+        if exact is not None:
+            return exact
+        matches = [d for d in self.departments if d.name.split("・")[0] == name]
+        return matches[0] if len(matches) == 1 else None
 
     def approvers_for(self, department: str) -> list[Operator]:
         """Operators with the approver role in ``department`` (R2)."""

@@ -62,6 +62,7 @@ class UpdateRequestForm:
     url: str
     other_data: tuple[str, ...]  # その他公開データ
     remarks: tuple[str, ...]  # 備考
+    department: str = ""  # 情報配信部署 (別表第1): the issuing department, whose approver approves
     #: The audit chain's head (監査記録の末尾) when the form was made, ``ID:HASH``: an anchor the
     #: paper form carries, for ``dutypost audit verify --anchor`` (issue 17 item 3).
     audit_head: str = ""
@@ -73,6 +74,7 @@ class UpdateRequestForm:
             ("アカウント", self.account),
             ("起案日", _date_ja(self.drafted_on)),
             ("起案者", self.drafter),
+            ("情報配信部署", self.department),
             *((f"決裁欄 {column}", self.approvals[column]) for column in APPROVAL_COLUMNS),
             ("決裁日", _date_ja(self.approved_on) if self.approved_on else ""),
             ("更新予定日時", _datetime_ja(self.scheduled_at)),
@@ -124,8 +126,9 @@ def form_data(ledger: Ledger, settings: Settings, post_id: int, *, mail_linked: 
 
     if post.override:
         lifted = "・".join({"hours": "運用時間", "approval": "承認"}.get(c, c) for c in post.override["lifted"])
+        session = post.override.get("session_id")
         remarks.append(
-            f"緊急オーバーライド: {post.override['category']} / 理由: {post.override['reason']}"
+            f"緊急オーバーライド{f' (時間枠 #{session})' if session else ''}: {post.override['category']} / 理由: {post.override['reason']}"
             f" / 外した確認: {lifted or 'なし'} / {_person(settings, post.override['operator'])}"
             f" {_datetime_ja(post.override['at'])}"
         )
@@ -151,13 +154,15 @@ def form_data(ledger: Ledger, settings: Settings, post_id: int, *, mail_linked: 
     if any(e.kind == "post.reply_refused" for e in events):
         remarks.append("X が返信を受け付けなかったため、元の投稿の日時と件名を書いた単独の投稿で訂正しました。")
 
+    drafter = settings.operator(post.operator)  # 起案者's own department; the post's is the issuing one
     head = ledger.head()
     handle = settings.account.drill_handle if post.drill and settings.account.drill_handle else settings.account.handle
     return UpdateRequestForm(
         post_id=post.id,
         account=f"{settings.account.name} @{handle}",
         drafted_on=post.created_at.astimezone(JST).date(),
-        drafter=f"{_person(settings, post.operator)} ({post.department})",
+        drafter=f"{_person(settings, post.operator)} ({drafter.department if drafter else post.department})",
+        department=post.department,
         approvals=approvals,
         approved_on=approval["at"].astimezone(JST).date() if approval else None,
         post_hoc=bool(approval and approval["post_hoc"]),
@@ -290,6 +295,7 @@ def _html(form: UpdateRequestForm) -> str:
         row("アカウント", e(form.account)),
         row("起案日", e(_date_ja(form.drafted_on))),
         row("起案者", e(form.drafter)),
+        row("情報配信部署", e(form.department)),
         '<tr class="columns"><th rowspan="2">決裁欄</th>'
         + "".join(f"<th>{e(c)}</th>" for c in APPROVAL_COLUMNS) + "</tr>",
         f'<tr class="seal">{seal}</tr>',

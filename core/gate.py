@@ -43,6 +43,8 @@ cost               info   SPEC §5 (pay-per-use price)
 hours              block  000 第6条; 001 4(1) — lifted by an override
 approval           block  000 第3条(3), 第7条(2), 別表第1 — lifted by an override
 role               block  000 第3条(3); 003 (投稿者) — the operator lacks the poster role; never lifted
+override-fit       warn   000 第6条ただし書 — the override category does not fit the template (e.g. ごみ収集
+                          under 生命・身体・財産); ``[gate.override_fit]``
 =================  =====  ===========================================================
 
 A template may declare the rules it expects to trip (``expects = ["rumour"]`` on a デマ注意
@@ -102,6 +104,7 @@ RULES: dict[str, str] = {
     "hours": "勤務時間",
     "approval": "承認",
     "role": "投稿者の役割",
+    "override-fit": "オーバーライドの区分",
 }
 
 APPROVAL_METHODS = {"in-app": "アプリ内承認", "phone": "電話", "in-person": "対面"}
@@ -764,9 +767,17 @@ def _duplicates(text: str, ctx: ContentContext) -> Iterator[Finding]:
         if abs(now - at) <= window and _WHITESPACE.sub("", previous) == key:
             minutes = int(abs(now - at).total_seconds() // 60)
             yield Finding("duplicate", "warn",
-                          f"同じ本文を {minutes // 60}時間{minutes % 60}分前に投稿しています。"
+                          f"同じ本文を {_ago(minutes)}に投稿しています。"
                           "X は同じ本文の投稿を受け付けません。時刻や内容を書き換えてください。")
             return
+
+
+def _ago(minutes: int) -> str:
+    """``29分前``, ``2時間前``, ``2時間30分前``: no 「0時間」 and no 「0分」."""
+    hours, minutes = divmod(minutes, 60)
+    if not hours:
+        return f"{minutes}分前"
+    return f"{hours}時間{minutes}分前" if minutes else f"{hours}時間前"
 
 
 def _price(usd: float) -> str:
@@ -786,7 +797,8 @@ def _cost(ctx: ContentContext, parts: list[str]) -> Iterator[Finding]:
 
 @dataclass(frozen=True)
 class Approval:
-    """An approval (承認 (決裁)) of one post by an approver (承認者) of the poster's department."""
+    """An approval (承認 (決裁)) of one post by an approver (承認者) of the issuing department
+    (情報配信部署, 別表第1): the poster's own unless a template or the officer names another."""
 
     approver_id: str
     method: str
@@ -797,13 +809,15 @@ class Approval:
 class Override:
     """An emergency override (緊急オーバーライド): lifts hours and approval for one post.
 
-    ``reason`` is the justification (理由).
+    ``reason`` is the justification (理由). ``session_id`` is set when it comes from the
+    operator's time-boxed session (緊急オーバーライドの時間枠) rather than this post alone.
     """
 
     category: str
     reason: str
     operator_id: str
     at: datetime
+    session_id: int | None = None
 
 
 def _approver_title(settings: Settings, department: str) -> str:
@@ -811,30 +825,49 @@ def _approver_title(settings: Settings, department: str) -> str:
     return row.approver_title if row else "所属長"
 
 
-def check_approval(settings: Settings, poster: Operator, approval: Approval | None) -> str | None:
+def check_approval(settings: Settings, poster: Operator, approval: Approval | None,
+                   department: str | None = None) -> str | None:
     """None when ``approval`` is valid for a post by ``poster``; else the problem in Japanese.
 
-    R2 (別表第1): the approver has the approver role and the poster's department, and is not
-    the poster unless ``[gate] allow_self_approval`` says so (four eyes, 四つの目).
+    R2 (別表第1): the approver has the approver role and belongs to the issuing department
+    (情報配信部署) — ``department``, by default the poster's own — and is not the poster unless
+    ``[gate] allow_self_approval`` says so (four eyes, 四つの目).
     """
-    title = _approver_title(settings, poster.department)
+    department = department or poster.department
+    title = _approver_title(settings, department)
     if approval is None:
-        return f"承認が記録されていません。{poster.department} の投稿には {title} の承認が必要です。"
+        return f"承認が記録されていません。{department}の投稿には{title}の承認が必要です。"
     if approval.method not in APPROVAL_METHODS:
         methods = ", ".join(f"{k} ({v})" for k, v in APPROVAL_METHODS.items())
         return f"承認の方法「{approval.method}」は使えません。次のいずれかです: {methods}。"
     approver = settings.operator(approval.approver_id)
     if approver is None:
-        return f"承認者「{approval.approver_id}」は職員の一覧にありません。{title} の職員IDを指定してください。"
+        return f"承認者「{approval.approver_id}」は職員の一覧にありません。{title}の職員 ID を指定してください。"
     if "approver" not in approver.roles:
-        return f"{approver.name} ({approver.id}) には承認者の役割がありません。{title} の承認が必要です。"
+        return f"{approver.name} ({approver.id}) には承認者の役割がありません。{title}の承認が必要です。"
     if approver.id == poster.id and not settings.gate.allow_self_approval:
-        return (f"自分の投稿は自分で承認できません ({approver.name})。{poster.department} のほかの承認者"
+        return (f"自分の投稿は自分で承認できません ({approver.name})。{department}のほかの承認者"
                 f" ({title}) に承認を頼んでください。")
-    if approver.department != poster.department:
-        return (f"{approver.name} ({approver.id}) は {approver.department} の職員です。"
-                f"{poster.department} の投稿は {title} が承認します (別表第1)。")
+    if approver.department != department:
+        return (f"{approver.name} ({approver.id}) は{approver.department}の職員です。"
+                f"{department}の投稿は{title}が承認します (別表第1)。")
     return None
+
+
+def override_fits(settings: Settings, category: str, template_category: str | None, emergency: bool) -> bool:
+    """Whether the override ``category`` fits a template of ``template_category``
+    (``[gate.override_fit]``; a category not listed there fits every template, and so
+    does a post from no template)."""
+    fit = settings.gate.override_fit.get(category)
+    if fit is None or template_category is None:
+        return True
+    return template_category in fit or (emergency and "emergency" in fit)
+
+
+def _override_fit_finding(category: str, template_category: str) -> Finding:
+    return Finding("override-fit", "warn",
+                   f"緊急オーバーライドの区分「{category}」は、分類「{template_category}」のテンプレートに合いません。"
+                   "区分が正しいか確かめてください (時間枠のオーバーライドなら、この投稿に合う区分で別に指定できます)。")
 
 
 def validate_override(settings: Settings, category: str, reason: str) -> None:
@@ -890,7 +923,7 @@ class GateDecision:
             lines.append(f"・要確認 ({RULES.get(f.rule, f.rule)}): {f.message}")
         if self.lifted:
             names = "・".join(RULES[c] for c in self.lifted)
-            lines.append(f"緊急オーバーライドで {names} の確認を外しています。承認者の事後承認が必要です。")
+            lines.append(f"緊急オーバーライドで{names}の確認を外しています。承認者の事後承認が必要です。")
         blocked = {f.rule for f in self.blocking}
         if blocked - {"hours", "approval", "role"}:
             lines.append("本文を直してください。本文の問題は緊急オーバーライドでは外せません。")
@@ -932,21 +965,29 @@ def evaluate(
     recent_texts: Iterable[tuple[str, datetime]] = (),
     expected_rules: Iterable[str] = (),
     drill_only: bool = False,
+    department: str | None = None,
+    template_category: str | None = None,
 ) -> GateDecision:
     """Run hours, approval and content checks; an override lifts hours and approval only.
 
     ``expected_rules`` and ``drill_only`` come from the template (``expects``, ``drill_only``).
+    ``department`` is the issuing department (情報配信部署) whose approver is required (default:
+    the poster's). ``template_category`` is the post's template's category: an override that
+    lifts something and does not fit it adds the warning ``override-fit``.
     """
     if override is not None:
         validate_override(settings, override.category, override.reason)
     hours = hours_status(now, settings.hours)
-    approval_problem = check_approval(settings, poster, approval)
+    approval_problem = check_approval(settings, poster, approval, department)
     ctx = ContentContext.from_settings(settings, drill=drill, emergency=emergency, threads_allowed=threads_allowed,
                                        recent_texts=recent_texts, now=now, expected_rules=expected_rules,
                                        drill_only=drill_only)
     findings = tuple(check_content(text, ctx))
     failing = (("hours",) if not hours.in_hours else ()) + (("approval",) if approval_problem else ())
     lifted = failing if override is not None else ()
+    if lifted and not override_fits(settings, override.category, template_category, emergency):
+        fit = _override_fit_finding(override.category, template_category or "")
+        findings = tuple(sorted((*findings, fit), key=lambda f: (_SEVERITY_ORDER[f.severity], f.start)))
     blocking: list[Finding] = []
     if "hours" in failing and not lifted:
         blocking.append(Finding("hours", "block", f"勤務時間外です ({hours.reason})。"))
@@ -954,7 +995,7 @@ def evaluate(
         blocking.append(Finding("approval", "block", approval_problem or ""))
     if "poster" not in poster.roles:
         # R11 / 000 第3条(3): only operators who post for a department may post; no override lifts this.
-        blocking.append(Finding("role", "block", f"{poster.name} さんには投稿者 (poster) の役割がありません。"
+        blocking.append(Finding("role", "block", f"{poster.name}さんには投稿者 (poster) の役割がありません。"
                                 "投稿できる職員に代わってもらうか、運用管理者に役割の追加を頼んでください。"))
     blocking += [f for f in findings if f.severity == "block"]
     acknowledged = set(acks)

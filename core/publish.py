@@ -31,7 +31,7 @@ from dutypost.core.models import Finding
 from dutypost.core.templates import Template, municipality_variables, render
 
 if TYPE_CHECKING:
-    from dutypost.core.ledger import DraftPurpose
+    from dutypost.core.ledger import DraftPurpose, OverrideSession
 
 SAME_TEMPLATE_RULE = "same-template"
 
@@ -48,6 +48,10 @@ class Composition:
     values: Mapping[str, str] = field(default_factory=dict)
     expects: frozenset[str] = frozenset()  # the template's expected gate rules (``expects``)
     drill_only: bool = False  # the template is 訓練専用 (``drill_only``)
+    #: The template's category (分類), for the override-fit check; None without a template.
+    category: str | None = None
+    #: The template's issuing department (情報配信部署); None: the poster's own.
+    department: str | None = None
 
     @property
     def weighted_length(self) -> int:
@@ -59,12 +63,14 @@ def compose(ctx: DutyContext, template: Template, values: Mapping[str, str], *, 
     text = render(template, values, now=now or ctx.now(), variables=municipality_variables(ctx.settings))
     return compose_text(ctx, text, template_id=template.id, emergency=template.emergency,
                         threads_allowed=template.threads, values=values, expects=template.expects,
-                        drill_only=template.drill_only)
+                        drill_only=template.drill_only, category=template.category,
+                        department=template.department)
 
 
 def compose_text(ctx: DutyContext, text: str, *, template_id: str | None, emergency: bool,
                  threads_allowed: bool, values: Mapping[str, str] | None = None,
-                 expects: Iterable[str] = (), drill_only: bool = False) -> Composition:
+                 expects: Iterable[str] = (), drill_only: bool = False,
+                 category: str | None = None, department: str | None = None) -> Composition:
     marker = ctx.settings.drill.marker
     if ctx.drill and marker not in text:
         text = marker + text
@@ -72,16 +78,48 @@ def compose_text(ctx: DutyContext, text: str, *, template_id: str | None, emerge
     parts = split_thread(text, limit) if threads_allowed else [text]
     return Composition(text=text, parts=tuple(parts), template_id=template_id, emergency=emergency,
                        threads_allowed=threads_allowed, values=dict(values or {}),
-                       expects=frozenset(expects), drill_only=drill_only)
+                       expects=frozenset(expects), drill_only=drill_only, category=category,
+                       department=department)
+
+
+def issuing_department(ctx: DutyContext, composition: Composition, department: str | None = None) -> str:
+    """The department that issues the post (情報配信部署, 別表第1), whose approver is required:
+    the officer's choice, else the template's, else the poster's own department.
+
+    A named department must be a ``[[departments]]`` row of the config (its full name, or
+    the first name of a joint row, see ``Settings.find_department``); else InputError."""
+    if department is None and composition.department is None:
+        return ctx.operator.department
+    chosen = department if department is not None else composition.department
+    if chosen == ctx.operator.department:
+        return chosen
+    row = ctx.settings.find_department(chosen)
+    if row is None:
+        where = ("--department に指定した" if department is not None
+                 else f"テンプレート {composition.template_id} の department に書かれた")
+        config = f"設定ファイル {ctx.config_path} の" if ctx.config_path else "設定の"
+        raise InputError(
+            f"{where}所属「{chosen}」は、{config} [[departments]] (別表第1) にありません。",
+            hint="[[departments]] の name (連名の所属は最初の名前でも可) を書いてください"
+                 " (dutypost config check で設定を確かめられます)。",
+        )
+    return row.name
 
 
 @dataclass(frozen=True)
 class Review:
-    """The gate's decision plus what only the ledger knows (another operator's recent post)."""
+    """The gate's decision plus what only the ledger knows (another operator's recent post,
+    the operator's active override session).
+
+    ``override`` is the override the gate applied: the one given, else the operator's
+    active session's (``override.session_id`` set). ``department`` is the issuing
+    department whose approver is required."""
 
     decision: GateDecision
     same_template: Finding | None
     acks: frozenset[str]
+    override: Override | None = None
+    department: str | None = None
 
     @property
     def unacknowledged(self) -> tuple[Finding, ...]:
@@ -99,6 +137,9 @@ class Review:
 
     def explain(self, *, for_cli: bool = True) -> str:
         text = self.decision.explain(for_cli=for_cli)
+        if self.override is not None and self.override.session_id is not None and self.decision.lifted:
+            text = (f"{text}\n緊急オーバーライドの時間枠 #{self.override.session_id} を使っています"
+                    f" (区分: {self.override.category})。")
         if self.same_template and SAME_TEMPLATE_RULE not in self.acks:
             if self.decision.allowed:  # the gate alone passed, but this warning still stops the post
                 text = text.replace(PASSED, STOPPED, 1)
@@ -123,9 +164,15 @@ def review(
     override: Override | None = None,
     acks: Iterable[str] = (),
     now: datetime | None = None,
+    department: str | None = None,
 ) -> Review:
+    """The gate on ``composition``. Without ``override``, the operator's active override
+    session (緊急オーバーライドの時間枠) applies, if there is one."""
     now = now or ctx.now()
     gate = ctx.settings.gate
+    issuing = issuing_department(ctx, composition, department)
+    if override is None:
+        override = session_override(ctx, now)
     recent = ctx.ledger.recent_sent_texts(now - timedelta(hours=gate.duplicate_window_hours), ctx.drill)
     acks = frozenset(acks)
     decision = evaluate(
@@ -142,8 +189,11 @@ def review(
         recent_texts=tuple(recent),
         expected_rules=composition.expects,
         drill_only=composition.drill_only,
+        department=issuing,
+        template_category=composition.category,
     )
-    return Review(decision=decision, same_template=_same_template_warning(ctx, composition, now), acks=acks)
+    return Review(decision=decision, same_template=_same_template_warning(ctx, composition, now), acks=acks,
+                  override=override, department=issuing)
 
 
 def _same_template_warning(ctx: DutyContext, composition: Composition, now: datetime) -> Finding | None:
@@ -164,7 +214,7 @@ def _same_template_finding(ctx: DutyContext, last) -> Finding:
     return Finding(
         SAME_TEMPLATE_RULE,
         "warn",
-        f"{name} さんが {format_jst_time(last.created_at)} に同じテンプレートで投稿しています"
+        f"{name}さんが {format_jst_time(last.created_at)} に同じテンプレートで投稿しています"
         f" (状態: {last.state})。重複していないか確かめてください。",
     )
 
@@ -176,6 +226,58 @@ def make_override(ctx: DutyContext, category: str, reason: str, *, now: datetime
 
 def make_approval(ctx: DutyContext, approver_id: str, method: str, *, now: datetime | None = None) -> Approval:
     return Approval(approver_id=approver_id, method=method, at=now or ctx.now())
+
+
+# -- time-boxed override sessions (緊急オーバーライドの時間枠, issue 12 item 7) ----------------
+
+
+def start_override_session(ctx: DutyContext, category: str, reason: str, hours: float, *,
+                           now: datetime | None = None) -> "OverrideSession":
+    """Start the operator's override session: ``category`` and ``reason`` cover their posts
+    for ``hours`` (more than 0, at most 12). Each post still awaits 事後承認."""
+    from dutypost.core.ledger import MAX_SESSION_HOURS
+
+    validate_override(ctx.settings, category, reason)
+    if not 0 < hours <= MAX_SESSION_HOURS:
+        raise InputError(f"緊急オーバーライドの時間枠は {MAX_SESSION_HOURS} 時間までです (指定: {hours:g} 時間)。",
+                         hint=f"--hours に 1〜{MAX_SESSION_HOURS} の時間を指定してください。朝になったら、"
+                              "続けて必要なときは改めて開始します。")
+    now = now or ctx.now()
+    running = ctx.ledger.active_override_session(ctx.operator.id, now, ctx.drill)
+    if running is not None:
+        from dutypost.core.templates import format_jst_datetime
+
+        raise InputError(f"緊急オーバーライドの時間枠 #{running.id} が {format_jst_datetime(running.until)} まで続いています。",
+                         hint="区分や時間を変えるときは、先に dutypost override end で終えてください。")
+    session_id = ctx.ledger.start_override_session(operator=ctx.operator.id, category=category,
+                                                   reason=reason.strip(), starts_at=now,
+                                                   ends_at=now + timedelta(hours=hours), drill=ctx.drill)
+    return ctx.ledger.get_override_session(session_id)
+
+
+def end_override_session(ctx: DutyContext, *, now: datetime | None = None) -> "OverrideSession":
+    """End the operator's running session early; InputError when none is running."""
+    now = now or ctx.now()
+    running = ctx.ledger.active_override_session(ctx.operator.id, now, ctx.drill)
+    if running is None:
+        raise InputError("終える緊急オーバーライドの時間枠はありません。",
+                         hint="dutypost override status で状態を確かめられます。")
+    ctx.ledger.end_override_session(running.id, ended_by=ctx.operator.id, at=now)
+    return ctx.ledger.get_override_session(running.id)
+
+
+def active_override_session(ctx: DutyContext, now: datetime | None = None) -> "OverrideSession | None":
+    """The operator's session that applies now (in this mode: 本番 or 訓練), if any."""
+    return ctx.ledger.active_override_session(ctx.operator.id, now or ctx.now(), ctx.drill)
+
+
+def session_override(ctx: DutyContext, now: datetime) -> Override | None:
+    """The override an active session gives a post made at ``now``, or None."""
+    running = active_override_session(ctx, now)
+    if running is None:
+        return None
+    return Override(category=running.category, reason=running.reason, operator_id=ctx.operator.id, at=now,
+                    session_id=running.id)
 
 
 @dataclass(frozen=True)
@@ -205,6 +307,7 @@ def publish(
     draft_id: str | None = None,
     images: Iterable[PostImage | tuple[str, str]] = (),
     now: datetime | None = None,
+    department: str | None = None,
 ) -> PublishResult:
     """Pass the gate, record the intent, then send. Raises GateBlocked/PublishFailed/OutcomeUnknown.
 
@@ -228,9 +331,13 @@ def publish(
     and subject), and once the post is recorded it is recorded on its checklist item too —
     sent, failed or unknown alike, so the checklist shows it and the outbox resends it by
     the same rules. ``PublishResult.checklist_note`` (or the raised error's) says so in words.
+    Without ``override``, the operator's active override session applies (see :func:`review`).
+    ``department`` names the issuing department (情報配信部署); the post is recorded under it.
     """
     now = now or ctx.now()
-    result = review(ctx, composition, approval=approval, override=override, acks=acks, now=now)
+    result = review(ctx, composition, approval=approval, override=override, acks=acks, now=now,
+                    department=department)
+    override = result.override
     if not result.allowed:
         headline, _, details = result.explain(for_cli=True).partition("\n")
         raise GateBlocked(headline, hint=details)
@@ -254,7 +361,7 @@ def publish(
     try:
         post_id = ledger.create_post(
             operator=ctx.operator.id,
-            department=ctx.operator.department,
+            department=result.department or ctx.operator.department,
             template_id=composition.template_id,
             text=composition.text,
             parts=list(composition.parts),
@@ -276,7 +383,8 @@ def publish(
                                at=approval.at, recorded_by=ctx.operator.id)
     if override is not None and result.decision.lifted:
         ledger.record_override(post_id, operator=ctx.operator.id, category=override.category,
-                               reason=override.reason, lifted=list(result.decision.lifted))
+                               reason=override.reason, lifted=list(result.decision.lifted),
+                               session_id=override.session_id)
     if draft_id:
         ledger.close_draft(draft_id, "published")
     if x_problem is not None:
@@ -606,8 +714,9 @@ def reconcile(ctx: DutyContext, post_id: int) -> Reconciliation:
 
 
 def resend_composition(ctx: DutyContext, post) -> Composition:
-    """The ledger's post as the gate sees it again: its text and parts, and what its
-    template says (emergency, expected rules, 訓練専用)."""
+    """The ledger's post as the gate sees it again: its text and parts, what its
+    template says (emergency, expected rules, 訓練専用, category) and the issuing department
+    (情報配信部署) it was recorded under."""
     template = ctx.templates.get(post.template_id) if post.template_id else None
     return Composition(
         text=post.text,
@@ -617,6 +726,8 @@ def resend_composition(ctx: DutyContext, post) -> Composition:
         threads_allowed=bool(template and template.threads) or len(post.parts) > 1,
         expects=frozenset(template.expects) if template else frozenset(),
         drill_only=bool(template and template.drill_only),
+        category=template.category if template else None,
+        department=post.department,
     )
 
 
@@ -639,7 +750,8 @@ def review_resend(
 ) -> Review:
     """The gate on a resend, at the moment of resending: role (the resending operator),
     hours (lifted only by a new override), approval (the first one, or a new one) and the
-    content checks — a 「○時○分現在」 gone stale needs its own acknowledgement now."""
+    content checks — a 「○時○分現在」 gone stale needs its own acknowledgement now.
+    Without ``override``, the resending operator's active override session applies."""
     post = ctx.ledger.get_post(post_id)
     if post is None:
         raise InputError(f"投稿 #{post_id} は記録にありません。", hint="dutypost outbox で番号を確かめてください。")
@@ -691,19 +803,22 @@ def resend(
         blocked = GateBlocked(f"投稿 #{post_id} は再送できません。{headline}", hint=details)
         blocked.review = result
         raise blocked
+    override = result.override  # the one given, else the resending operator's active session's
     ledger = ctx.ledger
     if approval is not None and result.decision.approval_problem is None:
         ledger.record_approval(post_id, approver=approval.approver_id, method=approval.method,
                                at=approval.at, recorded_by=ctx.operator.id)
     if override is not None and result.decision.lifted and post.override is None:
         ledger.record_override(post_id, operator=ctx.operator.id, category=override.category,
-                               reason=override.reason, lifted=list(result.decision.lifted))
+                               reason=override.reason, lifted=list(result.decision.lifted),
+                               session_id=override.session_id)
     ledger.append_event(operator=ctx.operator.id, kind="post.resend", post_id=post_id, payload={
         "resent_by": ctx.operator.id,
         "first_sent_by": post.operator,
         "acks": sorted(result.acks),
         "lifted": list(result.decision.lifted),
-        "override": ({"category": override.category, "reason": override.reason}
+        "override": ({"category": override.category, "reason": override.reason,
+                      **({"session_id": override.session_id} if override.session_id is not None else {})}
                      if override is not None and result.decision.lifted else None),
         "approval": ({"approver": (approval or _carried_approval(post)).approver_id,
                       "method": (approval or _carried_approval(post)).method}

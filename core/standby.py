@@ -378,15 +378,23 @@ def restore(settings: Settings, to: Path | None = None, *, operator: str, now: d
             "replica_head": head.as_json() if head else None,
             "moved_aside": [str(p) for p in moved],
         }
-        event_id = ledger.append_event(operator=operator, kind=LEDGER_RESTORED, payload=payload)
-        ledger.set_meta(RESTORED_META_KEY, json.dumps({"event_id": event_id, "at": moment.isoformat(), **payload},
-                                                      ensure_ascii=False))
+        mark_restored(ledger, operator=operator, at=moment, payload=payload)
     finally:
         ledger.close()
     return RestoreResult(target, head, result.checked, moved)
 
 
 # -- the marker the TUI reads -------------------------------------------------------------------
+
+
+def mark_restored(ledger, *, operator: str, at: datetime, payload: dict) -> int:
+    """Record that this ledger was restored from a replica (audit event ``ledger.restored``
+    and the meta marker): until ``recover`` has run, :func:`needs_recovery` is True and the
+    TUI offers it first."""
+    event_id = ledger.append_event(operator=operator, kind=LEDGER_RESTORED, payload=payload)
+    ledger.set_meta(RESTORED_META_KEY, json.dumps({"event_id": event_id, "at": at.isoformat(), **payload},
+                                                  ensure_ascii=False))
+    return event_id
 
 
 def restored_marker(ledger) -> dict | None:

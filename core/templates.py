@@ -15,6 +15,8 @@ File format::
     body = \"\"\"…{area}…\"\"\"         # {name} placeholders: fields and municipality variables
     hashtags = ["{municipality_hashtags}", "#避難指示"]
     link = "{page.bosai}"           # optional: a URL, or a variable naming one
+    department = "廃棄物対策課"      # optional: the issuing department (情報配信部署, a [[departments]]
+                                    # name of 別表第1) whose approver approves; default: the poster's
     expects = ["rumour"]            # optional: gate rules this template is expected to trip
                                     # (a デマ注意 post names 噂); expected warnings show as info.
                                     # "drill-marker": the drill announcement may carry 【訓練】 in
@@ -92,7 +94,8 @@ SUBJECT_MAX_CHARS = 30
 """The longest 件名 (subject) of a post, as 様式第1号 and a correction name it."""
 
 _TOP_KEYS = ("id", "title", "category", "emergency", "threads", "order", "description",
-             "body", "hashtags", "link", "expects", "drill_only", "fields", "lifts", "board_key", "board_level")
+             "body", "hashtags", "link", "expects", "drill_only", "fields", "lifts", "board_key", "board_level",
+             "department")
 #: Gate rules (core.gate.RULES) a template may declare in ``expects``: the content warnings,
 #: and drill-marker (the drill announcement). Blocking checks otherwise cannot be expected.
 EXPECTABLE_RULES = (
@@ -154,6 +157,9 @@ class Template:
     link: str | None
     path: Path
     order: int = DEFAULT_ORDER
+    #: The issuing department (情報配信部署, 別表第1) whose approver approves posts of this
+    #: template; None: the poster's own department.
+    department: str | None = None
     expects: frozenset[str] = frozenset()  # gate rules this template is expected to trip
     drill_only: bool = False  # 訓練専用 (訓練実施中): blocked in live mode
     #: The template whose order or warning this one lifts (解除・閉鎖, SPEC §2 発令中).
@@ -388,6 +394,7 @@ class _FileParser:
         if description is not None and "\n" in description:
             self.error("description は1行で書いてください。", "description")
         body = self._string(data, "body")
+        department = self._string(data, "department")
         emergency = self._bool(data, "emergency", False)
         threads = self._bool(data, "threads", False)
         order = data.get("order", DEFAULT_ORDER)
@@ -438,8 +445,8 @@ class _FileParser:
         return Template(
             id=template_id, title=title, category=category, emergency=emergency, threads=threads,
             description=description, fields=fields, body=body.strip("\n"), hashtags=tuple(hashtags),
-            link=link, path=self.path, order=order, expects=frozenset(expects), drill_only=drill_only,
-            lifts=lifts, **board,
+            link=link, path=self.path, order=order, department=department, expects=frozenset(expects),
+            drill_only=drill_only, lifts=lifts, **board,
         )
 
     def _string(self, data: dict[str, Any], key: str, field_index: int | None = None) -> str | None:

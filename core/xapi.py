@@ -76,6 +76,10 @@ class XForbiddenError(XApiError):
     """403: X refused this action."""
 
 
+#: How a 403 duplicate begins, in the post's recorded error: such a post is never offered 再送.
+DUPLICATE_REFUSED = "X が同じ本文の投稿を拒否しました (重複投稿、HTTP 403)。"
+
+
 class XDuplicateError(XForbiddenError):
     """403: the same text is already on the account (重複投稿)."""
 
@@ -459,7 +463,7 @@ def _error_for(response: httpx.Response, what: str) -> XApiError:
         lowered = detail.lower()
         if "duplicate content" in lowered:
             return XDuplicateError(
-                "X が同じ本文の投稿を拒否しました (重複投稿、HTTP 403)。この本文はすでにアカウントに投稿されています。"
+                DUPLICATE_REFUSED + "この本文はすでにアカウントに投稿されています。"
                 "履歴とタイムラインを確かめ、改めて出すときは「○時○分現在」などを更新して本文を変えてください。",
                 status=status,
                 hint=said,

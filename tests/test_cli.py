@@ -466,6 +466,77 @@ def test_post_json_reports_what_the_gate_said_before_sending(live_config, practi
     assert "duplicate" not in [f["rule"] for f in data["findings"]]
 
 
+# -- a night of overrides (override start|end|status) and the issuing department (--department) --
+
+NIGHT_SESSION = ["--category", "生命・身体・財産の保護に必要な緊急情報", "--reason", "台風の接近で夜通し避難情報を出す必要があるため"]
+
+
+def test_an_override_session_covers_posts_until_it_is_ended(live_config, practice_server):
+    cfg = live_config(hours=always_closed())
+    proc = dutypost("--config", str(cfg), "override", "start", *NIGHT_SESSION, "--hours", "13")
+    assert proc.returncode == 2 and "12 時間まで" in proc.stderr, proc.stderr
+    no_traceback(proc)
+    proc = dutypost("--config", str(cfg), "override", "status", "--json")
+    assert proc.returncode == 0 and json.loads(proc.stdout) is None
+    proc = dutypost("--config", str(cfg), "override", "start", *NIGHT_SESSION, "--hours", "10")
+    assert proc.returncode == 0, proc.stderr
+    assert "事後承認" in proc.stdout
+    status = json.loads(dutypost("--config", str(cfg), "override", "status", "--json").stdout)
+    assert status["category"] == "生命・身体・財産の保護に必要な緊急情報" and status["ended_at"] is None
+    for reason in ("土砂災害の危険が高まったため", "川の水位が上がり続けているため"):  # two posts, not duplicates
+        values = [v if not v.startswith(("time=", "reason=")) else
+                  f"time={format_jst_time(datetime.now(timezone.utc))}" if v.startswith("time=") else f"reason={reason}"
+                  for v in EVAC_VALUES]
+        proc = dutypost("--config", str(cfg), "post", "evac-l4", *values, env=creds_env())
+        assert proc.returncode == 0, proc.stderr
+    history = json.loads(dutypost("--config", str(cfg), "history", "--json").stdout)
+    assert [h["override"]["reason"] for h in history] == ["台風の接近で夜通し避難情報を出す必要があるため"] * 2
+    assert {h["override_session_id"] for h in history} == {status["id"]}
+    assert "時間枠" in dutypost("--config", str(cfg), "history").stdout
+    proc = dutypost("--config", str(cfg), "override", "end")
+    assert proc.returncode == 0, proc.stderr
+    values = [v if not v.startswith(("time=", "reason=")) else
+              f"time={format_jst_time(datetime.now(timezone.utc))}" if v.startswith("time=") else "reason=高潮のおそれがあるため"
+              for v in EVAC_VALUES]
+    proc = dutypost("--config", str(cfg), "post", "evac-l4", *values, env=creds_env())
+    assert proc.returncode == 3 and "時間外" in proc.stderr
+    assert len(practice_server.posts()) == 2
+    proc = dutypost("--config", str(cfg), "override", "end")
+    assert proc.returncode == 2 and "override status" in proc.stderr
+    assert dutypost("--config", str(cfg), "audit", "verify").returncode == 0
+
+
+def test_post_department_names_whose_approver_is_required(live_config, practice_server):
+    cfg = live_config()
+    base = ["--config", str(cfg), "post", "evac-l4", *EVAC_VALUES, "--approver", "suzuki", "--approval-method", "phone"]
+    proc = dutypost(*base, "--department", "ごみ課", env=creds_env())
+    assert proc.returncode == 2 and "ごみ課" in proc.stderr and "[[departments]]" in proc.stderr
+    proc = dutypost(*base, "--department", "秘書広聴課・広報戦略室", env=creds_env())
+    assert proc.returncode == 3 and "秘書広聴課長" in proc.stderr
+    assert practice_server.posts() == []
+    proc = dutypost(*base[:-4], "--approver", "sato", "--approval-method", "phone",
+                    "--department", "秘書広聴課・広報戦略室", env=creds_env())
+    assert proc.returncode == 0, proc.stderr
+    [post] = json.loads(dutypost("--config", str(cfg), "history", "--json").stdout)
+    assert post["department"] == "秘書広聴課・広報戦略室" and post["approval"]["approver"] == "sato"
+    form = dutypost("--config", str(cfg), "form", str(post["id"]))
+    assert "| 情報配信部署 | 秘書広聴課・広報戦略室 |" in form.stdout
+
+
+def test_config_check_names_a_template_whose_department_is_not_in_the_table(config_file, tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    body = (REPO / "templates" / "garbage-change.toml").read_text(encoding="utf-8")
+    (site / "garbage-change.toml").write_text('department = "ごみ課"\n' + body, encoding="utf-8")
+    cfg = config_file(replace={"templates": f'site_dir = "{site}"'})
+    proc = dutypost("--config", str(cfg), "config", "check")
+    assert proc.returncode == 2
+    assert str(site / "garbage-change.toml") in proc.stderr and "ごみ課" in proc.stderr
+    no_traceback(proc)
+    (site / "garbage-change.toml").write_text('department = "廃棄物対策課"\n' + body, encoding="utf-8")
+    assert dutypost("--config", str(cfg), "config", "check").returncode == 0
+
+
 # -- dutypost check: the content checks on any text (issue 12) -------------------------
 
 RUMOUR_TEMPLATE = '''id = "rumour-warning"
@@ -545,6 +616,42 @@ def test_check_an_unknown_template_is_bad_input():
     assert proc.returncode == 2
     assert "no-such-template" in proc.stderr and "templates list" in proc.stderr
     no_traceback(proc)
+
+
+@pytest.mark.parametrize("given", ["1", "生命", "生命・身体・財産の保護に必要な緊急情報"])
+def test_override_takes_a_number_a_short_name_or_the_whole_category(live_config, practice_server, given):
+    cfg = live_config(hours=always_closed())
+    proc = dutypost("--config", str(cfg), "post", "evac-l4", *EVAC_VALUES, "--override", given,
+                    "--reason", "台風の接近で土砂災害の危険が高まったため", env=creds_env())
+    assert proc.returncode == 0, proc.stderr
+    history = json.loads(dutypost("--config", str(cfg), "history", "--json").stdout)
+    assert history[0]["override"]["category"] == "生命・身体・財産の保護に必要な緊急情報"
+
+
+@pytest.mark.parametrize("given", ["9", "な", "なにか"])  # "な": in two categories
+def test_an_override_category_that_names_none_or_several_lists_them_by_number(live_config, practice_server, given):
+    proc = dutypost("--config", str(live_config(hours=always_closed())), "post", "evac-l4", *EVAC_VALUES,
+                    "--override", given, "--reason", "台風の接近で土砂災害の危険が高まったため", env=creds_env())
+    assert proc.returncode == 2, proc.stderr
+    assert "1: 生命・身体・財産の保護に必要な緊急情報" in proc.stderr and "3: その他やむを得ない事情" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert practice_server.posts() == []
+
+
+@pytest.mark.parametrize("argv", [["--demo", "history"], ["history", "--demo"], ["outbox", "--demo", "--json"]])
+def test_demo_works_for_the_ledger_commands(argv):
+    proc = dutypost(*argv)
+    assert proc.returncode == 0, proc.stderr
+    assert "設定ファイルが見つかりません" not in proc.stderr
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_count_of_nothing_is_bad_input(text):
+    proc = dutypost("count", text)
+    assert proc.returncode == 2
+    assert "空" in proc.stderr and "Traceback" not in proc.stderr
+    proc = dutypost("count", "--json", input="\n")
+    assert proc.returncode == 2
 
 
 def _modules_of(*args: str) -> tuple[int, set[str]]:
@@ -878,7 +985,7 @@ def test_the_same_template_warning_says_the_post_was_stopped_and_how_to_go_on(li
     first_line = proc.stderr.splitlines()[0]
     assert first_line == "エラー: 投稿前チェックで止まっています。"
     assert "通りました" not in proc.stderr
-    assert "要確認 (同じテンプレート)" in proc.stderr and "田中 一郎 さん" in proc.stderr
+    assert "要確認 (同じテンプレート)" in proc.stderr and "田中 一郎さん" in proc.stderr
     assert "--ack same-template" in proc.stderr
     assert len(practice_server.posts()) == 1
     proc = dutypost(*other, "--ack", "same-template", env=creds_env())

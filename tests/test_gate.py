@@ -107,7 +107,7 @@ def test_every_rule_has_a_japanese_title():
     assert {"empty", "length", "placeholder", "control", "drill-marker", "obsolete-term", "personal-phone",
             "personal-email", "personal-address", "personal-number", "personal-name", "rumour", "link-domain",
             "mention", "political", "religious", "discriminatory", "no-time", "duplicate", "cost",
-            "hours", "approval", "role", "stale-time", "level-mismatch", "drill-only"} == set(RULES)
+            "hours", "approval", "role", "override-fit", "stale-time", "level-mismatch", "drill-only"} == set(RULES)
 
 
 def test_empty_text_is_blocked(settings):
@@ -403,6 +403,16 @@ def test_duplicate_within_the_window(settings):
     assert "23時間59分前" in finding.message
     stale = content(settings, recent_texts=(("避難所を開設しました。", now - timedelta(hours=24, minutes=1)),), now=now)
     assert not found("避難所を開設しました。", stale, "duplicate")
+
+
+@pytest.mark.parametrize(("ago", "said"), [(timedelta(minutes=29), "同じ本文を 29分前に"),
+                                           (timedelta(hours=2), "同じ本文を 2時間前に"),
+                                           (timedelta(hours=2, minutes=5), "同じ本文を 2時間5分前に")])
+def test_the_duplicates_age_has_no_zero_hours_or_minutes(settings, ago, said):
+    now = TUESDAY_NOON
+    ctx = content(settings, recent_texts=(("避難所を開設しました。", now - ago),), now=now)
+    [finding] = [f for f in check_content("避難所を開設しました。", ctx) if f.rule == "duplicate"]
+    assert said in finding.message and "0時間" not in finding.message
     assert not found("避難所を閉鎖しました。", ctx, "duplicate")
 
 
@@ -588,6 +598,45 @@ def test_only_posters_may_post_and_no_override_lifts_it(settings):
     assert [f.rule for f in decision.blocking] == ["role"]
     assert not decision.allowed
     assert "本文を直して" not in decision.explain()
+
+
+# -- the override's category and the template (issue 12 item 7), the issuing department (item 8) --
+
+
+def test_an_override_that_does_not_fit_the_template_is_an_acknowledgeable_warning(settings):
+    life = settings.gate.override_categories[0]
+    garbage = _evaluate(settings, now=SATURDAY_NOON, approval=None, override=_override(settings), emergency=False,
+                        template_category="生活")
+    [fit] = [f for f in garbage.findings if f.rule == "override-fit"]
+    assert fit.severity == "warn" and life in fit.message
+    assert fit in garbage.unacknowledged and not garbage.allowed
+    assert not garbage.blocking
+    assert _evaluate(settings, now=SATURDAY_NOON, approval=None, override=_override(settings), emergency=False,
+                     template_category="生活", acks=["override-fit"]).allowed
+    for category, emergency in (("避難情報", True), ("生活", True)):  # an emergency 生活 template (熱中症) fits
+        decision = _evaluate(settings, now=SATURDAY_NOON, approval=None, override=_override(settings),
+                             emergency=emergency, template_category=category)
+        assert "override-fit" not in {f.rule for f in decision.findings}
+    # Nothing lifted, nothing to warn about: in hours with an approval the override is not used.
+    assert "override-fit" not in {f.rule for f in _evaluate(
+        settings, override=_override(settings), emergency=False, template_category="生活").findings}
+    # 誤った投稿への対応 may re-post any template; a configured list narrows a category.
+    correction = Override("誤った投稿への対応", REASON, "tanaka", SATURDAY_NOON)
+    assert "override-fit" not in {f.rule for f in _evaluate(
+        settings, now=SATURDAY_NOON, approval=None, override=correction, template_category="生活").findings}
+    narrowed = replace(settings, gate=replace(settings.gate, override_fit={"誤った投稿への対応": ["訂正・お詫び"]}))
+    assert "override-fit" in {f.rule for f in _evaluate(
+        narrowed, now=SATURDAY_NOON, approval=None, override=correction, template_category="避難情報").findings}
+
+
+def test_the_approver_must_belong_to_the_issuing_department(settings):
+    tanaka = settings.operator("tanaka")
+    own = Approval("suzuki", "phone", TUESDAY_NOON)  # 防災危機管理課長
+    assert check_approval(settings, tanaka, own) is None
+    problem = check_approval(settings, tanaka, own, "秘書広聴課・広報戦略室")
+    assert problem and "秘書広聴課・広報戦略室" in problem and "秘書広聴課長" in problem
+    assert check_approval(settings, tanaka, Approval("sato", "phone", TUESDAY_NOON), "秘書広聴課・広報戦略室") is None
+    assert _evaluate(settings, department="秘書広聴課・広報戦略室").approval_problem == problem
 
 
 # -- a typhoon night: realistic posts (issue 12) ------------------------------------

@@ -617,3 +617,47 @@ def test_prepare_terminal_sets_the_environment_without_importing_textual(tmp_pat
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=repo,
                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert out.stdout.split() == ["25", "1", "10"]
+
+
+async def test_an_override_for_eight_hours_covers_the_next_post_and_shows_in_the_status_bar(tui_context, practice_server):
+    ctx = tui_context(clock=OUT_OF_HOURS)
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_evac_l4(app, pilot, ctx)
+        await pilot.press("f8")
+        await settle(app, pilot)
+        assert "[この投稿だけ]" in screen_text(app)
+        await pilot.press("enter")  # the first category
+        await type_text(pilot, JUSTIFICATION)
+        await pilot.press("tab", "right", "right", "right")
+        await settle(app, pilot)
+        assert "[8時間]" in screen_text(app) and "[この投稿だけ]" not in screen_text(app)
+        await pilot.press("f10")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "PostScreen"
+        session = ctx.ledger.active_override_session("tanaka", ctx.now(), False)
+        assert session is not None and session.reason == JUSTIFICATION
+        first = ctx.ledger.list_posts(limit=1)[0]
+        assert first.state == "sent" and first.override["session_id"] == session.id
+        await settle(app, pilot)
+        assert app.override_session == session
+        assert "緊急オーバーライド中 (11:20 まで)" in screen_text(app)  # 03:20 JST + 8 h
+        for _ in range(4):
+            if type(app.screen).__name__ == "HomeScreen":
+                break
+            await pilot.press("escape")
+            await settle(app, pilot)
+        assert type(app.screen).__name__ == "HomeScreen"
+        assert "緊急オーバーライド中 (11:20 まで)" in screen_text(app)
+        # The next post: no F8 needed, the session lifts hours and approval again.
+        await open_evac_l4(app, pilot, ctx, area="吉原地区")
+        assert "[外す] 時間" in screen_text(app)
+        assert app.screen.check_action("override", ()) is False
+        assert app.screen.check_action("publish", ()) is True
+        await pilot.press("f10")
+        await settle(app, pilot)
+        second = ctx.ledger.list_posts(limit=1)[0]
+        assert second.id != first.id and second.state == "sent"
+        assert second.override["session_id"] == session.id
+        assert {p.id for p in ctx.ledger.awaiting_post_hoc_approval()} == {first.id, second.id}
+        assert len(practice_server.posts()) == 2

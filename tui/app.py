@@ -42,6 +42,7 @@ from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from dutypost.core.context import DutyContext
+from dutypost.tui import paste
 from dutypost.tui.keys import DECLARED_KEYS, bind, display_keys
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ class CellSafeScrollBarRender(ScrollBarRender):
 
 
 ScrollBar.renderer = CellSafeScrollBarRender
+paste.install()  # a bracketed paste is read verbatim: no key, no binding from inside it
 
 
 class DutyCommandPalette(CommandPalette):
@@ -90,7 +92,8 @@ class DutypostApp(App[int]):
         bind("f1,ctrl+g", "help", "ヘルプ", "help"),
         bind("ctrl+p", "command_palette", "コマンド", "command-palette", show=False, priority=True),
         bind("ctrl+q", "quit", "終了", "quit", show=False, priority=True),
-        Binding("ctrl+c", "ctrl_c", show=False, system=True),
+        # Priority: a text field's own Ctrl+C (copy) would otherwise swallow the hint.
+        Binding("ctrl+c", "ctrl_c", show=False, system=True, priority=True),
     ]
 
     # Shared state the screens watch. ``var``, not ``reactive``: a change must redraw only
@@ -112,16 +115,19 @@ class DutypostApp(App[int]):
     board: var[tuple] = var(())
     #: Emergency posts of this mode whose follow-up on other channels is open (core.followups.Followup).
     open_followups: var[tuple] = var(())
+    #: This operator's active override session (緊急オーバーライドの時間枠), or None.
+    override_session: var[object | None] = var(None)
 
     class LedgerPolled(Message):
         def __init__(self, recent: tuple, outbox: tuple, post_hoc: tuple, requests: tuple,
-                     outbox_count: int) -> None:
+                     outbox_count: int, session: object | None = None) -> None:
             super().__init__()
             self.recent = recent
             self.outbox = outbox
             self.post_hoc = post_hoc
             self.requests = requests
             self.outbox_count = outbox_count
+            self.session = session
 
     class LedgerFailed(Message):
         """The ledger cannot be used (damaged, a folder, unwritable, full, locked, newer)."""
@@ -198,12 +204,62 @@ class DutypostApp(App[int]):
             return
         self._background_started = True
         self.warm_x()
+        self.check_recovery()
         self._check_hours()
         self.poll_ledger()
         self.set_interval(LEDGER_POLL_SECONDS, self.poll_ledger)
         self.poll_board()
         self.set_interval(BOARD_POLL_SECONDS, self.poll_board)
         self._schedule_tick()
+
+    # -- after a restore on the standby (issue 16) ------------------------------------------
+
+    class RecoveryNeeded(Message):
+        def __init__(self, restored_at: str) -> None:
+            super().__init__()
+            self.restored_at = restored_at
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="recovery")
+    def check_recovery(self) -> None:
+        """A ledger restored from a replica may lack posts that reached X just before the
+        primary died: offer ``recover`` before anything else is posted."""
+        from dutypost.core.standby import needs_recovery, restored_marker
+
+        ledger = self.ctx.ledger
+        if needs_recovery(ledger):
+            marker = restored_marker(ledger) or {}
+            self.post_message(self.RecoveryNeeded(str(marker.get("at", ""))[:16].replace("T", " ")))
+
+    @on(RecoveryNeeded)
+    def _offer_recovery(self, message: RecoveryNeeded) -> None:
+        from dutypost.tui.modals.recovery import RecoveryModal
+
+        def chosen(run: bool | None) -> None:
+            if run:
+                self.run_recovery()
+            else:
+                self.notify("復旧後の取り込みをあとにしました。投稿の前に dutypost recover を実行してください。",
+                            title="復元した記録", severity="warning", markup=False)
+
+        self.push_screen(RecoveryModal(message.restored_at), chosen)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="recovery")
+    def run_recovery(self) -> None:
+        from dutypost.core.errors import DutypostError
+        from dutypost.core.recover import recover
+
+        try:
+            report = recover(self.ctx)
+        except DutypostError as exc:
+            self.call_from_thread(self.notify, f"{exc.message}\n{exc.hint}".strip(), title="復旧後の取り込み",
+                                  severity="error", timeout=NOTICE_SECONDS, markup=False)
+            return
+        words = (f"X のタイムライン {report.timeline_count} 件を確かめ、記録になかった投稿 {len(report.recovered)} 件を"
+                 f"取り込みました。結果不明の照合 {len(report.reconciled)} 件。")
+        if report.skipped:
+            words += f" まだ照合できない投稿が {len(report.skipped)} 件あります (送信待ちで確かめてください)。"
+        self.call_from_thread(self.notify, words, title="復旧後の取り込み", timeout=NOTICE_SECONDS, markup=False)
+        self.call_from_thread(self.poll_ledger)
 
     def on_unmount(self) -> None:
         try:
@@ -276,19 +332,22 @@ class DutypostApp(App[int]):
         try:
             ledger = self.ctx.ledger
             token = ledger.change_token()
-            if token == self._ledger_token:
-                return
+            session = self.override_session
+            expired = session is not None and self.ctx.now() >= session.until
+            if token == self._ledger_token and not expired:
+                return  # nothing changed (an override session ending with time is read again)
             recent = tuple(ledger.list_posts(limit=RECENT_POSTS))
             outbox = tuple(ledger.outbox(limit=OUTBOX_SHOWN))
             outbox_count = len(outbox) if len(outbox) < OUTBOX_SHOWN else ledger.count_posts(OUTBOX_STATES)
             post_hoc = tuple(reversed(ledger.awaiting_post_hoc_approval()))
             requests = (tuple(ledger.pending_approval_requests(self.ctx.operator.department))
                         if self.is_approver else ())
+            session = ledger.active_override_session(self.ctx.operator.id, self.ctx.now(), self.ctx.drill)
         except DutypostError as exc:
             self.post_message(self.LedgerFailed(exc))
             return
         self._ledger_token = token
-        self.post_message(self.LedgerPolled(recent, outbox, post_hoc, requests, outbox_count))
+        self.post_message(self.LedgerPolled(recent, outbox, post_hoc, requests, outbox_count, session))
 
     @on(LedgerFailed)
     def _ledger_failed(self, message: LedgerFailed) -> None:
@@ -306,6 +365,7 @@ class DutypostApp(App[int]):
         self.post_hoc_posts = message.post_hoc
         self.post_hoc_count = len(message.post_hoc)
         self.approval_requests = message.requests
+        self.override_session = message.session
         self._announce_requests(message.requests)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="board-poll")
@@ -352,7 +412,7 @@ class DutypostApp(App[int]):
         if isinstance(self.screen, ApprovalsScreen):
             return
         names = "、".join(dict.fromkeys(self.operator_name(r.requested_by) for r in new))
-        self.notify(f"{names} さんから承認依頼が {len(new)} 件届きました。F7 (Ctrl+Y) で承認の画面を開きます (ホームから)。",
+        self.notify(f"{names}さんから承認依頼が {len(new)} 件届きました。F7 (Ctrl+Y) で承認の画面を開きます (ホームから)。",
                     title="承認依頼", timeout=NOTICE_SECONDS, markup=False)
 
     def operator_name(self, operator_id: str) -> str:
@@ -396,7 +456,14 @@ class DutypostApp(App[int]):
                                                 placeholder="コマンドを検索 (例: 送信待ち、下書き、ヘルプ)"))
 
     def action_ctrl_c(self) -> None:
-        self.notify("終了は Ctrl+Q です。", title="Ctrl+C", markup=False)
+        """Ctrl+C never quits (a reflex at 03:00 must not lose the screen): it copies the
+        selected text of a field, as the field would, and says how to quit."""
+        from textual.widgets import Input
+
+        focused = self.focused
+        if isinstance(focused, Input) and not focused.selection.is_empty:
+            focused.action_copy()
+        self.notify("終了は Ctrl+Q です (Ctrl+C では終了しません)。", title="Ctrl+C", markup=False)
 
     def action_outbox(self) -> None:
         self.open_outbox()
@@ -479,7 +546,7 @@ class DutypostApp(App[int]):
         from dutypost.tui.screens.approvals import ApprovalsScreen
 
         if not self.is_approver:
-            self.notify(f"{self.ctx.operator.name} さんには承認者の役割がありません。", title="承認",
+            self.notify(f"{self.ctx.operator.name}さんには承認者の役割がありません。", title="承認",
                         severity="warning", markup=False)
         elif not isinstance(self.screen, ApprovalsScreen):
             self.push_screen(ApprovalsScreen())
@@ -551,11 +618,12 @@ class DutypostApp(App[int]):
 
         self.push_screen(DraftsModal(drafts), callback)
 
-    def open_approval(self, callback: Callable) -> None:
-        """Record a verbal approval (電話・対面)."""
+    def open_approval(self, callback: Callable, *, department: str | None = None) -> None:
+        """Record a verbal approval (電話・対面) by an approver of ``department`` (the issuing
+        department, 情報配信部署; default: the operator's own)."""
         from dutypost.tui.modals.approval import ApprovalModal
 
-        self.push_screen(ApprovalModal(), callback)
+        self.push_screen(ApprovalModal(department), callback)
 
     def open_override(self, callback: Callable, *, category: str | None = None) -> AwaitMount:
         """The emergency override (緊急オーバーライド); ``category`` is highlighted first."""

@@ -35,6 +35,8 @@ review.request-approval    F9, Ctrl+U     ask the department's approvers in-app 
 review.override            F8, Ctrl+E     emergency override (緊急オーバーライド)
 review.publish             F10, Ctrl+X    publish (投稿)
 override.confirm           F10, Ctrl+O    override and publish (オーバーライドして投稿)
+override.scope-previous    Left, Up       the override's period: previous (期間: この投稿だけ / N時間)
+override.scope-next        Right, Down    the override's period: next (also Space)
 post.reconcile             F5, Ctrl+R     look for the post on the timeline (照合)
 post.resend                F6, Ctrl+Y     send a failed post again (再送)
 post.copy-text             c              copy the text to the clipboard (本文をコピー)
@@ -50,6 +52,7 @@ choice.clear               Backspace, Del clear the choice
 choice.submit              Enter          keep the choice, next field
 drafts.restore             Enter          restore a draft (復元する)
 drafts.discard             Delete, d      discard a draft (破棄する)
+recovery.run               F10, Ctrl+O    after a restore: record the posts X has and the ledger lacks
 history.correction         F6, Ctrl+F     訂正・お詫び: start or resume the checklist of a post
 history.form               F9, Ctrl+V     write 様式第1号 of a post to a file
 checklist.finish           F10, Ctrl+X    finish a checklist (完了)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
+from rich.text import Text
 
 from dutypost.core.templates import JST
 
@@ -71,6 +72,47 @@ def first_line(text: str, cells: int) -> str:
     return out + ".."
 
 
+#: Characters a line must not begin with (行頭禁則): 、。 and closing brackets, as in print.
+NO_LINE_START = frozenset("、。，．,.:;!?！？：；・ー～」』）］｝〕〉》】〙〗)]}ゝゞ々ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ")
+#: Characters a line must not end with (行末禁則): opening brackets.
+NO_LINE_END = frozenset("「『（［｛〔〈《【〘〖([{")
+
+
+def _break_offsets(plain: str, width: int) -> list[int]:
+    """Where a line of ``plain`` breaks to fit ``width`` cells: per character for
+    Japanese, at a space inside a Latin word, and never so that a line begins with 、 or
+    。 or ends with 「 (the character before is carried down to the next line: 追い出し)."""
+    offsets: list[int] = []
+    start = cells = 0
+    for i, char in enumerate(plain):
+        size = cell_len(char)
+        if cells + size > width and i > start:
+            brk = i
+            while brk - 1 > start and (plain[brk] in NO_LINE_START or plain[brk - 1] in NO_LINE_END):
+                brk -= 1
+            if plain[brk - 1].isascii() and plain[brk].isascii() and not plain[brk].isspace():
+                space = plain.rfind(" ", start + 1, brk)
+                brk = space + 1 if space > start else brk
+            offsets.append(brk)
+            start, cells = brk, cell_len(plain[brk:i])
+        cells += size
+    return offsets
+
+
+def wrap_text(text: Text, width: int) -> list[Text]:
+    """``text`` in lines of at most ``width`` cells, styles kept, Japanese line-breaking
+    rules applied (see :func:`_break_offsets`)."""
+    lines: list[Text] = []
+    for line in text.split("\n", allow_blank=True):
+        if width <= 0 or cell_len(line.plain) <= width:
+            lines.append(line)
+            continue
+        for piece in line.divide(_break_offsets(line.plain, width)):
+            piece.rstrip()
+            lines.append(piece)
+    return lines
+
+
 def count_text(composition: Composition, limit: int) -> str:
     """``文字数 120/280``, or the count of each part of a thread."""
     if len(composition.parts) <= 1:
@@ -92,6 +134,14 @@ def composition_text(composition: Composition) -> str:
 def override_text(post: Post) -> str:
     """An emergency override (緊急オーバーライド) on one line: category and justification."""
     return f"緊急: {post.override['category']} / 理由: {post.override['reason']}" if post.override else ""
+
+
+def can_resend(post: Post) -> bool:
+    """再送 is offered for a failed post, but not when X refused it as a duplicate (403):
+    the same text is on the account already, and sending it again is refused again."""
+    from dutypost.core.xapi import DUPLICATE_REFUSED
+
+    return post.state == "failed" and DUPLICATE_REFUSED not in (post.error or "")
 
 
 def failure_hint(exc: DutypostError) -> str:

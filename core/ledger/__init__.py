@@ -12,6 +12,7 @@ The package, by concern (each store is a mixin of :class:`Ledger`, all on one co
 - :mod:`~dutypost.core.ledger.posts`: posts and their states;
 - :mod:`~dutypost.core.ledger.drafts`: drafts;
 - :mod:`~dutypost.core.ledger.approvals`: approvals, approval requests and overrides;
+- :mod:`~dutypost.core.ledger.sessions`: time-boxed override sessions (緊急オーバーライドの時間枠);
 - :mod:`~dutypost.core.ledger.checklists`: the checklists' rows (the items and their rules
   are :mod:`dutypost.core.checklists`);
 - :mod:`~dutypost.core.ledger.followups`: the follow-up on other channels after an emergency
@@ -54,19 +55,20 @@ from dutypost.core.ledger.posts import (
     Post,
     SameTemplateTaken,
 )
+from dutypost.core.ledger.sessions import MAX_SESSION_HOURS, OverrideSession, OverrideSessionStore
 
 _MIGRATIONS = MIGRATIONS  # the name the tests of schema upgrades have always used
 
 __all__ = [
-    "APPROVAL_METHODS", "BUSY_TIMEOUT_SECONDS", "DRAFT_CLOSED_STATES", "GENESIS_HASH", "MIGRATIONS",
-    "OUTBOX_STATES", "POST_STATES", "POST_STATE_LABELS", "ROW_TABLES", "SCHEMA_VERSION", "TRANSITIONS", "Anchor",
-    "ApprovalRequest", "AuditEvent", "ChecklistEvent", "Draft", "DraftPurpose", "Ledger", "LedgerError", "Post", "SameTemplateTaken",
-    "StoredChecklist", "StoredItem", "VerifyResult", "canonical_json", "event_hash", "parse_anchor",
-    "read_anchor_file", "EVENT_FOLLOWUP", "FOLLOWUP_RESULTS", "FollowupRecord",
+    "APPROVAL_METHODS", "BUSY_TIMEOUT_SECONDS", "DRAFT_CLOSED_STATES", "GENESIS_HASH", "MAX_SESSION_HOURS",
+    "MIGRATIONS", "OUTBOX_STATES", "POST_STATES", "POST_STATE_LABELS", "ROW_TABLES", "SCHEMA_VERSION", "TRANSITIONS",
+    "Anchor", "ApprovalRequest", "AuditEvent", "ChecklistEvent", "Draft", "DraftPurpose", "Ledger", "LedgerError", "OverrideSession",
+    "Post", "SameTemplateTaken", "StoredChecklist", "StoredItem", "VerifyResult", "canonical_json", "event_hash",
+    "parse_anchor", "read_anchor_file", "EVENT_FOLLOWUP", "FOLLOWUP_RESULTS", "FollowupRecord",
 ]
 
 
-class Ledger(DraftStore, ApprovalStore, ChecklistStore, FollowupStore):
+class Ledger(DraftStore, ApprovalStore, ChecklistStore, FollowupStore, OverrideSessionStore):
     """The ledger (記録・台帳). Safe to share between threads; many processes may open one file.
 
     One connection (:class:`~dutypost.core.ledger.connection.LedgerConnection`) under every

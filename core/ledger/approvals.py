@@ -151,11 +151,12 @@ class ApprovalStore(PostStore):
         )
 
     def record_override(self, post_id: int, *, operator: str, category: str, reason: str,
-                        lifted: list[str]) -> int:
+                        lifted: list[str], session_id: int | None = None) -> int:
         """Record an emergency override (緊急オーバーライド) for one post.
 
         ``lifted`` names the gate checks it lifted (e.g. ``hours``, ``approval``); the
-        justification (理由) is stored verbatim. One override per post.
+        justification (理由) is stored verbatim. One override per post. ``session_id`` links
+        it to the time-boxed session (緊急オーバーライドの時間枠) it came from, if any.
         """
         if not reason.strip():
             raise ValueError("緊急オーバーライドには理由が必要です。")
@@ -165,16 +166,21 @@ class ApprovalStore(PostStore):
             self._require_post(conn, post_id)
             if conn.execute("SELECT 1 FROM overrides WHERE post_id = ?", (post_id,)).fetchone():
                 raise ValueError(f"投稿 #{post_id} の緊急オーバーライドはもう記録されています。")
+            if session_id is not None and not conn.execute(
+                    "SELECT 1 FROM override_sessions WHERE id = ?", (session_id,)).fetchone():
+                raise ValueError(f"緊急オーバーライドの時間枠 #{session_id} は記録にありません。")
             approved = conn.execute("SELECT min(id) FROM approvals WHERE post_id = ?", (post_id,)).fetchone()[0]
             override_id = conn.execute(
-                "INSERT INTO overrides (post_id, operator, category, reason, lifted, lifts_approval, approval_id, at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO overrides (post_id, operator, category, reason, lifted, lifts_approval, approval_id, at,"
+                " session_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (post_id, operator, category, reason, canonical_json(lifted), int("approval" in lifted), approved,
-                 stamp),
+                 stamp, session_id),
             ).lastrowid
+            payload = {"category": category, "reason": reason, "lifted": lifted}
+            if session_id is not None:
+                payload["session_id"] = session_id
             self._append(conn, operator=operator, kind="override.used", post_id=post_id, at=stamp,
-                         payload={"category": category, "reason": reason, "lifted": lifted},
-                         rows=[("overrides", override_id)])
+                         payload=payload, rows=[("overrides", override_id)])
         return override_id
 
     def awaiting_post_hoc_approval(self) -> list[Post]:

@@ -63,7 +63,8 @@ FIELD_LABELS = {
     "findings": "チェック結果", "drill": "訓練", "kind": "種類", "reply_to_post_id": "訂正元の投稿",
     "draft_id": "下書き", "approver": "承認者", "method": "承認の方法", "at": "日時", "recorded_by": "記録した人",
     "post_hoc": "事後承認", "note": "メモ", "post_id": "投稿番号", "category": "区分", "reason": "理由",
-    "lifted": "外した確認", "lifts_approval": "承認の確認を外した", "approval_id": "承認",
+    "lifted": "外した確認", "session_id": "緊急オーバーライドの時間枠", "lifts_approval": "承認の確認を外した",
+    "approval_id": "承認",
 }
 _ANCHOR = re.compile(r"(\d+):([0-9a-f]{64})")
 

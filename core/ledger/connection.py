@@ -31,7 +31,7 @@ from typing import Self
 
 from dutypost.core.errors import InputError, StorageFault
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 BUSY_TIMEOUT_SECONDS = 15.0
 AUDIT_HEAD_KEY = "audit_head"
 """The ``meta`` key that holds the audit chain's head (see :mod:`dutypost.core.ledger.audit`)."""
@@ -202,7 +202,27 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 6: a post's images (画像) with their alt text, as JSON [{path, alt}] (issue 11 item 5).
     ("ALTER TABLE posts ADD COLUMN images TEXT NOT NULL DEFAULT '[]'",),
-    # 7: cost that does not grow with the years (issue 14). The duplicate check reads sent
+    # 7: time-boxed override sessions (緊急オーバーライドの時間枠, issue 12 item 7): one category
+    # and justification cover the operator's posts from starts_at until ends_at (at most 12 h),
+    # or until ended_at when ended early, in one mode (drill or live). Each post's override row
+    # links to its session.
+    (
+        """CREATE TABLE override_sessions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            operator TEXT NOT NULL,
+            category TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            starts_at TEXT NOT NULL,
+            ends_at TEXT NOT NULL,
+            ended_at TEXT,
+            ended_by TEXT,
+            drill INTEGER NOT NULL,
+            CHECK (ends_at > starts_at)
+        )""",
+        "CREATE INDEX override_sessions_operator ON override_sessions (operator, ends_at)",
+        "ALTER TABLE overrides ADD COLUMN session_id INTEGER REFERENCES override_sessions (id)",
+    ),
+    # 8: cost that does not grow with the years (issue 14). The duplicate check reads sent
     # posts of one mode by time; an override says in columns whether it lifted the approval
     # check and which approval settled it, so 事後承認待ち is one partial index, not a scan
     # through JSON. Filled from the JSON and the approvals already recorded (the audit trail
@@ -223,7 +243,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
            WHEN NOT (OLD.approval_id IS NULL AND NEW.approval_id IS NOT NULL AND NEW.id IS OLD.id
                      AND NEW.post_id IS OLD.post_id AND NEW.operator IS OLD.operator
                      AND NEW.category IS OLD.category AND NEW.reason IS OLD.reason AND NEW.lifted IS OLD.lifted
-                     AND NEW.lifts_approval IS OLD.lifts_approval AND NEW.at IS OLD.at)
+                     AND NEW.lifts_approval IS OLD.lifts_approval AND NEW.at IS OLD.at
+                     AND NEW.session_id IS OLD.session_id)
            BEGIN SELECT RAISE(ABORT, '緊急オーバーライドの記録は書き換えられません (overrides are append-only)'); END""",
         "CREATE INDEX overrides_awaiting ON overrides (post_id) WHERE lifts_approval = 1 AND approval_id IS NULL",
     ),

@@ -54,7 +54,8 @@ class SameTemplateTaken(Exception):
 class Post:
     """A post (投稿) and everything recorded about it.
 
-    ``override`` is ``{category, reason, operator, at, lifted}`` (緊急オーバーライド);
+    ``override`` is ``{category, reason, operator, at, lifted, session_id}`` (緊急オーバーライド;
+    ``session_id`` is the time-boxed session it came from, or None);
     ``approval`` is ``{approver, method, at, post_hoc}`` — the approval given before
     publishing if there was one, else the post-hoc one (事後承認); ``post_hoc_signed_off``
     is ``{approver, method, at, note}`` once an approver has signed off after the fact.
@@ -112,6 +113,7 @@ class Post:
             "error": self.error,
             "sent_at": self.sent_at.isoformat() if self.sent_at else None,
             "reply_to_post_id": self.reply_to_post_id,
+            "override_session_id": self.override["session_id"] if self.override else None,
             "images": [dict(i) for i in self.images],
         }
 
@@ -329,7 +331,8 @@ class PostStore(AuditLog):
             marks = ", ".join("?" * len(ids))
             overrides = {
                 o["post_id"]: {"category": o["category"], "reason": o["reason"], "operator": o["operator"],
-                               "at": parse_time(o["at"]), "lifted": json.loads(o["lifted"])}
+                               "at": parse_time(o["at"]), "lifted": json.loads(o["lifted"]),
+                               "session_id": o["session_id"]}
                 for o in conn.execute(f"SELECT * FROM overrides WHERE post_id IN ({marks})", ids)
             }
             approvals: dict[int, list[sqlite3.Row]] = {}

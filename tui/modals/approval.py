@@ -1,6 +1,7 @@
 """Record a verbal approval (承認 (決裁) を記録): who approved, and how (電話・対面).
 
-The approvers are those of the poster's department (別表第1, ``settings.approvers_for``).
+The approvers are those of the issuing department (情報配信部署, 別表第1,
+``settings.approvers_for``): the poster's own unless the template names another.
 The approval time is now: the officer records it right after the call. An in-app
 approval request (承認依頼) is made from the review screen (F9); the dialog says where.
 """
@@ -42,8 +43,12 @@ class ApprovalModal(DutyModal):
 
     BINDINGS = [bind("escape", "cancel", "戻る", "back")]
 
+    def __init__(self, department: str | None = None) -> None:
+        super().__init__()
+        self.department = department
+
     def compose(self) -> ComposeResult:
-        department = self.ctx.operator.department
+        department = self.department or self.ctx.operator.department
         approvers = self.ctx.settings.approvers_for(department)
         with Vertical(id="dialog"):
             yield Static("承認を記録 (電話・対面)", classes="dialog-title", markup=False)

@@ -14,6 +14,7 @@ from textual.widgets import Footer, Input, Static
 from dutypost.core.ledger import ApprovalRequest, Post
 from dutypost.tui.duty_screen import DutyModal
 from dutypost.tui.keys import bind
+from dutypost.tui.widgets.typeahead import PastedInput
 from dutypost.tui.words import short_time
 
 
@@ -29,7 +30,7 @@ class _DecisionBase(DutyModal):
     def note_row(self, placeholder: str) -> ComposeResult:
         with Horizontal(classes="dialog-row"):
             yield Static("メモ:", classes="dialog-label", markup=False)
-            note = Input(placeholder=placeholder, compact=True, id="decision-note")
+            note = PastedInput(placeholder=placeholder, compact=True, id="decision-note")
             note.cursor_blink = False
             yield note
 
@@ -72,7 +73,7 @@ class DecisionModal(_DecisionBase):
     def compose(self) -> ComposeResult:
         request = self.request
         with VerticalScroll(id="dialog"):
-            yield Static(f"承認依頼 #{request.id}: {self.app.operator_name(request.requested_by)} さん"
+            yield Static(f"承認依頼 #{request.id}: {self.app.operator_name(request.requested_by)}さん"
                          f" ({short_time(request.requested_at, self.ctx.now())})", classes="dialog-title", markup=False)
             yield Static(Text(request.text), id="decision-text", markup=False)
             yield from self.note_row("任意 (差し戻すときは理由を)")
@@ -104,7 +105,7 @@ class DecisionModal(_DecisionBase):
             self.post_message(self.Done("", str(exc)))
             return
         who = self.app.operator_name(self.request.requested_by)
-        self.post_message(self.Done(f"{who} さんの依頼を{'承認しました' if approved else '差し戻しました'}。", ""))
+        self.post_message(self.Done(f"{who}さんの依頼を{'承認しました' if approved else '差し戻しました'}。", ""))
 
 
 class SignOffModal(_DecisionBase):
@@ -128,7 +129,7 @@ class SignOffModal(_DecisionBase):
         post = self.post
         override = post.override or {}
         with VerticalScroll(id="dialog"):
-            yield Static(f"事後承認: 投稿 #{post.id} {self.app.operator_name(post.operator)} さん"
+            yield Static(f"事後承認: 投稿 #{post.id} {self.app.operator_name(post.operator)}さん"
                          f" ({short_time(post.sent_at or post.created_at, self.ctx.now())})",
                          classes="dialog-title", markup=False)
             yield Static(Text(f"区分: {override.get('category', '')}\n理由: {override.get('reason', '')}",

@@ -228,10 +228,13 @@ class ChecklistScreen(DutyScreen):
     def _next_highlight(self, checklist: Checklist, highlighted: int | None) -> int:
         """Where the highlight goes: on from the item just recorded, if it is done now, to
         the next item still open (wrapping round); else where it was."""
-        key, self._advance_from = self._advance_from, None
+        key = self._advance_from
         keys = [state.item.key for state in checklist.items]
         if key not in keys or not checklist.item(key).done:
+            # Not recorded yet (a load that started before the write): keep the wish for
+            # the load that sees it, so the highlight still moves on.
             return highlighted if highlighted is not None else 0
+        self._advance_from = None
         start = keys.index(key)
         order = keys[start + 1:] + keys[:start]
         following = [k for k in order if not checklist.item(k).done and checklist.item(k).required] or \

@@ -23,6 +23,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -51,6 +52,8 @@ from dutypost.tui.words import GATE_ONLY_RULES, SEVERITY_LABELS, composition_tex
 if TYPE_CHECKING:
     from dutypost.core.ledger import DraftPurpose
 
+#: The field labels' column (cells): at least this wide, at most the second (the input keeps 16).
+LABEL_CELLS, MAX_LABEL_CELLS = 16, 22
 #: How long an error notification stays: long enough to read twice on a slow link.
 ERROR_NOTICE_SECONDS = 12
 
@@ -194,6 +197,11 @@ class ComposeScreen(DutyScreen):
         return widget
 
     def on_mount(self) -> None:
+        # Each label whole (「開設している避難所」 is 18 cells): the labels' column is as wide
+        # as the longest, within the form's 40 cells at 80 columns.
+        widest = max((cell_len(f.label + "*") for f in self.template.fields), default=0)
+        for label in self.query(".field-label"):
+            label.styles.width = min(max(widest + 1, LABEL_CELLS), MAX_LABEL_CELLS)
         values = self.values()
         self._seen_values = dict(values)
         self._last_values = dict(values)
@@ -265,7 +273,7 @@ class ComposeScreen(DutyScreen):
         for label in self.query(".field-label"):
             label.set_class(label.id == f"label-{name}", "-current")
         parts = [f.help] if f.help else []
-        if f.example:
+        if f.example and "例" not in (f.help or ""):  # an example once: the help may give its own
             parts.append(f"例: {f.example}")
         choices = field_choices(f, self.ctx.settings)
         if f.kind == "choice":

@@ -147,11 +147,14 @@ class HistoryScreen(DutyScreen):
         "・上の行で 状態・テンプレート・職員 で絞り込めます。Tab で移り、左右 (または上下) の矢印キーで選びます。Backspace で「すべて」に戻します。\n"
         "・上下の矢印キーで投稿を選び、Enter で詳細 (監査記録、訂正・お詫び、様式第1号) を開きます。\n"
         f"・{HISTORY_PAGE} 件ずつ表示します。n でさらに古い投稿を読み込みます。\n"
+        "・選んだ投稿の訂正・お詫びは F6 (Ctrl+F)、様式第1号は F9 (Ctrl+V) で、この一覧からも始められます。\n"
         "・Esc でホームに戻ります。"
     )
 
     BINDINGS = [
         bind("n", "more", "古い投稿", "history.more"),
+        bind("f6,ctrl+f", "correction", "訂正・お詫び", "history.correction"),
+        bind("f9,ctrl+v", "form", "様式第1号", "history.form"),
         bind("escape", "back", "戻る", "back"),
     ]
 
@@ -184,6 +187,7 @@ class HistoryScreen(DutyScreen):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
+        self._posts: dict[int, Post] = {}
         self.set_focus(self.query_one("#history", HistoryList))
         self.watch_shared("recent_posts", self._ledger_changed)
         self.watch_shared("post_hoc_posts", self._ledger_changed)
@@ -234,6 +238,7 @@ class HistoryScreen(DutyScreen):
             listing.set_options(self._row(post) for post in message.posts)
         self._more = message.more
         self._loaded = True
+        self._posts = {p.id: p for p in self._shown}
         ids = [str(p.id) for p in self._shown]
         if not message.appended:
             listing.highlighted = ids.index(highlighted) if highlighted in ids else (0 if ids else None)
@@ -263,6 +268,33 @@ class HistoryScreen(DutyScreen):
     @on(OptionList.OptionSelected, "#history")
     def _open(self, event: OptionList.OptionSelected) -> None:
         self.app.open_post_detail(int(event.option.id))
+
+    def _highlighted_post(self) -> Post | None:
+        option = self.query_one("#history", OptionList).highlighted_option
+        return self._posts.get(int(option.id)) if option is not None and option.id else None
+
+    def action_correction(self) -> None:
+        """訂正・お詫び of the highlighted post, as from its detail."""
+        post = self._highlighted_post()
+        if post is None or post.state != "sent":
+            self.notify("訂正・お詫びは、送信済みの投稿について始めます。", title="訂正・お詫び", markup=False)
+            return
+        self.app.start_checklist("correction", post.id)
+
+    def action_form(self) -> None:
+        """様式第1号 of the highlighted post, as from its detail."""
+        post = self._highlighted_post()
+        if post is None:
+            self.notify("様式第1号を書き出す投稿を選んでください。", title="様式第1号", markup=False)
+            return
+
+        def written(path: Path | None) -> None:
+            if path is not None:
+                self.app.copy_to_clipboard(str(path))
+                self.notify(f"{path}\n(場所をクリップボードにコピーしました)", title="様式第1号を書き出しました",
+                            timeout=20, markup=False)
+
+        self.app.open_form(post.id, written)
 
     def action_back(self) -> None:
         self.app.pop_screen()

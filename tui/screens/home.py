@@ -146,6 +146,15 @@ class HomeScreen(DutyScreen):
                         title="読み込めないテンプレートがあります (運用管理者へ: dutypost templates check)",
                         severity="warning", timeout=30, markup=False)
 
+    def on_screen_resume(self) -> None:
+        """Back on Home: an empty search box with the focus, so a quick number typed now
+        opens its template (a search left from before would make 07 find nothing)."""
+        search = self.query_one("#search", Input)
+        if search.value:
+            search.value = ""
+            self._show_templates("")
+        self.set_focus(search)
+
     # -- templates ------------------------------------------------------------
 
     @property

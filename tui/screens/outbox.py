@@ -18,7 +18,7 @@ from textual.widgets.option_list import Option
 from dutypost.core.ledger import POST_STATE_LABELS
 from dutypost.tui.duty_screen import DutyScreen
 from dutypost.tui.keys import CANCEL_BINDING, bind
-from dutypost.tui.words import CANCELLABLE_STATES, first_line, short_time
+from dutypost.tui.words import CANCELLABLE_STATES, can_resend, first_line, short_time
 from dutypost.tui.widgets.status import StatusBar
 
 class OutboxScreen(DutyScreen):
@@ -83,7 +83,7 @@ class OutboxScreen(DutyScreen):
         if action == "reconcile":
             return None if post is None or post.state not in ("unknown", "sending") else True
         if action == "resend":
-            return None if post is None or post.state != "failed" else True
+            return None if post is None or not can_resend(post) else True
         if action == "cancel":
             return None if post is None or post.state not in CANCELLABLE_STATES else True
         return True

@@ -40,7 +40,7 @@ from dutypost.tui.duty_screen import DutyScreen
 from dutypost.tui.keys import CANCEL_BINDING, bind
 from dutypost.tui.widgets.post_view import Notice, PostView
 from dutypost.tui.widgets.status import StatusBar
-from dutypost.tui.words import CANCELLABLE_STATES, failure_hint
+from dutypost.tui.words import CANCELLABLE_STATES, can_resend, failure_hint
 
 PHONE_HINT = ("X に接続できないときは c で本文をコピーしてスマートフォンなどから公式アカウントに投稿し、"
               "x で取り消して送信待ちから外します。")
@@ -50,6 +50,9 @@ def next_steps(post: Post) -> str:
     """What the officer can do about a post in its current state."""
     if post.state == "sent":
         return "c: 本文をコピー   u: URL をコピー   Esc: 戻る"
+    if post.state == "failed" and not can_resend(post):
+        return ("X はこの本文をすでに受け取っているため、再送はできません。履歴とタイムラインを確かめてください。"
+                "改めて出すときは「○時○分現在」などを更新して作り直し、この投稿は x で取り消します。")
     if post.state == "failed":
         return f"F6 (Ctrl+Y) で再送できます。{PHONE_HINT}"
     if post.state in ("unknown", "sending"):
@@ -249,7 +252,7 @@ class PostScreen(DutyScreen):
         if action == "reconcile":
             return None if self.busy else bool(post and post.state in ("unknown", "sending"))
         if action == "resend":
-            return None if self.busy else bool(post and post.state == "failed")
+            return None if self.busy else bool(post and can_resend(post))
         if action == "copy_url":
             return bool(post and post.url)
         if action == "copy_text":

@@ -44,6 +44,7 @@ from dutypost.core.publish import Composition, Review, make_approval, publish, r
 from dutypost.core.templates import Template, format_jst_time
 from dutypost.tui.duty_screen import DutyScreen
 from dutypost.tui.keys import bind
+from dutypost.tui.widgets.preview import WrappedText
 from dutypost.tui.widgets.status import StatusBar
 from dutypost.tui.widgets.typeahead import TypeAhead
 from dutypost.tui.words import (APPROVAL_METHOD_LABELS, GATE_ONLY_RULES, composition_text, count_text,
@@ -148,15 +149,16 @@ class ReviewScreen(DutyScreen):
         about = f" (投稿 #{purpose.reply_to_post_id} への返信)" if purpose and purpose.reply_to_post_id else ""
         yield Static(f" {mark} 確認: {self.template.title}{about}", id="screen-title", markup=False)
         with VerticalScroll(id="review-body"):
-            yield Static(Text(composition_text(self.composition)), id="final-text", markup=False)
+            yield WrappedText(Text(composition_text(self.composition)), id="final-text")
             if self.images:
                 yield Static("\n".join(f"画像 {n}: {image.label}" for n, image in enumerate(self.images, 1)),
                              id="review-images", markup=False)
-            yield Static("投稿前チェック: 確認中...", id="checks", markup=False)
             yield Static("要確認の警告 (内容を確かめて Space/Enter で [x] にする)", id="warnings-title", markup=False)
             yield WarningList(id="warnings", markup=False)
-            yield Static("", id="explain", markup=False)
+            yield WrappedText("", id="explain")
             yield Static("", id="publish-error", markup=False)
+        # The verdict stays in sight below the text, however long the text is (80×24).
+        yield WrappedText("投稿前チェック: 確認中...", id="checks")
         yield Static("", id="publish-hint", markup=False)
         yield Footer(compact=True, show_command_palette=False)
 
@@ -166,6 +168,8 @@ class ReviewScreen(DutyScreen):
         self.query_one("#warnings-title").display = False
         self.query_one("#warnings").display = False
         self.set_focus(self.query_one("#review-body"))
+        # Notices from the screens before (some stay 30 s) would sit over the verdict.
+        self.app.clear_notifications()
         self.app.warm_x()
         self._recheck()
 
@@ -176,10 +180,22 @@ class ReviewScreen(DutyScreen):
         self.refresh_bindings()
         self._review(self._version, self.approval, self.override, frozenset(self.acks))
 
+    @property
+    def department(self) -> str:
+        """The issuing department (情報配信部署) whose approvers approve this post."""
+        if self.result is not None and self.result.department:
+            return self.result.department
+        return self.ctx.operator.department
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="review")
     def _review(self, version: int, approval: Approval | None, override: Override | None,
                 acks: frozenset[str]) -> None:
-        result = review(self.ctx, self.composition, approval=approval, override=override, acks=acks)
+        try:
+            result = review(self.ctx, self.composition, approval=approval, override=override, acks=acks)
+        except DutypostError as exc:  # e.g. the template names a department 別表第1 does not have
+            self.app.call_from_thread(self.notify, f"{exc.message} {exc.hint or ''}".strip(), title="投稿前チェック",
+                                      severity="error", timeout=30, markup=False)
+            return
         self.post_message(self.ReviewReady(version, result))
 
     @on(ReviewReady)
@@ -190,8 +206,9 @@ class ReviewScreen(DutyScreen):
         self._shown_version = message.version
         self.query_one("#checks", Static).update(self._check_rows(message.result))
         self._show_warnings(message.result)
-        explain = message.result.explain(for_cli=False)
-        self.query_one("#explain", Static).update(explain)
+        # The gate's explanation (``result.explain``) is not shown here: the check rows say
+        # each finding and the hint line says the way on, each once.
+        self.query_one("#explain", Static).update("")
         self._show_publish_hint()
         self.refresh_bindings()
         if self._publish_when_allowed:
@@ -209,7 +226,7 @@ class ReviewScreen(DutyScreen):
         elif result.allowed:
             hint = f"F10 (Ctrl+X): {publish_confirmation(self.ctx.drill)}"
         elif any(f.rule not in GATE_ONLY_RULES for f in result.decision.blocking):
-            hint = "本文に止める問題があります。Esc で作成画面に戻って直してください。"
+            hint = "本文に止める問題があります (緊急でも外せません)。Esc で戻って直します。"
         elif result.unacknowledged:
             hint = "要確認の警告を確かめて、Space で [x] にしてください。"
         elif not result.decision.hours.in_hours and "hours" not in result.decision.lifted:
@@ -249,7 +266,7 @@ class ReviewScreen(DutyScreen):
             row("待ち", "承認", f"アプリ内で依頼中 ({format_jst_time(self.request.requested_at)})。承認者の判断待ち")
         elif self.request is not None and self.request.status == "rejected":
             note = f": {self.request.note}" if self.request.note else ""
-            row("NG", "承認", f"{self.app.operator_name(self.request.decided_by or '')} さんが差し戻しました{note}")
+            row("NG", "承認", f"{self.app.operator_name(self.request.decided_by or '')}さんが差し戻しました{note}")
         else:
             row("NG", "承認", d.approval_problem)
         blocks = [f for f in d.blocking if f.rule not in GATE_ONLY_RULES]
@@ -307,14 +324,14 @@ class ReviewScreen(DutyScreen):
                 self.approval = approval
                 self._recheck()
 
-        self.app.open_approval(recorded)
+        self.app.open_approval(recorded, department=self.department)
 
     def action_request_approval(self) -> None:
         if self.check_action("request_approval", ()) is not True:
             self.app.bell()
             return
-        if not self.ctx.settings.approvers_for(self.ctx.operator.department):
-            self.notify(f"{self.ctx.operator.department} に承認者が設定されていません。運用管理者に連絡してください。",
+        if not self.ctx.settings.approvers_for(self.department):
+            self.notify(f"{self.department} に承認者が設定されていません。運用管理者に連絡してください。",
                         title="承認を依頼", severity="error", markup=False)
             return
         self._request_approval()
@@ -323,7 +340,7 @@ class ReviewScreen(DutyScreen):
     def _request_approval(self) -> None:
         ctx = self.ctx
         request_id = ctx.ledger.request_approval(draft_id=self.draft_id, post_id=None, requested_by=ctx.operator.id,
-                                                 department=ctx.operator.department, text=self.composition.text)
+                                                 department=self.department, text=self.composition.text)
         self.post_message(self.RequestChanged(ctx.ledger.get_approval_request(request_id)))
 
     def _poll_request(self) -> None:
@@ -351,13 +368,13 @@ class ReviewScreen(DutyScreen):
             who = self.app.operator_name(request.decided_by or "")
             if request.status == "approved" and request.text == self.composition.text:
                 self.approval = make_approval(self.ctx, request.decided_by, "in-app", now=request.decided_at)
-                self.notify(f"{who} さんが承認しました。", title="承認", markup=False)
+                self.notify(f"{who}さんが承認しました。", title="承認", markup=False)
             elif request.status == "approved":
                 self.notify("承認された本文がこの本文と違うため、承認として使えません。依頼し直してください。",
                             title="承認", severity="error", markup=False)
             else:
                 note = f" ({request.note})" if request.note else ""
-                self.notify(f"{who} さんが差し戻しました{note}。", title="承認", severity="warning", markup=False)
+                self.notify(f"{who}さんが差し戻しました{note}。", title="承認", severity="warning", markup=False)
         self._recheck()
 
     async def action_override(self) -> None:

@@ -1,4 +1,5 @@
-"""The status bar (状態表示): mode, account, operator, clock, hours, X, outbox, 事後承認待ち.
+"""The status bar (状態表示): mode, account, operator, clock, hours, X, outbox, 事後承認待ち,
+and the operator's override session (緊急オーバーライド中, with its end time) when one runs.
 
 Two lines at the top of every screen. The mode sign is text first — 「!! 本番 LIVE !!」 or
 「【訓練 DRILL】」 — so it reads without colour; the colour (red for live, yellow for
@@ -13,7 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from dutypost.tui.words import clock_text
+from dutypost.tui.words import clock_text, short_time
 
 LIVE_SIGN = "!! 本番 LIVE !!"
 DRILL_SIGN = "【訓練 DRILL】"
@@ -54,7 +55,7 @@ class StatusBar(Vertical):
         yield Static("", id="status-bottom", markup=False)
 
     def on_mount(self) -> None:
-        for name in ("minute", "hours", "x_connected", "x_problem"):
+        for name in ("minute", "hours", "x_connected", "x_problem", "override_session"):
             self.screen.watch_shared(name, self._show_bottom)
         for name in ("outbox_count", "post_hoc_count"):
             self.screen.watch_shared(name, self._show_counts)
@@ -74,6 +75,12 @@ class StatusBar(Vertical):
             hours_text = hours.reason
         else:
             hours_text = f"時間外: {hours.reason}"
+        session = app.override_session
+        if session is not None:
+            # Where the hours go: a session is what lets the posts out tonight.
+            until = short_time(session.until, app.ctx.now())
+            prefix = "時間外・" if hours is not None and not hours.in_hours else ""
+            hours_text = f"{prefix}緊急オーバーライド中 ({until} まで)"
         x_text = {None: "X: 確認中", True: "X: 接続済み", False: "X: 未接続"}[app.x_connected]
         if app.x_connected is False and app.x_problem:
             x_text += f" ({app.x_problem})"  # why: 認証情報なし, 401 認証エラー, 接続できません, …

@@ -9,6 +9,8 @@ from __future__ import annotations
 from textual.events import Key, Paste
 from textual.widgets import Input
 
+from dutypost.tui.paste import CleanPaste
+
 
 class TypeAhead:
     """Mixed into a focusable widget: keys typed ahead (先行入力) land where they would if
@@ -53,5 +55,10 @@ class TypeAhead:
         return True
 
 
-class TypedInput(TypeAhead, Input):
-    """A single-line input that settles keys typed ahead (see :class:`TypeAhead`)."""
+class TypedInput(TypeAhead, CleanPaste, Input):
+    """A single-line input that settles keys typed ahead (see :class:`TypeAhead`) and
+    takes a paste whole and clean (see :class:`~dutypost.tui.paste.CleanPaste`)."""
+
+
+class PastedInput(CleanPaste, Input):
+    """A single-line input of a dialog: a paste goes in whole and clean."""
