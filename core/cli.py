@@ -22,13 +22,51 @@ EXIT_OK, EXIT_UNEXPECTED = 0, 1
 EXIT_UNKNOWN = OutcomeUnknown.exit_code  # 5: `outbox resolve` did not find the post yet
 
 
+#: argparse's own words in Japanese. argparse looks each one up through ``gettext``
+#: (``argparse._``); :func:`_japanese` answers from this table and falls back to English.
+ARGPARSE_WORDS = {
+    "usage: ": "使い方: ",
+    "positional arguments": "引数",
+    "options": "オプション",
+    "show this help message and exit": "このヘルプを表示して終了",
+    "the following arguments are required: %s": "次の指定が必要です: %s",
+    "unrecognized arguments: %s": "知らない指定です: %s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "%(value)r は選べません (選べるもの: %(choices)s)",
+    "argument %(argument_name)s: %(message)s": "%(argument_name)s: %(message)s",
+    "expected one argument": "値が 1 つ必要です",
+    "expected at least one argument": "値が 1 つ以上必要です",
+    "expected at most one argument": "値は 1 つまでです",
+    "invalid %(type)s value: %(value)r": "%(value)r は正しい値ではありません (%(type)s)",
+    "ambiguous option: %(option)s could match %(matches)s": "%(option)s はどれのことか分かりません: %(matches)s",
+    "not allowed with argument %s": "%s と一緒には使えません",
+    "one of the arguments %s is required": "%s のどれかが必要です",
+    "ignored explicit argument %r": "%r は使われません",
+    "unknown parser %(parser_name)r (choices: %(choices)s)": "%(parser_name)r というコマンドはありません (使えるもの: %(choices)s)",
+    "%(prog)s: error: %(message)s\n": "%(prog)s: エラー: %(message)s\n",
+}
+
+
+def _japanese(message: str) -> str:
+    return ARGPARSE_WORDS.get(message, message)
+
+
+def _japanese_n(singular: str, plural: str, n: int) -> str:
+    if singular == "expected %s argument":
+        return "値が %s 個必要です"
+    return singular if n == 1 else plural
+
+
+argparse._ = _japanese  # type: ignore[attr-defined]  # the gettext lookup argparse makes
+argparse.ngettext = _japanese_n  # type: ignore[attr-defined]
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports mistakes in Japanese through InputError (exit 2)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise InputError(
             f"コマンドの指定に誤りがあります: {message}",
-            hint=f"使い方: {self.format_usage().strip().removeprefix('usage: ')}\n詳しくは {self.prog} --help を見てください。",
+            hint=f"使い方: {self.format_usage().strip().removeprefix(ARGPARSE_WORDS['usage: '])}\n詳しくは {self.prog} --help を見てください。",
         )
 
 
@@ -63,12 +101,25 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     the other commands' parsers (milliseconds of start-up, issue 4) are built only when
     the line has something else on it, or asks for help."""
     words = sys.argv[1:] if argv is None else list(argv)
+    if argv is None and "_ARGCOMPLETE" in os.environ:
+        _complete()
     if not {"-h", "--help"} & set(words):
         args, rest = _parser(commands=False).parse_known_args(words)
         if not rest:
             args.command = None
             return args
     return _parser().parse_args(words)
+
+
+def _complete() -> None:
+    """Shell completion (Tab), asked for by the shell through ``_ARGCOMPLETE``: argcomplete
+    (the extra ``dutypost[completion]``) answers from the full parser and ends the process.
+    Without argcomplete installed, nothing is completed."""
+    try:
+        import argcomplete
+    except ImportError:
+        sys.exit(1)
+    argcomplete.autocomplete(_parser())
 
 
 class _Version(argparse.Action):
@@ -218,8 +269,12 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     add("auth", "PIN で X にログインし、秘密情報ファイルを作る")
 
     cf = add("config", "設定の検査")
-    csub = cf.add_subparsers(dest="config_command", required=True, metavar="check|path", parser_class=_Parser)
+    csub = cf.add_subparsers(dest="config_command", required=True, metavar="check|path|init", parser_class=_Parser)
     csub.add_parser("check", parents=[common], help="設定ファイルを検査")
+    ci = csub.add_parser("init", parents=[common], help="例の設定から自治体の設定ファイルを作る (--config か既定の場所)")
+    ci.add_argument("--municipality", required=True, metavar="NAME", help="自治体名 (例: 流山市)")
+    ci.add_argument("--kind", choices=["町", "市", "村", "区"], help="町・市・村・区 (既定: 自治体名の最後の文字)")
+    ci.add_argument("--force", action="store_true", help="今ある設定ファイルを上書きする")
     csub.add_parser("path", parents=[common], help="使われる設定ファイルの場所を表示")
 
     sb = add("standby", "予備機 (待機系) への記録の複製 (Litestream、追加パッケージ dutypost[standby])")
@@ -246,6 +301,13 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     return p
 
 
+def visible(text: str) -> str:
+    """``text`` with its control characters written out (``\\x1b``…), line breaks and tabs
+    kept: a value given to ``--set`` must not drive the terminal (ESC, OSC sequences)."""
+    return "".join(ch if ch in "\n\t" or not (ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F)
+                   else f"\\x{ord(ch):02x}" for ch in text)
+
+
 def _print_json(data) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2))
 
@@ -269,7 +331,7 @@ def _settings_for_reading(args, *, quiet: bool = False):
     path = resolve_config_path(getattr(args, "config", None))
     if not explicit and not path.exists():
         if not quiet:
-            print(f"(設定ファイル {path} がないため、例の設定 {EXAMPLE_CONFIG.name} を使います)", file=sys.stderr)
+            print(f"(設定ファイル {path} がないため、例の設定 {EXAMPLE_CONFIG} を使います)", file=sys.stderr)
         path = EXAMPLE_CONFIG
     return load_settings(path)
 
@@ -390,10 +452,10 @@ def cmd_render(args) -> int:
     for i, part in enumerate(composition.parts, 1):
         if len(composition.parts) > 1:
             print(f"--- {i}/{len(composition.parts)} ---")
-        print(part)
+        print(visible(part))
     print(f"--- {composition.weighted_length}/{settings.x.max_weighted_length} (X の重み付き文字数)", file=sys.stderr)
     for f in findings:
-        print(f"[{f.severity}] {f.rule}: {f.message}", file=sys.stderr)
+        print(visible(f"[{f.severity}] {f.rule}: {f.message}"), file=sys.stderr)
     return 0
 
 
@@ -436,7 +498,7 @@ def cmd_check(args) -> int:
     labels = {"block": "止まります", "warn": "要確認", "info": "参考"}
     for f in findings:
         where = f" 「{text[f.start:f.end]}」" if f.end > f.start and f.end - f.start <= 30 else ""
-        print(f"[{labels[f.severity]}] {f.rule}:{where} {f.message}")
+        print(visible(f"[{labels[f.severity]}] {f.rule}:{where} {f.message}"))
     warned = sorted({f.rule for f in findings if f.severity == "warn"})
     if blocking:
         print("投稿前チェックで止まります。本文を直してから、もう一度検査してください。", file=sys.stderr)
@@ -817,10 +879,60 @@ def cmd_config(args) -> int:
     if args.config_command == "path":
         print(path)
         return 0
+    if args.config_command == "init":
+        return _config_init(args, path)
+    return _config_check(path)
+
+
+def _config_init(args, path: Path) -> int:
+    """``config init``: write the starter config, say what to edit, then check it."""
+    from dutypost.core.config_init import write_starter_config
+
+    write_starter_config(path, args.municipality, args.kind, force=args.force)
+    option = f" --config {path}" if getattr(args, "config", None) else ""
+    print(f"設定ファイルを作りました: {path}")
+    print("次に書き換えるところ (「# 例: 」で始まる行は例の町の値です。書き換えて「# 例: 」を消します):\n"
+          "  [account] handle        X のユーザー名\n"
+          "  [municipality] website  ホームページ (と [municipality.pages])\n"
+          "  [lists]                 地区と避難所\n"
+          "  [[departments]]         別表第1 の所属と配信承認者\n"
+          "  [[operators]]           投稿する職員 (os_user で OS の利用者と結び付けます)\n"
+          f"書き換えたら: dutypost{option} config check、ログインは dutypost{option} auth")
+    print("---")
+    return _config_check(path)
+
+
+def _config_check(path: Path) -> int:
+    """``config check``: the file, the environment, the secrets file's mode, the site
+    templates folder and the keymap; exit 2 naming the first thing to fix."""
+    from dutypost.core.config import EXAMPLE_CONFIG
+    from dutypost.core.config_loader import load_settings
+    from dutypost.core.credentials import check_secrets_at_start
+    from dutypost.core.keymap import check_keymap
+    from dutypost.core.templates import bundled_dirs, load_templates
+
     settings = load_settings(path, fresh=True)
     _check_template_departments(settings, path)
+    check_secrets_at_start(settings)
+    problems = check_keymap(settings.tui.keymap)
+    if problems:
+        raise InputError(f"{path}: [tui] keymap に誤りがあります ({len(problems)} 件)。\n  " + "\n  ".join(problems),
+                         hint=f"id と既定のキーは画面のヘルプ (F1) にあります。設定の例: {EXAMPLE_CONFIG}")
+    site = settings.templates.site_dir
+    if site is not None:
+        result = load_templates(bundled_dirs(settings), fresh=True)
+        errors = [e for e in result.errors if Path(e.path) == site or site in Path(e.path).parents]
+        if errors:
+            lines = [f"{e.path}:{e.line}: {e.message}" if e.line else f"{e.path}: {e.message}" for e in errors]
+            raise InputError(f"{path}: [templates] site_dir のテンプレートに誤りがあります ({len(errors)} 件)。\n  "
+                             + "\n  ".join(lines),
+                             hint=f"dutypost templates check {site} で詳しく確かめられます。")
     print(f"{path}: 設定に誤りはありません。所属 {len(settings.departments)}、職員 {len(settings.operators)}、"
           f"地区 {len(settings.lists.areas)}、避難所 {len(settings.lists.shelters)}。")
+    if not settings.municipality.name:
+        print(f"注意: [municipality] name がありません。自治体名を書いてください ({path})。")
+    if not settings.operators:
+        print(f"注意: 職員 ([[operators]]) がまだいません。投稿する人を {path} に書いてください。")
     return 0
 
 

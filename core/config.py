@@ -138,6 +138,49 @@ def _pages(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
+#: X's limits on a post's weighted length: 280 for every account, 25,000 for accounts
+#: allowed longer posts (X Premium). Anything beyond is refused by X itself.
+X_MAX_WEIGHTED_LENGTH = 25_000
+
+
+def _max_weighted_length(value: int) -> int:
+    if not 1 <= value <= X_MAX_WEIGHTED_LENGTH:
+        raise ValueError(f"X の投稿の上限は 280 (長い投稿が許されたアカウントでも {X_MAX_WEIGHTED_LENGTH}) です。"
+                         f"280 か、{X_MAX_WEIGHTED_LENGTH} 以下の値にしてください: {value}")
+    return value
+
+
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def _api_base_url(value: str) -> str:
+    """https, or plain http only to this machine (the practice server): credentials and
+    posts never cross a network in clear text."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+    except ValueError:
+        parts, host = None, ""
+    if parts is None or parts.scheme not in ("https", "http") or not host:
+        raise ValueError(f"API の URL は https:// で始まる URL で書いてください (例: \"https://api.x.com\"): {value!r}")
+    if parts.scheme == "http" and not (host in _LOOPBACK_HOSTS or host.startswith("127.")):
+        raise ValueError(f"http:// が使えるのはこの機械の練習サーバー (127.0.0.1 / localhost) だけです。"
+                         f"https:// にしてください: {value!r}")
+    return value
+
+
+def _override_categories(value: list[str]) -> list[str]:
+    cleaned = [c for c in value if c.strip()]
+    if not cleaned:
+        raise ValueError("オーバーライドの区分が空です。空にすると勤務時間外の投稿が一つもできなくなります。"
+                         "この行を消して既定の 3 区分を使うか、区分を 1 つ以上書いてください")
+    if len(cleaned) != len(value):
+        raise ValueError("オーバーライドの区分に空の文字列があります。消してください")
+    return value
+
+
 def _operator_id(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", value):
         raise ValueError(f"職員ID {value!r} は英数字と _ . - だけで、64 文字までで書いてください")
@@ -226,9 +269,9 @@ class XConfig:
     """The X API (SPEC §5). Credentials are not here: see :mod:`core.credentials`."""
 
     __pydantic_config__ = _STRICT_KEYS
-    api_base_url: str = "https://api.x.com"
+    api_base_url: Annotated[str, Check(_api_base_url)] = "https://api.x.com"
     timeout_seconds: Annotated[float, Bounds(gt=0, le=120)] = 15
-    max_weighted_length: Annotated[int, Bounds(ge=1)] = 280
+    max_weighted_length: Annotated[int, Check(_max_weighted_length)] = 280
     #: Seconds after a send during which a post missing from the timeline stays ``unknown``
     #: (X's timelines lag behind a fresh post); only a miss after it makes the post ``failed``.
     reconcile_grace_seconds: Annotated[float, Bounds(ge=0, le=86400)] = 300
@@ -242,7 +285,7 @@ class DrillConfig:
     """Drill mode (訓練): where drill posts go and how they are marked."""
 
     __pydantic_config__ = _STRICT_KEYS
-    api_base_url: str = "http://127.0.0.1:8787"
+    api_base_url: Annotated[str, Check(_api_base_url)] = "http://127.0.0.1:8787"
     web_base_url: str | None = None  # where drill posts are seen; default: the practice server itself
     marker: str = "【訓練】"
 
@@ -344,8 +387,8 @@ class GateConfig:
     """The gate's policy settings (投稿前チェック)."""
 
     __pydantic_config__ = _STRICT_KEYS
-    override_categories: list[str] = field(default_factory=lambda: list(DEFAULT_OVERRIDE_CATEGORIES))
-    min_justification_chars: Annotated[int, Bounds(ge=1)] = 10
+    override_categories: Annotated[list[str], Check(_override_categories)] = field(default_factory=lambda: list(DEFAULT_OVERRIDE_CATEGORIES))
+    min_justification_chars: Annotated[int, Bounds(ge=1, le=1000)] = 10
     allow_domains: list[str] = field(default_factory=list)
     allow_phones: list[str] = field(default_factory=list)
     allow_emails: list[str] = field(default_factory=list)
@@ -353,14 +396,15 @@ class GateConfig:
     religious_terms: list[str] = field(default_factory=lambda: ["布教", "入信", "信者募集"])
     discriminatory_terms: list[str] = field(default_factory=list)
     obscene_terms: list[str] = field(default_factory=list)
-    duplicate_window_hours: Annotated[int, Bounds(ge=0)] = 24
-    same_template_warn_minutes: Annotated[int, Bounds(ge=0)] = 30
+    # Bounded above: a window beyond any date (99999999999 hours) is no policy, and overflows.
+    duplicate_window_hours: Annotated[int, Bounds(ge=0, le=24 * 366)] = 24
+    same_template_warn_minutes: Annotated[int, Bounds(ge=0, le=24 * 60)] = 30
     override_fit: dict[str, list[str]] = field(
         default_factory=lambda: {k: list(v) for k, v in DEFAULT_OVERRIDE_FIT.items()})
     # Words that contain a term but are not the activity (投票所 is a place); see gate._configured_terms.
     term_exceptions: list[str] = field(default_factory=lambda: list(DEFAULT_TERM_EXCEPTIONS))
     # A 「○時○分現在」 older than this at publishing, or ahead of it, is warned about (R12); 0 = off.
-    stale_time_minutes: Annotated[int, Bounds(ge=0)] = 60
+    stale_time_minutes: Annotated[int, Bounds(ge=0, le=7 * 24 * 60)] = 60
     allow_self_approval: bool = False  # an approver may approve their own post (off: four eyes)
 
 

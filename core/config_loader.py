@@ -68,7 +68,7 @@ def load_settings(path: Path | None, *, fresh: bool = False, **overrides: Any) -
         settings = validated_cache.read(name, key, Settings)
         if settings is not None:
             return settings
-    settings = validate(path, data.decode("utf-8", errors="replace"), overrides)
+    settings = validate(path, _decode(path, data), overrides)
     if key and _read_config(path) == data:  # not if the file changed while being validated
         validated_cache.write(name, key, settings)
     return settings
@@ -83,15 +83,30 @@ def _read_config(path: Path | None) -> bytes:
         raise InputError(
             f"設定ファイルが見つかりません: {path}",
             hint=(
-                f"config.example.toml を {path} にコピーして自治体に合わせて書き換えるか、"
-                "--config で場所を指定してください。試すだけなら dutypost --demo を使えます。\n"
-                f"(admin) Config file not found: {path}. Copy config.example.toml there or pass --config."
+                f"dutypost config init --municipality 自治体名 で作るか、例の設定 {config.EXAMPLE_CONFIG} を "
+                f"{path} にコピーして自治体に合わせて書き換えるか、--config で場所を指定してください。"
+                "試すだけなら dutypost --demo を使えます。\n"
+                f"(admin) Config file not found: {path}. Run `dutypost config init --municipality NAME`, "
+                f"copy {config.EXAMPLE_CONFIG} there, or pass --config."
             ),
         ) from None
     except OSError as exc:
         raise InputError(
             f"設定ファイルを読めません: {path} ({exc.strerror})",
             hint=f"ファイルの権限を確かめてください。\n(admin) Cannot read config file {path}: {exc.strerror}.",
+        ) from None
+
+
+def _decode(path: Path | None, data: bytes) -> str:
+    """The file's text; bytes that are not UTF-8 are an error naming the line (TOML is UTF-8)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"{path}:{line}: 設定ファイルに UTF-8 でない文字があります ({exc.start + 1} バイト目)。",
+            hint=(f"{path} を UTF-8 で保存し直してください (Shift_JIS などで保存されていないか確かめます)。\n"
+                  f"(admin) {path}:{line}: not valid UTF-8; save the file as UTF-8."),
         ) from None
 
 
@@ -173,12 +188,24 @@ def validate(path: Path | None, text: str, overrides: dict[str, Any]) -> Setting
         import tomllib
 
         try:
-            tomllib.loads(text)
+            parsed = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise InputError(
                 f"{path}: TOML の書き方に誤りがあります: {exc}",
                 hint="示された行と列を直してください (文字列は \"…\" で囲み、表の見出しは [x] の形です)。",
             ) from None
+        except RecursionError:  # tomllib recurses once per level of [[…]] / {…}
+            raise InputError(
+                f"{path}: 配列か表の入れ子が深すぎて読めません。",
+                hint=f"設定の値は 2〜3 段の入れ子で足ります。{config.EXAMPLE_CONFIG} の形に直してください。",
+            ) from None
+        if not parsed and not overrides:
+            raise InputError(
+                f"{path}: 設定ファイルが空です (キーが一つもありません)。",
+                hint=(f"dutypost config init --municipality 自治体名 で例の設定から作るか、"
+                      f"{config.EXAMPLE_CONFIG} をコピーして書き換えてください。"),
+            )
+    _check_environment()
     model = _settings_model()
     token = _toml_path.set(path)
     try:
@@ -192,6 +219,74 @@ def validate(path: Path | None, text: str, overrides: dict[str, Any]) -> Setting
     except ValueError as exc:  # the cross-checks between sections (Settings.__post_init__)
         where = str(path) if path else "設定"
         raise InputError(f"{where}: 設定に誤りがあります (1 件)。\n  {where}: {exc}\n{ADMIN_FOOTER}") from None
+
+
+# -- names that are not ours ----------------------------------------------------------
+
+#: ``DUTYPOST_`` variables that are not settings: read elsewhere (the credentials, the file).
+_OTHER_VARIABLES = frozenset({"DUTYPOST_CONFIG", *(env_name(k) for k in SECRET_KEYS)})
+
+
+def suggest(word: str, known: list[str]) -> str | None:
+    """The known name closest to a misspelt ``word`` ("did you mean"), or None."""
+    import difflib
+
+    found = difflib.get_close_matches(word.lower(), [k.lower() for k in known], n=1, cutoff=0.6)
+    return next((k for k in known if k.lower() == found[0]), None) if found else None
+
+
+def _section_fields(loc: list[str]) -> list[str] | None:
+    """The field names of the section at ``loc`` (e.g. ``["x"]``, ``["operators", "0"]``)."""
+    import dataclasses
+    import typing
+
+    cls: Any = Settings
+    for part in loc:
+        if part.isdigit():
+            continue
+        hints = typing.get_type_hints(cls, include_extras=False)
+        kind = hints.get(part)
+        while kind is not None and typing.get_origin(kind) in (list, typing.Union, type(int | None)):
+            args = [a for a in typing.get_args(kind) if a is not type(None)]
+            kind = args[0] if args else None
+        if kind is None or not dataclasses.is_dataclass(kind):
+            return None
+        cls = kind
+    return [f.name for f in fields(cls)]
+
+
+def _known_keys(loc: list[str]) -> list[str]:
+    return _section_fields(loc) or []
+
+
+def known_variables() -> list[str]:
+    """Every ``DUTYPOST_<SECTION>__<KEY>`` that overrides a setting, and the others read."""
+    names = set(_OTHER_VARIABLES)
+    for section in fields(Settings):
+        names.add(f"DUTYPOST_{section.name.upper()}")
+        for key in _section_fields([section.name]) or []:
+            names.add(f"DUTYPOST_{section.name.upper()}__{key.upper()}")
+    return sorted(names)
+
+
+def _check_environment() -> None:
+    """An unknown ``DUTYPOST_`` variable is an error, as an unknown key in the file is: a
+    misspelt override must not leave the file's value quietly in force."""
+    known = set(known_variables())
+    for name in sorted(os.environ):
+        upper = name.upper()
+        if not upper.startswith("DUTYPOST_") or upper in known:
+            continue
+        if any(upper.startswith(k + "__") for k in known if "__" in k):
+            continue  # inside a table value (DUTYPOST_MUNICIPALITY__PAGES__BOSAI): pydantic checks it
+        near = suggest(upper, sorted(known))
+        raise InputError(
+            f"環境変数 {name} は dutypost の設定にありません。",
+            hint=((f"{near} の間違いではありませんか? " if near else "")
+                  + f"綴りを直すか、この変数を消してください (unset {name})。設定は DUTYPOST_<表>__<キー> の形です "
+                  "(例: DUTYPOST_X__API_BASE_URL)。\n"
+                  f"(admin) Unknown environment variable {name}; fix its name or unset it."),
+        )
 
 
 # -- what is wrong, in Japanese ---------------------------------------------------------
@@ -211,7 +306,9 @@ def _describe_validation_error(exc: ValidationError, path: Path | None, text: st
                 fix = ("X の認証情報は設定ファイルに書けません。この行を消し、dutypost auth で秘密情報ファイルを作るか、"
                        f"環境変数 {env_name(loc[-1])} で渡してください。")
             else:
-                fix = "このキーは使えません。綴りを確かめるか、config.example.toml にあるキー名を使ってください。"
+                near = suggest(loc[-1], _known_keys(loc[:-1]))
+                fix = (f"このキーは使えません。{near} の間違いではありませんか?" if near else
+                       f"このキーは使えません。綴りを確かめるか、{config.EXAMPLE_CONFIG} にあるキー名を使ってください。")
         elif kind in ("missing", "missing_argument"):
             fix = "このキーは必須です。値を書いてください。"
         else:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable
 
 from dutypost.core.config import Operator, Settings
 from dutypost.core.config_loader import load_settings, resolve_config_path
-from dutypost.core.credentials import load_credentials
+from dutypost.core.credentials import check_secrets_at_start, load_credentials
 from dutypost.core.errors import InputError, NoCredentials, WrongAccount
 from dutypost.core.identity import resolve_operator
 
@@ -194,5 +194,6 @@ def build_context(
 ) -> DutyContext:
     path = resolve_config_path(config)
     settings = load_settings(path)
+    check_secrets_at_start(settings)
     operator = resolve_operator(settings, operator_id, os_user=os_user)
     return DutyContext(settings=settings, operator=operator, drill=drill, config_path=path, clock=clock)

@@ -49,6 +49,19 @@ def check_secrets_file_mode(path: Path) -> None:
         )
 
 
+def check_secrets_at_start(settings: Settings) -> None:
+    """SPEC §9: a secrets file others can read stops the app when it starts, not only when
+    a post is about to be sent. No file is fine here (credentials may come from the
+    environment, or a drill needs none)."""
+    path = secrets_path(settings)
+    try:
+        present = path.is_file()
+    except OSError:
+        present = False
+    if present:
+        check_secrets_file_mode(path)
+
+
 def credentials_from_environment() -> dict[str, str | None]:
     """The four ``DUTYPOST_X__*`` credentials; None for each one not set.
 

@@ -62,6 +62,8 @@ adds it in drill mode (訓練).
 
 from __future__ import annotations
 
+import os
+
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -71,7 +73,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from dutypost.core.config import BUNDLED_TEMPLATES
+from dutypost.core.config import BUNDLED_TEMPLATES, EXAMPLE_CONFIG
 from dutypost.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -269,6 +271,11 @@ def load_templates(dirs: Sequence[Path], *, fresh: bool = False) -> TemplateSet:
         if not directory.is_dir():
             key.add("missing")  # said as an error; a folder made later is seen at once
             continue
+        try:
+            os.listdir(directory)
+        except OSError as exc:
+            key.add(f"unreadable {exc.errno}")  # said as an error by _load
+            continue
         for path in sorted(directory.glob("*.toml")):
             try:
                 key.add(path.name).add(path.read_bytes())
@@ -292,6 +299,15 @@ def _load(dirs: Sequence[Path]) -> TemplateSet:
             errors.append(TemplateError(
                 directory, None,
                 "テンプレートのフォルダが見つかりません。設定 [templates] site_dir の場所を確かめてください。",
+            ))
+            continue
+        try:
+            os.listdir(directory)  # glob() sees an unreadable folder as an empty one
+        except OSError as exc:
+            errors.append(TemplateError(
+                directory, None,
+                f"テンプレートのフォルダを読めません ({exc.strerror})。dutypost を動かす利用者が読めるように"
+                f"権限を直してください (例: chmod a+rx {directory})。",
             ))
             continue
         for path in sorted(directory.glob("*.toml")):
@@ -707,7 +723,7 @@ def _check_variables(template: Template, variables: Mapping[str, str]) -> None:
             raise InputError(
                 f"テンプレート {template.id} は自治体名を使いますが、設定の [municipality] {key} がありません。",
                 hint="設定ファイルに [municipality] の表を書き、name = \"阿見町\"、kind = \"町\" のように"
-                     "自治体名と種類 (町・市・村・区) を書いてください。config.example.toml に例があります。",
+                     f"自治体名と種類 (町・市・村・区) を書いてください。{EXAMPLE_CONFIG} に例があります。",
             )
 
 

@@ -178,6 +178,12 @@ class DutypostApp(App[int]):
         self._account_problem = ""  # what it, or a publish, learned: kept until a post goes out
         if slow_link:
             self.theme = SLOW_LINK_THEME
+        else:
+            from dutypost.core.tui_state import saved_theme
+
+            theme = saved_theme(ctx.settings)
+            if theme and theme in self.available_themes:
+                self.theme = theme
         self.set_keymap(ctx.settings.tui.keymap)
 
     # -- start-up ------------------------------------------------------------------------
@@ -190,6 +196,8 @@ class DutypostApp(App[int]):
         return HomeScreen()
 
     def on_mount(self) -> None:
+        if not self.slow_link:  # the slow-link theme is the link's, not a choice to keep
+            self.theme_changed_signal.subscribe(self, self._keep_theme)
         for notice in self.ctx.notices:
             self.notify(notice, title="お知らせ", severity="warning", timeout=NOTICE_SECONDS, markup=False)
         try:
@@ -487,6 +495,11 @@ class DutypostApp(App[int]):
 
     def action_handover(self) -> None:
         self.open_handover()
+
+    def _keep_theme(self, theme) -> None:
+        from dutypost.core.tui_state import save_theme
+
+        save_theme(self.ctx.settings, theme.name)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield SystemCommand("ヘルプ (F1)", "この画面の説明とキーの一覧", self.action_help)
