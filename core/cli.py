@@ -247,6 +247,13 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     ae = asub.add_parser("export", parents=[common], help="監査記録を書き出す")
     ae.add_argument("--json", action="store_true")
 
+    lg = add("ledger", "記録ファイルのバックアップと復元")
+    lsub = lg.add_subparsers(dest="ledger_command", required=True, metavar="backup|restore", parser_class=_Parser)
+    lb = lsub.add_parser("backup", parents=[common], help="記録ファイルの一貫したコピーを作る (使用中でもよい)")
+    lb.add_argument("path", type=Path, metavar="PATH", help="コピーの保存先 (ファイルかフォルダー)")
+    lr = lsub.add_parser("restore", parents=[common], help="バックアップを検査してから記録ファイルと入れ替える")
+    lr.add_argument("path", type=Path, metavar="PATH", help="dutypost ledger backup で作ったファイル")
+
     fm = add("form", "様式第1号 (ツイッター情報更新伺) を書き出す")
     fm.add_argument("post_id", type=int)
     fm.add_argument("--format", dest="fmt", choices=["md", "html", "csv"], default="md")
@@ -699,12 +706,24 @@ def cmd_outbox(args) -> int:
     return 0
 
 
-def _verified(ctx, anchors=()):
+def _progress_line(what: str):
+    """A progress line on stderr when it is a terminal (else None: nothing is printed)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        print(f"\r{what} {done:,} / {total:,} 件", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def _verified(ctx, anchors=(), progress=None):
     """The ledger's audit trail verified against ``anchors`` and the configured anchor file;
     raises :class:`TamperingDetected` (exit 6) naming the first bad event or row."""
     from dutypost.core.errors import TamperingDetected
 
-    result = ctx.ledger.verify(anchors=anchors, anchor_file=ctx.settings.ledger.anchor_file)
+    result = ctx.ledger.verify(anchors=anchors, anchor_file=ctx.settings.ledger.anchor_file, progress=progress)
     if not result.ok:
         raise TamperingDetected(
             f"監査記録の改ざんを見つけました: {result.reason}",
@@ -721,13 +740,20 @@ def cmd_audit(args) -> int:
 
     ctx = _context(args)
     if args.audit_command == "verify":
+        from dutypost.core.ledger import LedgerError
+        from dutypost.core.ledger.connection import RESTORE_HINT
+
+        problems = ctx.ledger.integrity_problems()
+        if problems:
+            raise LedgerError(f"記録ファイル {ctx.ledger.path} が壊れています (integrity_check: {problems[0]})。",
+                              hint=RESTORE_HINT, path=ctx.ledger.path)
         anchors = []
         for text in args.anchors:
             try:
                 anchors.append(parse_anchor(text))
             except ValueError as exc:
                 raise InputError(f"--anchor: {exc}", hint="dutypost audit head が表示した「番号:ハッシュ」をそのまま指定します。") from None
-        result = _verified(ctx, anchors)
+        result = _verified(ctx, anchors, progress=_progress_line("監査記録を確認しています"))
         print(f"監査記録は改ざんされていません ({result.checked} 件を確認)。"
               f"投稿・承認・緊急オーバーライドの行 {result.rows_checked} 件が監査記録と一致しました"
               + (f" (この版より前の行 {result.rows_before_check} 件は対象外)" if result.rows_before_check else "")
@@ -749,6 +775,24 @@ def cmd_audit(args) -> int:
     else:
         for e in events:
             print(f"#{e['id']} {e['at']} {e['operator']} {e['kind']} post={e.get('post_id')} {json.dumps(e['payload'], ensure_ascii=False)}")
+    return 0
+
+
+def cmd_ledger(args) -> int:
+    from dutypost.core.config_loader import load_settings, resolve_config_path
+    from dutypost.core.ledger.backup import backup, restore
+
+    settings = load_settings(resolve_config_path(getattr(args, "config", None)))
+    ledger_path = settings.ledger.path
+    if args.ledger_command == "backup":
+        copy = backup(ledger_path, args.path)
+        print(f"記録ファイル {ledger_path} のバックアップを {copy} に作りました。")
+        return 0
+    result = restore(ledger_path, args.path)
+    kept = f"元の記録ファイルは {result.kept} に残しました。" if result.kept else ""
+    print(f"バックアップ {result.restored_from} を検査し (監査記録 {result.events} 件、改ざんなし)、"
+          f"記録ファイル {ledger_path} に戻しました。{kept}")
+    print("バックアップより後の投稿と操作は、この記録にありません。X のアカウントの投稿と照らし合わせてください。", file=sys.stderr)
     return 0
 
 
@@ -1031,6 +1075,7 @@ COMMANDS = {
     "history": cmd_history,
     "outbox": cmd_outbox,
     "audit": cmd_audit,
+    "ledger": cmd_ledger,
     "form": cmd_form,
     "status": cmd_status,
     "handover": cmd_handover,

@@ -57,7 +57,11 @@ if TYPE_CHECKING:
 
 LEDGER_POLL_SECONDS = 1.0
 BOARD_POLL_SECONDS = 2.0
+#: The board is read again after this long even when the ledger did not change.
+BOARD_REFRESH_SECONDS = 60.0
 RECENT_POSTS = 8
+#: The most outbox entries the poll reads (the status bar counts them all).
+OUTBOX_SHOWN = 200
 NOTICE_SECONDS = 30
 SLOW_LINK_THEME = "ansi-dark"
 
@@ -116,13 +120,21 @@ class DutypostApp(App[int]):
 
     class LedgerPolled(Message):
         def __init__(self, recent: tuple, outbox: tuple, post_hoc: tuple, requests: tuple,
-                     session: object | None = None) -> None:
+                     outbox_count: int, session: object | None = None) -> None:
             super().__init__()
             self.recent = recent
             self.outbox = outbox
             self.post_hoc = post_hoc
             self.requests = requests
+            self.outbox_count = outbox_count
             self.session = session
+
+    class LedgerFailed(Message):
+        """The ledger cannot be used (damaged, a folder, unwritable, full, locked, newer)."""
+
+        def __init__(self, error) -> None:
+            super().__init__()
+            self.error = error
 
     class BoardPolled(Message):
         def __init__(self, board: tuple, followups: tuple) -> None:
@@ -157,6 +169,11 @@ class DutypostApp(App[int]):
         self.sending = threading.Lock()
         self._announced_requests: set[int] = set()
         self._background_started = False
+        #: The ledger's change token at the last poll (see :meth:`poll_ledger`).
+        self._ledger_token: tuple | None = None
+        self._board_token: tuple | None = None
+        self._board_read_at = 0.0
+        self.ledger_failed = False
         self._account_probed = False  # the account check (users/me) is tried once per process
         self._account_problem = ""  # what it, or a publish, learned: kept until a post goes out
         if slow_link:
@@ -312,19 +329,47 @@ class DutypostApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="ledger-poll")
     def poll_ledger(self) -> None:
-        ledger = self.ctx.ledger
-        recent = tuple(ledger.list_posts(limit=RECENT_POSTS))
-        outbox = tuple(ledger.outbox())
-        post_hoc = tuple(reversed(ledger.awaiting_post_hoc_approval()))
-        requests = tuple(ledger.pending_approval_requests(self.ctx.operator.department)) if self.is_approver else ()
-        session = ledger.active_override_session(self.ctx.operator.id, self.ctx.now(), self.ctx.drill)
-        self.post_message(self.LedgerPolled(recent, outbox, post_hoc, requests, session))
+        """Read what the status bar and home show, only when the ledger changed since the
+        last poll (``PRAGMA data_version``): an idle session costs one cheap statement a
+        second. Counts and the newest rows only, so the cost does not grow with the years."""
+        from dutypost.core.errors import DutypostError
+        from dutypost.core.ledger import OUTBOX_STATES
+
+        if self.ledger_failed:
+            return
+        try:
+            ledger = self.ctx.ledger
+            token = ledger.change_token()
+            session = self.override_session
+            expired = session is not None and self.ctx.now() >= session.until
+            if token == self._ledger_token and not expired:
+                return  # nothing changed (an override session ending with time is read again)
+            recent = tuple(ledger.list_posts(limit=RECENT_POSTS))
+            outbox = tuple(ledger.outbox(limit=OUTBOX_SHOWN))
+            outbox_count = len(outbox) if len(outbox) < OUTBOX_SHOWN else ledger.count_posts(OUTBOX_STATES)
+            post_hoc = tuple(reversed(ledger.awaiting_post_hoc_approval()))
+            requests = (tuple(ledger.pending_approval_requests(self.ctx.operator.department))
+                        if self.is_approver else ())
+            session = ledger.active_override_session(self.ctx.operator.id, self.ctx.now(), self.ctx.drill)
+        except DutypostError as exc:
+            self.post_message(self.LedgerFailed(exc))
+            return
+        self._ledger_token = token
+        self.post_message(self.LedgerPolled(recent, outbox, post_hoc, requests, outbox_count, session))
+
+    @on(LedgerFailed)
+    def _ledger_failed(self, message: LedgerFailed) -> None:
+        from dutypost.tui.screens.fault import LedgerFaultScreen
+
+        if not self.ledger_failed:
+            self.ledger_failed = True
+            self.push_screen(LedgerFaultScreen(message.error))
 
     @on(LedgerPolled)
     def _ledger_polled(self, message: LedgerPolled) -> None:
         self.recent_posts = message.recent
         self.outbox_posts = message.outbox
-        self.outbox_count = len(message.outbox)
+        self.outbox_count = message.outbox_count
         self.post_hoc_posts = message.post_hoc
         self.post_hoc_count = len(message.post_hoc)
         self.approval_requests = message.requests
@@ -337,9 +382,24 @@ class DutypostApp(App[int]):
         from dutypost.core.followups import open_followups
         from dutypost.core.in_force import in_force
 
+        from dutypost.core.errors import DutypostError
+
+        if self.ledger_failed:
+            return
         ctx = self.ctx
-        board = tuple(in_force(ctx.ledger, ctx.templates, drill=ctx.drill))
-        follow = tuple(open_followups(ctx.ledger, ctx.settings, ctx.templates, drill=ctx.drill, now=ctx.now()))
+        try:
+            # Like the ledger poll, one cheap statement while nothing changed; read again at
+            # least every BOARD_REFRESH_SECONDS, since follow-ups close with time alone.
+            token = ctx.ledger.change_token()
+            moment = time.monotonic()
+            if token == self._board_token and moment - self._board_read_at < BOARD_REFRESH_SECONDS:
+                return
+            board = tuple(in_force(ctx.ledger, ctx.templates, drill=ctx.drill))
+            follow = tuple(open_followups(ctx.ledger, ctx.settings, ctx.templates, drill=ctx.drill, now=ctx.now()))
+        except DutypostError as exc:
+            self.post_message(self.LedgerFailed(exc))
+            return
+        self._board_token, self._board_read_at = token, moment
         self.post_message(self.BoardPolled(board, follow))
 
     @on(BoardPolled)

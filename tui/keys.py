@@ -64,6 +64,8 @@ checklist.keep-original    k              withdraw the deletion, keep the origin
 approvals.approve          F10, Ctrl+O    approve a request (承認する)
 approvals.reject           F8, Ctrl+R     send a request back (差し戻す)
 approvals.sign-off         F10, Ctrl+O    post-hoc approval of an overridden post (事後承認する)
+history.more               n              the next, older page of the history (さらに古い投稿)
+fault.quit                 Enter, q       leave the ledger fault screen, exit code 2 (終了)
 =========================  =============  ============================================
 
 In dialogs with a text field, the Ctrl twins avoid the letters the field takes for

@@ -16,7 +16,12 @@ The package, by concern (each store is a mixin of :class:`Ledger`, all on one co
 - :mod:`~dutypost.core.ledger.checklists`: the checklists' rows (the items and their rules
   are :mod:`dutypost.core.checklists`);
 - :mod:`~dutypost.core.ledger.followups`: the follow-up on other channels after an emergency
-  post, and the posts the board of what is in force (発令中) reads.
+  post, and the posts the board of what is in force (発令中) reads;
+- :mod:`~dutypost.core.ledger.backup`: ``ledger backup`` and ``ledger restore``.
+
+A file that cannot be used (damaged, a folder, unwritable, the disk full, locked by another
+program, from a newer version) raises :class:`LedgerError` (exit 2), naming the file and
+what to do next.
 
 A change and its audit event are always written in one transaction.
 
@@ -39,7 +44,7 @@ from dutypost.core.ledger.audit import (
     read_anchor_file,
 )
 from dutypost.core.ledger.checklists import ChecklistEvent, ChecklistStore, StoredChecklist, StoredItem
-from dutypost.core.ledger.connection import BUSY_TIMEOUT_SECONDS, MIGRATIONS, SCHEMA_VERSION
+from dutypost.core.ledger.connection import BUSY_TIMEOUT_SECONDS, MIGRATIONS, SCHEMA_VERSION, LedgerError
 from dutypost.core.ledger.drafts import DRAFT_CLOSED_STATES, Draft, DraftPurpose, DraftStore
 from dutypost.core.ledger.followups import EVENT_FOLLOWUP, FOLLOWUP_RESULTS, FollowupRecord, FollowupStore
 from dutypost.core.ledger.posts import (
@@ -57,7 +62,7 @@ _MIGRATIONS = MIGRATIONS  # the name the tests of schema upgrades have always us
 __all__ = [
     "APPROVAL_METHODS", "BUSY_TIMEOUT_SECONDS", "DRAFT_CLOSED_STATES", "GENESIS_HASH", "MAX_SESSION_HOURS",
     "MIGRATIONS", "OUTBOX_STATES", "POST_STATES", "POST_STATE_LABELS", "ROW_TABLES", "SCHEMA_VERSION", "TRANSITIONS",
-    "Anchor", "ApprovalRequest", "AuditEvent", "ChecklistEvent", "Draft", "DraftPurpose", "Ledger", "OverrideSession",
+    "Anchor", "ApprovalRequest", "AuditEvent", "ChecklistEvent", "Draft", "DraftPurpose", "Ledger", "LedgerError", "OverrideSession",
     "Post", "SameTemplateTaken", "StoredChecklist", "StoredItem", "VerifyResult", "canonical_json", "event_hash",
     "parse_anchor", "read_anchor_file", "EVENT_FOLLOWUP", "FOLLOWUP_RESULTS", "FollowupRecord",
 ]

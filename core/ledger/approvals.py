@@ -32,6 +32,14 @@ class ApprovalRequest:
     note: str
 
 
+AWAITING_POST_HOC = (
+    "WHERE id IN (SELECT post_id FROM overrides WHERE lifts_approval = 1 AND approval_id IS NULL)"
+    " AND state IN ('sent', 'deleted')"
+)
+"""Posts sent under an override that lifted the approval check, not yet approved: read
+through the partial index ``overrides_awaiting``, so its cost does not grow with the years."""
+
+
 class ApprovalStore(PostStore):
     """Approvals and overrides of posts (they are read with the post, see :class:`PostStore`)."""
 
@@ -58,12 +66,19 @@ class ApprovalStore(PostStore):
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (post_id, approver, method, at, recorded_by, int(post_hoc), note),
         ).lastrowid
+        rows = [("approvals", approval_id)]
+        if post_id is not None:  # an override of this post no longer awaits approval
+            settled = conn.execute("SELECT id FROM overrides WHERE post_id = ? AND approval_id IS NULL",
+                                   (post_id,)).fetchone()
+            if settled is not None:
+                conn.execute("UPDATE overrides SET approval_id = ? WHERE id = ?", (approval_id, settled["id"]))
+                rows.append(("overrides", settled["id"]))
         payload = {"approver": approver, "method": method, "at": at, "recorded_by": recorded_by,
                    "post_hoc": post_hoc}
         if note:
             payload["note"] = note
         self._append(conn, operator=recorded_by, kind="approval.post_hoc" if post_hoc else "approval.recorded",
-                     post_id=post_id, payload=payload, rows=[("approvals", approval_id)])
+                     post_id=post_id, payload=payload, rows=rows)
         return approval_id
 
     def request_approval(self, *, draft_id: str | None, post_id: int | None, requested_by: str,
@@ -154,10 +169,12 @@ class ApprovalStore(PostStore):
             if session_id is not None and not conn.execute(
                     "SELECT 1 FROM override_sessions WHERE id = ?", (session_id,)).fetchone():
                 raise ValueError(f"緊急オーバーライドの時間枠 #{session_id} は記録にありません。")
+            approved = conn.execute("SELECT min(id) FROM approvals WHERE post_id = ?", (post_id,)).fetchone()[0]
             override_id = conn.execute(
-                "INSERT INTO overrides (post_id, operator, category, reason, lifted, at, session_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (post_id, operator, category, reason, canonical_json(lifted), stamp, session_id),
+                "INSERT INTO overrides (post_id, operator, category, reason, lifted, lifts_approval, approval_id, at,"
+                " session_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (post_id, operator, category, reason, canonical_json(lifted), int("approval" in lifted), approved,
+                 stamp, session_id),
             ).lastrowid
             payload = {"category": category, "reason": reason, "lifted": lifted}
             if session_id is not None:
@@ -169,12 +186,12 @@ class ApprovalStore(PostStore):
     def awaiting_post_hoc_approval(self) -> list[Post]:
         """Posts that went out (sent, or sent and later deleted) under an override that lifted
         the approval check, and that no approver has approved yet (事後承認待ち)."""
-        return self._select_posts(
-            "WHERE state IN ('sent', 'deleted')"
-            " AND id IN (SELECT o.post_id FROM overrides o, json_each(o.lifted) l WHERE l.value = 'approval')"
-            " AND id NOT IN (SELECT post_id FROM approvals WHERE post_id IS NOT NULL)",
-            (),
-        )
+        return self._select_posts(AWAITING_POST_HOC, ())
+
+    def awaiting_post_hoc_count(self) -> int:
+        """How many posts await 事後承認 (see :meth:`awaiting_post_hoc_approval`)."""
+        with self._read() as conn:
+            return conn.execute(f"SELECT count(*) FROM posts {AWAITING_POST_HOC}").fetchone()[0]
 
     def sign_off(self, post_id: int, *, approver: str, note: str = "", allow_self_approval: bool = False) -> None:
         """Post-hoc approval (事後承認) of an overridden post, from the approver's own session;

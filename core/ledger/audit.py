@@ -34,7 +34,7 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +49,7 @@ from dutypost.core.ledger.connection import (
 )
 
 GENESIS_HASH = "0" * 64
+VERIFY_BATCH = 5000
 AUDIT_TRIGGERS = ("audit_no_update", "audit_no_delete")
 ROW_TRIGGERS = ("posts_no_delete", "approvals_no_update", "approvals_no_delete", "overrides_no_update",
                 "overrides_no_delete")
@@ -63,6 +64,7 @@ FIELD_LABELS = {
     "draft_id": "下書き", "approver": "承認者", "method": "承認の方法", "at": "日時", "recorded_by": "記録した人",
     "post_hoc": "事後承認", "note": "メモ", "post_id": "投稿番号", "category": "区分", "reason": "理由",
     "lifted": "外した確認", "session_id": "緊急オーバーライドの時間枠", "account": "アカウント",
+    "lifts_approval": "承認の確認を外した", "approval_id": "承認",
 }
 _ANCHOR = re.compile(r"(\d+):([0-9a-f]{64})")
 
@@ -169,18 +171,38 @@ def event_hash(*, id: int, at: str, operator: str, kind: str, post_id: int | Non
     return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
 
 
+def _stored_intact(row: tuple) -> bool:
+    """Whether an audit row (as :meth:`AuditLog.verify` selects it) matches its hash.
+
+    The hash is taken over the stored text: the payload (and the rows, when present) are
+    stored as canonical JSON, so the canonical body is assembled around them without
+    parsing them. A payload stored in another spelling (by hand, or by an older writer) is
+    parsed and checked as before."""
+    event_id, at, operator, kind, post_id, payload, prev_hash, digest, rows = row
+    if isinstance(at, str) and isinstance(operator, str) and isinstance(kind, str) and isinstance(payload, str) \
+            and isinstance(prev_hash, str) and (post_id is None or type(post_id) is int) and type(event_id) is int \
+            and (rows is None or isinstance(rows, str)):
+        tail = "" if rows is None else f',"rows":{rows}'
+        body = (f'{{"at":{_dumps(at)},"id":{event_id},"kind":{_dumps(kind)},"operator":{_dumps(operator)},'
+                f'"payload":{payload},"post_id":{"null" if post_id is None else post_id},'
+                f'"prev_hash":{_dumps(prev_hash)}{tail}}}')
+        if hashlib.sha256(body.encode("utf-8")).hexdigest() == digest:
+            return True
+    try:
+        parsed = json.loads(payload)
+        parsed_rows = json.loads(rows) if rows is not None else None
+    except (TypeError, ValueError):
+        return False
+    return digest == event_hash(id=event_id, at=at, operator=operator, kind=kind, post_id=post_id, payload=parsed,
+                                prev_hash=prev_hash, rows=parsed_rows)
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+"""A string as canonical JSON spells it (one encoder: ``json.dumps`` with options builds one per call)."""
+
+
 def _event_rows(row: sqlite3.Row) -> dict | None:
     return json.loads(row["rows"]) if row["rows"] is not None else None
-
-
-def _event_intact(row: sqlite3.Row) -> bool:
-    try:
-        payload = json.loads(row["payload"])
-        rows = _event_rows(row)
-    except ValueError:
-        return False
-    return row["hash"] == event_hash(id=row["id"], at=row["at"], operator=row["operator"], kind=row["kind"],
-                                     post_id=row["post_id"], payload=payload, prev_hash=row["prev_hash"], rows=rows)
 
 
 def _shown(value: Any) -> str:
@@ -289,10 +311,17 @@ class AuditLog(LedgerConnection):
         """Every audit event as JSON-ready dicts, enough to re-verify the chain elsewhere."""
         return [event.as_json() for event in self.events()]
 
-    def verify(self, *, anchors: Iterable[Anchor] = (), anchor_file: Path | None = None) -> VerifyResult:
+    def verify(self, *, anchors: Iterable[Anchor] = (), anchor_file: Path | None = None,
+               progress: Callable[[int, int], None] | None = None) -> VerifyResult:
         """Walk the audit chain and report the first event that was changed, removed or moved;
         then check it against the anchors (``anchors`` and every line of ``anchor_file``),
-        and every row of posts, approvals and overrides against the trail's images of it."""
+        and every row of posts, approvals and overrides against the trail's images of it.
+
+        The trail is streamed in one read snapshot and each event is hashed over its stored
+        canonical text (:func:`_stored_intact`); only the anchored hashes and the last image
+        of each row are kept. ``progress(done, total)`` is called now and then (for a
+        progress line on a terminal).
+        """
         anchor_file = Path(anchor_file) if anchor_file else None
         sources: list[tuple[str, Anchor]] = [(f"--anchor {a}", a) for a in anchors]
         if anchor_file is not None:
@@ -301,29 +330,23 @@ class AuditLog(LedgerConnection):
             except ValueError as exc:
                 return _fail(0, None, f"監査記録の控えファイルが壊れています: {exc}")
             sources += [(f"{anchor_file}:{number}", a) for number, a in lines]
+        wanted = {a.id for _, a in sources}
         with self._read() as conn:
-            rows = conn.execute("SELECT * FROM audit ORDER BY id").fetchall()
             head_row = conn.execute("SELECT value FROM meta WHERE key = ?", (AUDIT_HEAD_KEY,)).fetchone()
             from_row = conn.execute("SELECT value FROM meta WHERE key = ?", (ROWS_FROM_KEY,)).fetchone()
             triggers = {r["name"] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+            total = conn.execute("SELECT count(*) FROM audit").fetchone()[0]
+            cursor = conn.cursor()
+            cursor.row_factory = None  # plain tuples: (id, at, operator, kind, post_id, payload, prev_hash, hash, rows)
+            cursor.execute("SELECT id, at, operator, kind, post_id, payload, prev_hash, hash, rows FROM audit ORDER BY id")
+            try:
+                found = self._walk_chain(cursor, total, progress, wanted)
+            finally:
+                cursor.close()
+            if isinstance(found, VerifyResult):
+                return found
             tables = {name: conn.execute(f"SELECT * FROM {name} ORDER BY id").fetchall() for name in ROW_TABLES}
-        prev_hash = GENESIS_HASH
-        hashes: list[str] = []
-        images: dict[str, tuple[int, dict | None]] = {}
-        for checked, row in enumerate(rows):
-            expected_id = checked + 1
-            if row["id"] != expected_id:
-                return _fail(checked, expected_id, f"監査記録 #{expected_id} が削除されています。")
-            if not _event_intact(row):
-                return _fail(checked, row["id"], f"監査記録 #{row['id']} の内容が書き換えられています。")
-            if row["prev_hash"] != prev_hash:
-                return _fail(checked, row["id"],
-                             f"監査記録 #{row['id']} と直前の記録のつながりが切れています (順序の入れ替えや差し替え)。")
-            prev_hash = row["hash"]
-            hashes.append(prev_hash)
-            for key, image in (_event_rows(row) or {}).items():
-                images[key] = (row["id"], image)
-        count = len(rows)
+        count, prev_hash, hashes, images = found
         if head_row is None:
             if count:
                 return _fail(count, None, "監査記録の末尾の控え (head) が消されています。")
@@ -336,7 +359,7 @@ class AuditLog(LedgerConnection):
                              f"監査記録 #{head['id'] + 1} 以降は dutypost を通さずに追加されています。")
             if head["hash"] != prev_hash:
                 return _fail(count - 1, count, f"監査記録 #{count} が差し替えられています。")
-        problem = self._check_anchors(sources, hashes, anchor_file)
+        problem = self._check_anchors(sources, hashes, count, anchor_file)
         if problem is not None:
             return problem
         rows_from = json.loads(from_row["value"]) if from_row is not None else {}
@@ -358,14 +381,50 @@ class AuditLog(LedgerConnection):
                             **counts)
 
     @staticmethod
-    def _check_anchors(sources: list[tuple[str, Anchor]], hashes: list[str],
+    def _walk_chain(cursor: sqlite3.Cursor, total: int, progress: Callable[[int, int], None] | None,
+                    wanted: set[int]) -> VerifyResult | tuple[int, str, dict[int, str], dict[str, tuple[int, dict | None]]]:
+        """The chain walk of :meth:`verify`: the first bad event, or (count, last hash, the
+        hashes of the ``wanted`` (anchored) ids, the last image of each row)."""
+        prev_hash = GENESIS_HASH
+        checked = 0
+        hashes: dict[int, str] = {}
+        images: dict[str, tuple[int, dict | None]] = {}
+        while rows := cursor.fetchmany(VERIFY_BATCH):
+            for row in rows:
+                event_id = row[0]
+                expected_id = checked + 1
+                if event_id != expected_id:
+                    return _fail(checked, expected_id, f"監査記録 #{expected_id} が削除されています。")
+                if not _stored_intact(row):
+                    return _fail(checked, event_id, f"監査記録 #{event_id} の内容が書き換えられています。")
+                if row[6] != prev_hash:
+                    return _fail(checked, event_id,
+                                 f"監査記録 #{event_id} と直前の記録のつながりが切れています (順序の入れ替えや差し替え)。")
+                prev_hash = row[7]
+                if event_id in wanted:
+                    hashes[event_id] = prev_hash
+                if row[8] is not None:
+                    for key, image in json.loads(row[8]).items():
+                        images[key] = (event_id, image)
+                checked += 1
+            if progress is not None:
+                progress(checked, total)
+        return checked, prev_hash, hashes, images
+
+    def integrity_problems(self) -> list[str]:
+        """``PRAGMA integrity_check`` of the whole file: empty when SQLite finds it sound."""
+        with self._read() as conn:
+            rows = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+        return [] if rows == ["ok"] else rows
+
+    @staticmethod
+    def _check_anchors(sources: list[tuple[str, Anchor]], hashes: dict[int, str], count: int,
                        anchor_file: Path | None) -> VerifyResult | None:
-        count = len(hashes)
         for source, anchor in sorted(sources, key=lambda item: item[1].id):
             if anchor.id > count:
                 return _fail(count, count + 1,
                              f"監査記録 #{count + 1} 以降が削除されています: 控え ({source}) には #{anchor.id} があります。")
-            if hashes[anchor.id - 1] != anchor.hash:
+            if hashes.get(anchor.id) != anchor.hash:
                 return _fail(anchor.id - 1, anchor.id,
                              f"監査記録 #{anchor.id} が控え ({source}) と一致しません"
                              " (監査記録が作り直されているか、差し替えられています)。")

@@ -11,11 +11,14 @@ Every table of the ledger is created here, by :data:`MIGRATIONS`, and nowhere el
 
 The file is created 0600 (0640 with a ``group``), and so are its ``-wal`` and ``-shm``.
 A write that fails because the disk is full, the file is read-only or the disk answers an
-I/O error raises :class:`~dutypost.core.errors.StorageFault` (exit 2) naming the file.
+I/O error raises :class:`LedgerError`, a :class:`~dutypost.core.errors.StorageFault` (exit 2),
+naming the file; so does a damaged file, a folder, a lock held by another program and a file
+from a newer version.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import threading
@@ -28,7 +31,7 @@ from typing import Self
 
 from dutypost.core.errors import InputError, StorageFault
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 BUSY_TIMEOUT_SECONDS = 15.0
 AUDIT_HEAD_KEY = "audit_head"
 """The ``meta`` key that holds the audit chain's head (see :mod:`dutypost.core.ledger.audit`)."""
@@ -222,6 +225,32 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 8: the account (アカウント, [[accounts]] id) each post went out on; '' for posts recorded
     # before there were several accounts (they went out on the one account there was).
     ("ALTER TABLE posts ADD COLUMN account TEXT NOT NULL DEFAULT ''",),
+    # 9: cost that does not grow with the years (issue 14). The duplicate check reads sent
+    # posts of one mode by time; an override says in columns whether it lifted the approval
+    # check and which approval settled it, so 事後承認待ち is one partial index, not a scan
+    # through JSON. Filled from the JSON and the approvals already recorded (the audit trail
+    # compares only the columns its images have, so older images still match). An override
+    # stays append-only except that its approval_id is set once, by the approval that
+    # settles it (that approval's audit event carries the override's row).
+    (
+        "CREATE INDEX posts_sent_by_mode ON posts (state, drill, sent_at)",
+        "CREATE INDEX posts_operator ON posts (operator)",
+        "ALTER TABLE overrides ADD COLUMN lifts_approval INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE overrides ADD COLUMN approval_id INTEGER REFERENCES approvals (id)",
+        "DROP TRIGGER IF EXISTS overrides_no_update",
+        """UPDATE overrides SET lifts_approval = EXISTS (
+               SELECT 1 FROM json_each(overrides.lifted) WHERE json_each.value = 'approval')""",
+        """UPDATE overrides SET approval_id = (
+               SELECT min(a.id) FROM approvals a WHERE a.post_id = overrides.post_id)""",
+        """CREATE TRIGGER overrides_no_update BEFORE UPDATE ON overrides
+           WHEN NOT (OLD.approval_id IS NULL AND NEW.approval_id IS NOT NULL AND NEW.id IS OLD.id
+                     AND NEW.post_id IS OLD.post_id AND NEW.operator IS OLD.operator
+                     AND NEW.category IS OLD.category AND NEW.reason IS OLD.reason AND NEW.lifted IS OLD.lifted
+                     AND NEW.lifts_approval IS OLD.lifts_approval AND NEW.at IS OLD.at
+                     AND NEW.session_id IS OLD.session_id)
+           BEGIN SELECT RAISE(ABORT, '緊急オーバーライドの記録は書き換えられません (overrides are append-only)'); END""",
+        "CREATE INDEX overrides_awaiting ON overrides (post_id) WHERE lifts_approval = 1 AND approval_id IS NULL",
+    ),
 )
 
 #: SQLite's words for a write the disk refused (full, read-only, I/O error, cannot open).
@@ -230,23 +259,22 @@ _STORAGE_WORDS = ("disk is full", "readonly", "read-only", "disk i/o error", "un
 
 
 def storage_fault(exc: BaseException, path: Path) -> StorageFault | None:
-    """The :class:`StorageFault` for ``exc`` when the disk refused to store ``path``, else None."""
-    if isinstance(exc, sqlite3.OperationalError):
-        words = str(exc).lower()
-        if not any(w in words for w in _STORAGE_WORDS):
-            return None
-        reason = str(exc)
-    elif isinstance(exc, OSError) and not isinstance(exc, sqlite3.Error):
-        reason = exc.strerror or str(exc)
-    else:
+    """The :class:`StorageFault` (a :class:`LedgerError`) for ``exc`` when the disk refused
+    to store ``path`` or the file cannot be used, else None (see :func:`ledger_fault`)."""
+    if not isinstance(exc, (sqlite3.Error, OSError)):
         return None
-    return StorageFault(
-        f"記録ファイル {path} に書き込めません ({reason})。",
-        hint=("ディスクの空き容量と、ファイルとフォルダの権限を確かめてください (df -h、ls -l)。"
-              "空きを作るか権限を直してから、もう一度実行してください。\n"
-              f"(admin) Cannot write the ledger {path}: {reason}."),
-        path=path,
-    )
+    fault = ledger_fault(path, exc)
+    if fault is not None:
+        return fault
+    if isinstance(exc, sqlite3.OperationalError) and any(w in str(exc).lower() for w in _STORAGE_WORDS):
+        return LedgerError(
+            f"記録ファイル {path} に書き込めません ({exc})。",
+            hint=("ディスクの空き容量と、ファイルとフォルダの権限を確かめてください (df -h、ls -l)。"
+                  "空きを作るか権限を直してから、もう一度実行してください。\n"
+                  f"(admin) Cannot write the ledger {path}: {exc}."),
+            path=path,
+        )
+    return None
 
 
 def create_private_file(path: Path, group: str | None = None) -> None:
@@ -275,6 +303,50 @@ def group_id(group: str) -> int:
                          hint="getent group で名前を確かめるか、group を消してください (記録は 0600 で作られます)。") from None
 
 
+class LedgerError(StorageFault):
+    """The ledger file cannot be used (exit 2): damaged, a folder, unwritable, the disk is
+    full, locked by another program, or from a newer version. The message names the file;
+    the hint says what to do next (restore the backup, free space, ...). A
+    :class:`~dutypost.core.errors.StorageFault`, so the publish path tells a write refused
+    before sending (exit 2) from one after the request left (exit 5)."""
+
+    def __init__(self, message: str, *, hint: str = "", path: Path | None = None) -> None:
+        super().__init__(message, hint=hint, path=path)
+
+
+RESTORE_HINT = ("バックアップから戻してください: dutypost ledger restore バックアップのファイル"
+                " (バックアップがなければ運用管理者に連絡してください)。")
+
+
+def ledger_fault(path: Path, exc: BaseException) -> LedgerError | None:
+    """The words for an SQLite or OS failure on the ledger file ``path``; None when the
+    failure is not about the file (a bug, which stays an unexpected error)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc)
+    if isinstance(exc, OSError):
+        name = "SQLITE_FULL" if exc.errno == errno.ENOSPC else "SQLITE_CANTOPEN"
+    if name.startswith("SQLITE_CORRUPT") or name == "SQLITE_NOTADB" or "malformed" in text or "not a database" in text:
+        return LedgerError(f"記録ファイル {path} が壊れています ({text})。", hint=RESTORE_HINT, path=path)
+    if name == "SQLITE_FULL" or "disk is full" in text:
+        return LedgerError(f"記録ファイル {path} に書き込めません: ディスクがいっぱいです。",
+                           hint="ディスクの空きを作ってからやり直してください (df -h で確かめ、古いバックアップやログを削除するなど)。"
+                                "この操作は記録されていません。", path=path)
+    if name.startswith("SQLITE_BUSY") or name.startswith("SQLITE_LOCKED") or "locked" in text:
+        return LedgerError(f"記録ファイル {path} は別のプログラムが使用中 (ロック中) です。",
+                           hint="そのファイルを開いているプログラム (sqlite3 やバックアップソフトなど) を終了してから"
+                                "やり直してください。", path=path)
+    if name.startswith("SQLITE_READONLY") or name.startswith("SQLITE_CANTOPEN") or name == "SQLITE_PERM" \
+            or name.startswith("SQLITE_IOERR"):
+        if path.is_dir():
+            return LedgerError(f"記録ファイル {path} はフォルダーです。",
+                               hint="設定の [ledger] path にファイルの場所を指定してください "
+                                    "(例: path = \"/var/lib/dutypost/ledger.sqlite3\")。", path=path)
+        return LedgerError(f"記録ファイル {path} に書き込めません (開けないか、書き込みを拒まれました: {text})。",
+                           hint=f"フォルダー {path.parent} とファイルに、dutypost を動かすユーザーの書き込み権限が"
+                                "あるか、読み取り専用でマウントされていないかを確かめてください (ls -l、df -h)。", path=path)
+    return None
+
+
 def utc_text(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("日時にタイムゾーンがありません (naive datetime)")
@@ -296,23 +368,28 @@ class LedgerConnection:
     is them all in one object."""
 
     def __init__(self, path: Path, *, now: Callable[[], datetime] | None = None,
-                 anchor_file: Path | None = None, group: str | None = None) -> None:
+                 busy_timeout: float = BUSY_TIMEOUT_SECONDS, anchor_file: Path | None = None,
+                 group: str | None = None) -> None:
         self.path = Path(path)
         self._now = now or system_now
         self._lock = threading.Lock()
+        self._busy_timeout = busy_timeout
+        #: Commits made through this connection (``PRAGMA data_version`` counts only the others').
+        self._commits = 0
         self.anchor_file = Path(anchor_file).expanduser() if anchor_file else None
         self.group = group or None
+        if self.path.is_dir():
+            raise ledger_fault(self.path, IsADirectoryError(str(self.path)))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             create_private_file(self.path, self.group)
-            self._conn = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
-            )
+            self._conn = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None,
+                                         check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
-            raise storage_fault(exc, self.path) or exc from None
-        self._conn.row_factory = sqlite3.Row
+            raise self._fault(exc) from exc
         try:
-            self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             self._use_wal()
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
@@ -324,6 +401,10 @@ class LedgerConnection:
             if fault is not None:
                 raise fault from None
             raise
+
+    def _fault(self, exc: BaseException) -> BaseException:
+        """``exc`` in words when it is about the file (:func:`ledger_fault`), else itself."""
+        return ledger_fault(self.path, exc) or exc
 
     def close(self) -> None:
         with self._lock:
@@ -341,7 +422,7 @@ class LedgerConnection:
         """Switch a new file to WAL. Switching needs an exclusive lock and SQLite answers
         "database is locked" at once, without the busy timeout, while another process
         (several SSH sessions starting together) is creating the same file: wait it out."""
-        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        deadline = time.monotonic() + self._busy_timeout
         while True:
             try:
                 if self._conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -373,9 +454,12 @@ class LedgerConnection:
         with self._write() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise InputError(
-                    f"記録ファイル {self.path} は新しい版の dutypost で作られています (schema {version})。",
-                    hint="dutypost を更新してください。",
+                raise LedgerError(
+                    f"記録ファイル {self.path} は新しい版の dutypost で作られています"
+                    f" (schema {version}、この版は {SCHEMA_VERSION} まで)。",
+                    hint="dutypost を新しい版に更新してください。古い版に戻す必要があるときは、"
+                         "更新前のバックアップを dutypost ledger restore で戻してください。",
+                    path=self.path,
                 )
             for statements in MIGRATIONS[version:]:
                 for statement in statements:
@@ -399,6 +483,7 @@ class LedgerConnection:
                         self._conn.execute("ROLLBACK")
                     raise
                 self._conn.execute("COMMIT")
+                self._commits += 1
             except BaseException as exc:
                 self._discard_pending()
                 if self._conn.in_transaction:
@@ -425,20 +510,42 @@ class LedgerConnection:
             try:
                 self._conn.execute("BEGIN")
             except sqlite3.Error as exc:
-                fault = storage_fault(exc, self.path)
-                if fault is not None:
-                    raise fault from exc
-                raise
+                raise self._fault(exc) from exc
             try:
                 yield self._conn
-            except sqlite3.Error as exc:
-                fault = storage_fault(exc, self.path)
+            except BaseException as exc:
+                if self._conn.in_transaction:
+                    try:
+                        self._conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                fault = storage_fault(exc, self.path) if isinstance(exc, sqlite3.Error) else None
                 if fault is not None:
                     raise fault from exc
                 raise
-            finally:
-                if self._conn.in_transaction:
+            if self._conn.in_transaction:
+                try:
                     self._conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    raise self._fault(exc) from exc
+
+    def backup_into(self, target: sqlite3.Connection) -> None:
+        """Copy the whole ledger into ``target`` with SQLite's online backup API: one
+        consistent snapshot, while other processes go on writing. Errors are the caller's
+        to word: they may be about ``target``."""
+        with self._lock:
+            self._conn.backup(target)
+
+    def change_token(self) -> tuple[int, int]:
+        """Changes whenever the ledger changed, by any process: ``PRAGMA data_version``
+        (commits by other connections) and this connection's own commits. One cheap
+        statement, so a poll can do nothing while nothing changed."""
+        with self._lock:
+            try:
+                version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            except sqlite3.Error as exc:
+                raise self._fault(exc) from exc
+            return version, self._commits
 
     def _stamp(self) -> str:
         return utc_text(self._now())

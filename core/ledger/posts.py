@@ -262,10 +262,17 @@ class PostStore(AuditLog):
 
     def list_posts(self, *, states: Iterable[str] | None = None, operator: str | None = None,
                    template_id: str | None = None, since: datetime | None = None,
-                   limit: int | None = None) -> list[Post]:
-        """Posts, newest first. ``since`` compares with the creation time."""
+                   limit: int | None = None, before_id: int | None = None) -> list[Post]:
+        """Posts, newest first. ``since`` compares with the creation time.
+
+        Paging (keyset): ``before_id`` starts after the post with that id, so the next page
+        of a listing is ``list_posts(..., limit=n, before_id=page[-1].id)``; a page costs
+        the same at any age of the ledger."""
         clauses: list[str] = []
         params: list[Any] = []
+        if before_id is not None:
+            clauses.append("id < ?")
+            params.append(int(before_id))
         if states is not None:
             states = list(states)
             clauses.append(f"state IN ({', '.join('?' * len(states))})")
@@ -282,16 +289,23 @@ class PostStore(AuditLog):
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         return self._select_posts(where, tuple(params), limit=limit)
 
-    def outbox(self) -> list[Post]:
+    def outbox(self, limit: int | None = None) -> list[Post]:
         """The outbox (送信待ち): posts not yet known to be out, newest first."""
-        return self.list_posts(states=OUTBOX_STATES)
+        return self.list_posts(states=OUTBOX_STATES, limit=limit)
+
+    def count_posts(self, states: Iterable[str]) -> int:
+        """How many posts are in one of ``states`` (e.g. :data:`OUTBOX_STATES`)."""
+        states = list(states)
+        with self._read() as conn:
+            return conn.execute(f"SELECT count(*) FROM posts WHERE state IN ({', '.join('?' * len(states))})",
+                                states).fetchone()[0]
 
     def recent_sent_texts(self, since: datetime, drill: bool) -> list[tuple[str, datetime]]:
         """Texts of posts sent since ``since`` in this mode, with when they were sent."""
         with self._read() as conn:
             rows = conn.execute(
-                "SELECT text, sent_at FROM posts WHERE state = 'sent' AND drill = ? AND sent_at >= ?"
-                " ORDER BY sent_at DESC",
+                "SELECT text, sent_at FROM posts"
+                " WHERE state = 'sent' AND drill = ? AND sent_at >= ? ORDER BY sent_at DESC",
                 (int(drill), utc_text(since)),
             ).fetchall()
         return [(r["text"], parse_time(r["sent_at"])) for r in rows]

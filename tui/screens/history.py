@@ -37,7 +37,8 @@ from dutypost.tui.widgets.status import StatusBar
 from dutypost.tui.widgets.typeahead import TypeAhead
 from dutypost.tui.words import APPROVAL_METHOD_LABELS, first_line, override_text, short_time
 
-HISTORY_LIMIT = 300
+HISTORY_PAGE = 50
+"""Posts read at a time: the history pages through the ledger (n: the next, older page)."""
 ROW_CELLS = 74
 
 EVENT_LABELS = {
@@ -146,21 +147,31 @@ class HistoryScreen(DutyScreen):
         "緊急オーバーライドで出した投稿は、区分と理由を次の行に表示します。\n"
         "・上の行で 状態・テンプレート・職員 で絞り込めます。Tab で移り、左右 (または上下) の矢印キーで選びます。Backspace で「すべて」に戻します。\n"
         "・上下の矢印キーで投稿を選び、Enter で詳細 (監査記録、訂正・お詫び、様式第1号) を開きます。\n"
+        f"・{HISTORY_PAGE} 件ずつ表示します。n でさらに古い投稿を読み込みます。\n"
         "・選んだ投稿の訂正・お詫びは F6 (Ctrl+F)、様式第1号は F9 (Ctrl+V) で、この一覧からも始められます。\n"
         "・Esc でホームに戻ります。"
     )
 
     BINDINGS = [
+        bind("n", "more", "古い投稿", "history.more"),
         bind("f6,ctrl+f", "correction", "訂正・お詫び", "history.correction"),
         bind("f9,ctrl+v", "form", "様式第1号", "history.form"),
         bind("escape", "back", "戻る", "back"),
     ]
 
     class Loaded(Message):
-        def __init__(self, posts: list[Post], filters: tuple) -> None:
+        def __init__(self, posts: list[Post], filters: tuple, *, appended: bool = False, more: bool = False) -> None:
             super().__init__()
             self.posts = posts
             self.filters = filters
+            self.appended = appended
+            self.more = more
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shown: list[Post] = []
+        self._more = False
+        self._loaded = False
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -186,18 +197,29 @@ class HistoryScreen(DutyScreen):
         return tuple(self.query_one(f"#filter-{name}", FilterField).selected for name in ("state", "template", "operator"))
 
     def _ledger_changed(self, _value: object = None) -> None:
-        self._load(self._filters())
+        """Read the newest posts again, as many as are shown (at least a page)."""
+        self._load(self._filters(), count=max(HISTORY_PAGE, len(self._shown)))
 
     @on(ChoiceField.Changed)
     def _filter_changed(self) -> None:
         self._load(self._filters())
 
+    def action_more(self) -> None:
+        """The next, older page (keyset paging: after the oldest post shown)."""
+        if self._more and self._shown:
+            self._load(self._filters(), before_id=self._shown[-1].id)
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="history")
-    def _load(self, filters: tuple) -> None:
+    def _load(self, filters: tuple, *, count: int = HISTORY_PAGE, before_id: int | None = None) -> None:
         state, template_id, operator = filters
-        posts = self.ctx.ledger.list_posts(states=[state] if state else None, template_id=template_id,
-                                           operator=operator, limit=HISTORY_LIMIT)
-        self.post_message(self.Loaded(posts, filters))
+        try:
+            posts = self.ctx.ledger.list_posts(states=[state] if state else None, template_id=template_id,
+                                               operator=operator, limit=count + 1, before_id=before_id)
+        except DutypostError as exc:
+            self.app.call_from_thread(self.notify, exc.message, title="履歴", severity="error", markup=False)
+            return
+        self.post_message(self.Loaded(posts[:count], filters, appended=before_id is not None,
+                                      more=len(posts) > count))
 
     @on(Loaded)
     def _show(self, message: Loaded) -> None:
@@ -205,11 +227,23 @@ class HistoryScreen(DutyScreen):
             return  # a filter changed meanwhile; its own load is on the way
         listing = self.query_one("#history", OptionList)
         highlighted = listing.highlighted_option.id if listing.highlighted_option else None
-        self._posts = {p.id: p for p in message.posts}
-        listing.set_options(self._row(post) for post in message.posts)
-        ids = [str(p.id) for p in message.posts]
-        listing.highlighted = ids.index(highlighted) if highlighted in ids else (0 if ids else None)
-        shown = f"{len(ids)} 件" + (f" (新しい {HISTORY_LIMIT} 件まで)" if len(ids) >= HISTORY_LIMIT else "")
+        if message.appended:
+            if not self._shown or not message.posts or message.posts[0].id >= self._shown[-1].id:
+                return  # the list was read again meanwhile
+            self._shown += message.posts
+            listing.add_options(self._row(post) for post in message.posts)
+        elif self._loaded and message.posts == self._shown and listing.option_count == len(self._shown):
+            return  # read again (both of the app's values it follows changed), and the same
+        else:
+            self._shown = list(message.posts)
+            listing.set_options(self._row(post) for post in message.posts)
+        self._more = message.more
+        self._loaded = True
+        self._posts = {p.id: p for p in self._shown}
+        ids = [str(p.id) for p in self._shown]
+        if not message.appended:
+            listing.highlighted = ids.index(highlighted) if highlighted in ids else (0 if ids else None)
+        shown = f"{len(ids)} 件" + ("   n: さらに古い投稿" if self._more else "")
         hint = "該当する投稿はありません。" if not ids else f"{shown}   Enter: 詳細   Tab: 絞り込み"
         self.query_one("#history-hint", Static).update(f" {hint}")
 

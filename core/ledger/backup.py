@@ -1,0 +1,139 @@
+"""Backups of the ledger (記録のバックアップ) and restoring one (復元).
+
+:func:`backup` copies the ledger with SQLite's online backup API: one consistent snapshot,
+taken while other sessions go on writing (WAL lets them). The copy is written next to its
+destination and renamed into place, so a backup interrupted half-way never replaces a good
+one. :func:`restore` checks a copy (``PRAGMA integrity_check`` and the audit chain) before
+it replaces the ledger, keeps the replaced file (``<name>.before-restore-<time>``), and
+records the restore in the restored ledger's audit trail.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from dutypost.core.ledger.connection import RESTORE_HINT, LedgerError, ledger_fault
+
+SIDE_FILES = ("-wal", "-shm")
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    restored_from: Path
+    kept: Path | None  # the replaced ledger, renamed; None when there was none
+    events: int  # audit events found intact in the copy
+
+
+def backup(ledger_path: Path, destination: Path) -> Path:
+    """Copy the ledger at ``ledger_path`` to ``destination`` (a file, or a folder to put
+    ``ledger-<UTC time>.sqlite3`` in); returns the copy's path."""
+    from dutypost.core.ledger import Ledger
+
+    destination = Path(destination)
+    if destination.is_dir():
+        destination = destination / f"ledger-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.sqlite3"
+    if Path(ledger_path).resolve() == destination.resolve():
+        raise LedgerError(f"バックアップ先 {destination} は記録ファイルそのものです。",
+                          hint="別のフォルダーか別のファイル名を指定してください。", path=destination)
+    partial = destination.with_name(destination.name + ".partial")
+    with Ledger(Path(ledger_path)) as ledger:  # opens (and migrates) the source as every session does
+        try:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            partial.unlink(missing_ok=True)
+            target = sqlite3.connect(partial)
+            try:
+                ledger.backup_into(target)
+                target.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+            finally:
+                target.close()
+            os.replace(partial, destination)
+        except (OSError, sqlite3.Error) as exc:
+            partial.unlink(missing_ok=True)
+            fault = ledger_fault(destination, exc)
+            if fault is None:
+                raise
+            raise LedgerError(f"バックアップ {destination} を作れませんでした: {fault.message}", hint=fault.hint,
+                              path=destination) from exc
+    return destination
+
+
+def check_copy(path: Path) -> int:
+    """Raise LedgerError unless the ledger file ``path`` is sound (integrity and audit
+    chain); returns the number of audit events. The file is opened as a ledger, so a copy
+    from an older release is migrated."""
+    from dutypost.core.ledger import Ledger
+
+    with Ledger(path) as ledger:
+        problems = ledger.integrity_problems()
+        if problems:
+            raise LedgerError(f"{path} は壊れています ({problems[0]})。", hint="別のバックアップを指定してください。",
+                              path=path)
+        result = ledger.verify()
+        if not result.ok:
+            raise LedgerError(f"{path} の監査記録が一致しません: {result.reason}",
+                              hint="改ざんされた可能性があります。別のバックアップを指定してください。", path=path)
+        return result.checked
+
+
+def restore(ledger_path: Path, source: Path, *, operator: str | None = None) -> RestoreResult:
+    """Replace the ledger with the backup ``source`` once the copy has passed
+    :func:`check_copy`. The backup itself is not changed. Stop every session first: one
+    still running would go on writing to the replaced file."""
+    from dutypost.core.ledger import Ledger
+
+    ledger_path, source = Path(ledger_path), Path(source)
+    if not source.is_file():
+        raise LedgerError(f"バックアップ {source} がありません (またはファイルではありません)。",
+                          hint="dutypost ledger backup で作ったファイルを指定してください。", path=source)
+    if ledger_path.is_dir():
+        raise ledger_fault(ledger_path, IsADirectoryError(str(ledger_path)))  # type: ignore[misc]
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    candidate = ledger_path.with_name(ledger_path.name + f".restoring-{stamp}")
+    try:
+        ledger_path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, candidate)
+        if Path(f"{source}-wal").exists():  # a copy taken by hand may have its WAL beside it
+            shutil.copyfile(f"{source}-wal", f"{candidate}-wal")
+    except OSError as exc:
+        _remove(candidate)
+        raise LedgerError(f"バックアップ {source} を {ledger_path.parent} に写せませんでした ({exc.strerror})。",
+                          hint="空き容量と書き込み権限を確かめてください。", path=source) from exc
+    try:
+        events = check_copy(candidate)
+    except LedgerError as exc:
+        _remove(candidate)
+        raise LedgerError(f"バックアップ {source} は使えません: {exc.message}", hint=exc.hint, path=source) from exc
+    kept = None
+    if ledger_path.exists():
+        kept = ledger_path.with_name(ledger_path.name + f".before-restore-{stamp}")
+        os.replace(ledger_path, kept)
+        for side in SIDE_FILES:
+            if Path(str(ledger_path) + side).exists():
+                os.replace(str(ledger_path) + side, str(kept) + side)
+    os.replace(candidate, ledger_path)
+    with Ledger(ledger_path) as ledger:
+        ledger.append_event(operator=operator or _os_user(), kind="ledger.restored", payload={
+            "from": str(source), "kept": str(kept) if kept else None, "events": events,
+        })
+    return RestoreResult(restored_from=source, kept=kept, events=events)
+
+
+def _remove(path: Path) -> None:
+    for name in (str(path), *(str(path) + side for side in SIDE_FILES)):
+        Path(name).unlink(missing_ok=True)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+__all__ = ["RESTORE_HINT", "RestoreResult", "backup", "check_copy", "restore"]
