@@ -58,6 +58,9 @@ def handover_data(ledger: Ledger, settings: Settings, templates: TemplateSet, *,
         f"アカウント: {settings.account.name} (@{handle})   モード: {mode}",
         f"作成: {format_jst_datetime(now)}   作成者: {who.name if who else operator}",
         f"対象: {format_jst_datetime(since)} 以降",
+        # The audit chain's head (監査記録の末尾): an anchor the page carries, for
+        # ``dutypost audit verify --anchor ID:HASH`` (issue 17 item 3).
+        f"監査記録の末尾 (控え): {ledger.head() or 'なし'}",
     )
     posts = [p for p in reversed(ledger.list_posts(since=since)) if p.drill == drill]
     board = in_force(ledger, templates, drill=drill)

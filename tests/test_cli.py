@@ -1052,6 +1052,8 @@ def test_status_shows_an_order_until_its_lift_and_handover_prints_the_page(live_
     page = dutypost("--config", str(cfg), "handover")
     assert page.returncode == 0, page.stderr
     assert "## 発令中 (1 件)" in page.stdout and "## 事後承認待ち (1 件)" in page.stdout
+    head = dutypost("--config", str(cfg), "audit", "head").stdout.strip()
+    assert f"監査記録の末尾 (控え): {head}" in page.stdout  # the page carries the chain's anchor
     html = dutypost("--config", str(cfg), "handover", "--format", "html", "--since", "1h")
     assert html.stdout.startswith("<!DOCTYPE html>") and "本郷地区" in html.stdout
     bad = dutypost("--config", str(cfg), "handover", "--since", "きのう")
