@@ -41,6 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bytes_per_key import DUTYPOST, REPO, PtySession  # noqa: E402
 
+from dutypost.core.ledger import SCHEMA_VERSION  # noqa: E402
+
 POSTS = 100_000
 DISCARDED_DRAFTS = 50_000
 CACHE = Path(tempfile.gettempdir()) / "dutypost-bench-ledger-scale"
@@ -101,7 +103,8 @@ def build_large(path: Path) -> None:
         events = ledger.verify().checked
     print(file=sys.stderr)
     os.replace(partial, path)
-    (CACHE / "built.json").write_text(json.dumps({"posts": POSTS, "events": events}), encoding="utf-8")
+    (CACHE / "built.json").write_text(json.dumps({"posts": POSTS, "events": events, "schema": SCHEMA_VERSION}),
+                                      encoding="utf-8")
 
 
 def large_facts() -> dict:
@@ -250,7 +253,8 @@ def main() -> int:
     parser.add_argument("--rebuild", action="store_true")
     args = parser.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
-    if args.rebuild or not LARGE.exists() or not (CACHE / "built.json").exists():
+    stale = not LARGE.exists() or not (CACHE / "built.json").exists() or large_facts().get("schema") != SCHEMA_VERSION
+    if args.rebuild or stale:  # a ledger cached by another build of dutypost is built again
         print(f"building the large ledger in {LARGE} (once; cached) ...", file=sys.stderr)
         started = time.perf_counter()
         build_large(LARGE)
