@@ -156,6 +156,26 @@ class VerifyResult:
     anchors_checked: int = 0
 
 
+class RowPrint(NamedTuple):
+    """What :meth:`AuditLog.verify` keeps of a row's last image: the event, a digest of the
+    image, and its columns (bounded memory at any size; the image is read back on a mismatch)."""
+
+    event_id: int
+    digest: bytes | None  # None: the event recorded the row as gone
+    columns: tuple[str, ...] | None
+
+
+def _digest(image: dict) -> bytes:
+    return hashlib.blake2b(canonical_json(image).encode("utf-8"), digest_size=16).digest()
+
+
+def _row_print(event_id: int, image: dict | None, shared: dict[tuple[str, ...], tuple[str, ...]]) -> RowPrint:
+    if image is None:
+        return RowPrint(event_id, None, None)
+    names = tuple(sorted(image))
+    return RowPrint(event_id, _digest(image), shared.setdefault(names, names))
+
+
 def canonical_json(value: Any) -> str:
     """The one serialisation that hashes are computed over."""
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -345,8 +365,9 @@ class AuditLog(LedgerConnection):
                 cursor.close()
             if isinstance(found, VerifyResult):
                 return found
-            tables = {name: conn.execute(f"SELECT * FROM {name} ORDER BY id").fetchall() for name in ROW_TABLES}
-        count, prev_hash, hashes, images = found
+            count, prev_hash, hashes, images = found
+            rows_from = json.loads(from_row["value"]) if from_row is not None else {}
+            rows_outcome = self._check_rows(conn, images, rows_from, count)
         if head_row is None:
             if count:
                 return _fail(count, None, "監査記録の末尾の控え (head) が消されています。")
@@ -362,11 +383,9 @@ class AuditLog(LedgerConnection):
         problem = self._check_anchors(sources, hashes, count, anchor_file)
         if problem is not None:
             return problem
-        rows_from = json.loads(from_row["value"]) if from_row is not None else {}
-        outcome = self._check_rows(tables, images, rows_from, count)
-        if isinstance(outcome, VerifyResult):
-            return outcome
-        rows_checked, rows_before = outcome
+        if isinstance(rows_outcome, VerifyResult):
+            return rows_outcome
+        rows_checked, rows_before = rows_outcome
         missing = [name for name in AUDIT_TRIGGERS + ROW_TRIGGERS if name not in triggers]
         if missing:
             return _fail(count, None, "監査記録を保護するトリガーが削除されています (記録の内容は一致しています): "
@@ -382,13 +401,14 @@ class AuditLog(LedgerConnection):
 
     @staticmethod
     def _walk_chain(cursor: sqlite3.Cursor, total: int, progress: Callable[[int, int], None] | None,
-                    wanted: set[int]) -> VerifyResult | tuple[int, str, dict[int, str], dict[str, tuple[int, dict | None]]]:
+                    wanted: set[int]) -> VerifyResult | tuple[int, str, dict[int, str], dict[str, dict[int, RowPrint]]]:
         """The chain walk of :meth:`verify`: the first bad event, or (count, last hash, the
-        hashes of the ``wanted`` (anchored) ids, the last image of each row)."""
+        hashes of the ``wanted`` (anchored) ids, a digest of the last image of each row)."""
         prev_hash = GENESIS_HASH
         checked = 0
         hashes: dict[int, str] = {}
-        images: dict[str, tuple[int, dict | None]] = {}
+        images: dict[str, dict[int, RowPrint]] = {}  # table -> row id -> print
+        columns: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per column set, shared
         while rows := cursor.fetchmany(VERIFY_BATCH):
             for row in rows:
                 event_id = row[0]
@@ -405,7 +425,8 @@ class AuditLog(LedgerConnection):
                     hashes[event_id] = prev_hash
                 if row[8] is not None:
                     for key, image in json.loads(row[8]).items():
-                        images[key] = (event_id, image)
+                        table, _, row_id = key.partition(":")
+                        images.setdefault(table, {})[int(row_id)] = _row_print(event_id, image, columns)
                 checked += 1
             if progress is not None:
                 progress(checked, total)
@@ -437,38 +458,46 @@ class AuditLog(LedgerConnection):
         return None
 
     @staticmethod
-    def _check_rows(tables: dict[str, list[sqlite3.Row]], images: dict[str, tuple[int, dict | None]],
-                    rows_from: dict, count: int) -> VerifyResult | tuple[int, int]:
+    def _check_rows(conn: sqlite3.Connection, images: dict[str, dict[int, RowPrint]], rows_from: dict,
+                    count: int) -> VerifyResult | tuple[int, int]:
+        """Each row of ROW_TABLES against the digest of its last image, streamed; the full
+        image is read back from its audit event only to name what differs."""
         checked = before = 0
         for table in ROW_TABLES:
             label = TABLE_LABELS[table]
-            seen: set[str] = set()
-            for row in tables[table]:
-                key = f"{table}:{row['id']}"
-                seen.add(key)
-                if key not in images:
-                    if row["id"] <= int(rows_from.get(table, 0)):
-                        before += 1
+            prints = images.get(table, {})  # each row seen is taken out: what is left was deleted
+            cursor = conn.execute(f"SELECT * FROM {table} ORDER BY id")
+            while rows := cursor.fetchmany(VERIFY_BATCH):
+                for row in rows:
+                    key = f"{table}:{row['id']}"
+                    found = prints.pop(row["id"], None)
+                    if found is None:
+                        if row["id"] <= int(rows_from.get(table, 0)):
+                            before += 1
+                            continue
+                        return _fail(count, None, f"{label} #{row['id']} は監査記録にありません"
+                                     " (dutypost を通さずに追加されています)。", table=table, row_id=row["id"])
+                    event_id, digest, columns = found
+                    if digest is None:
+                        return _fail(count, event_id, f"{label} #{row['id']} は監査記録 #{event_id} にありません。",
+                                     table=table, row_id=row["id"])
+                    current = dict(row)
+                    if all(c in current for c in columns) and _digest({c: current[c] for c in columns}) == digest:
+                        checked += 1
                         continue
-                    return _fail(count, None, f"{label} #{row['id']} は監査記録にありません"
-                                 " (dutypost を通さずに追加されています)。", table=table, row_id=row["id"])
-                event_id, image = images[key]
-                if image is None:
-                    return _fail(count, event_id, f"{label} #{row['id']} は監査記録 #{event_id} にありません。",
-                                 table=table, row_id=row["id"])
-                current = dict(row)
-                for column in sorted(image):
-                    if column not in current or current[column] != image[column]:
-                        name = FIELD_LABELS.get(column, column)
-                        return _fail(count, event_id,
-                                     f"{label} #{row['id']} の{name} ({column}) が書き換えられています:"
-                                     f" 監査記録 #{event_id} では「{_shown(image[column])}」、"
-                                     f"今は「{_shown(current.get(column))}」です。",
-                                     table=table, row_id=row["id"], field=column)
-                checked += 1
-            for key, (event_id, image) in images.items():
-                name, _, row_id = key.partition(":")
-                if name == table and key not in seen and image is not None:
+                    image = json.loads(conn.execute("SELECT rows FROM audit WHERE id = ?",
+                                                    (event_id,)).fetchone()[0])[key]
+                    for column in sorted(image):
+                        if column not in current or current[column] != image[column]:
+                            name = FIELD_LABELS.get(column, column)
+                            return _fail(count, event_id,
+                                         f"{label} #{row['id']} の{name} ({column}) が書き換えられています:"
+                                         f" 監査記録 #{event_id} では「{_shown(image[column])}」、"
+                                         f"今は「{_shown(current.get(column))}」です。",
+                                         table=table, row_id=row["id"], field=column)
+                    checked += 1  # equal values in another spelling (1 and 1.0): unchanged
+            for row_id, (event_id, digest, _) in sorted(prints.items()):
+                if digest is not None:
                     return _fail(count, event_id, f"{label} #{row_id} が削除されています"
-                                 f" (監査記録 #{event_id} に記録があります)。", table=table, row_id=int(row_id))
+                                 f" (監査記録 #{event_id} に記録があります)。", table=table, row_id=row_id)
         return checked, before
