@@ -205,6 +205,31 @@ async def test_when_x_refuses_the_reply_the_correction_is_standalone_and_names_t
     assert linked[0].payload["correction_post_id"] == correction.id
 
 
+async def test_a_load_that_began_before_a_record_does_not_overwrite_it_when_it_arrives_late(
+        tui_context, practice_server):
+    """The screen's loads and records run in separate threads: a read begun before the
+    record committed may reach the screen after the record's fresh read (seen in CI under
+    load). The late, older read must not put the item back to not done."""
+    ctx = tui_context(clock=IN_HOURS)
+    original_id = post_shelter(ctx)
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_checklist_of(app, pilot, original_id)
+        screen = app.screen
+        # A load begun now, before "wrong" is recorded, its message held back...
+        late = screen.Loaded(the_checklist(ctx), ctx.ledger.get_post(original_id), {}, next(screen._reads))
+        await choose_item(app, pilot, "wrong")
+        await type_text(pilot, WRONG)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert WRONG in options_text(app, "#items")
+        screen.post_message(late)  # ...arrives after the record's own read
+        await settle(app, pilot)
+        assert WRONG in options_text(app, "#items")
+        await choose_item(app, pilot, "correction_post")
+        assert app.screen.values()["wrong"] == WRONG
+
+
 async def test_deleting_the_original_takes_a_reason_then_a_separate_confirmation(tui_context, practice_server):
     ctx = tui_context(clock=IN_HOURS)
     original_id = post_shelter(ctx)

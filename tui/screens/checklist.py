@@ -28,6 +28,7 @@ required item is done.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import datetime
 
@@ -126,8 +127,9 @@ class ChecklistScreen(DutyScreen):
     ]
 
     class Loaded(Message):
-        def __init__(self, checklist: Checklist, original: Post | None, posts: dict[int, Post]) -> None:
+        def __init__(self, checklist: Checklist, original: Post | None, posts: dict[int, Post], read: int) -> None:
             super().__init__()
+            self.read = read  # the order in which the ledger read began (see _post_loaded)
             self.checklist = checklist
             self.original = original
             self.posts = posts
@@ -165,6 +167,8 @@ class ChecklistScreen(DutyScreen):
         self.busy = False
         #: The item just recorded: once it is done, the highlight moves on to the next open one.
         self._advance_from: str | None = None
+        self._reads = itertools.count(1)  # next() is atomic under the GIL: safe across workers
+        self._shown_read = 0
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -188,7 +192,13 @@ class ChecklistScreen(DutyScreen):
         self._post_loaded()
 
     def _post_loaded(self) -> None:
-        """Read the checklist and the posts it mentions, and hand them to the screen."""
+        """Read the checklist and the posts it mentions, and hand them to the screen.
+
+        Loads and records run in different threads, so a load that began before a record
+        committed can arrive after the record's own fresh read. Each read is numbered when
+        it begins; the screen shows a read only if none begun later has been shown.
+        """
+        read = next(self._reads)
         ledger = self.ctx.ledger
         checklist = checklists.get(ledger, self.checklist_id)
         original = ledger.get_post(checklist.post_id) if checklist.post_id is not None else None
@@ -198,10 +208,13 @@ class ChecklistScreen(DutyScreen):
                 post = ledger.get_post(state.value["post_id"])
                 if post is not None:
                     posts[post.id] = post
-        self.post_message(self.Loaded(checklist, original, posts))
+        self.post_message(self.Loaded(checklist, original, posts, read))
 
     @on(Loaded)
     def _show(self, message: Loaded) -> None:
+        if message.read < self._shown_read:
+            return  # older than what the screen shows already
+        self._shown_read = message.read
         self.checklist, self.original, self.posts = message.checklist, message.original, message.posts
         checklist = message.checklist
         status = "完了" if checklist.status == "finished" else "実施中"
@@ -372,11 +385,12 @@ class ChecklistScreen(DutyScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="checklist-compose")
     def _prepare_post(self, key: str, draft: Draft | None) -> None:
         """Open the compose screen for a post item: with a restored draft's values, else
-        prefilled from what the checklist recorded."""
-        ctx, checklist = self.ctx, self.checklist
+        prefilled from what the checklist recorded (read again: the screen may be a load behind)."""
+        ctx = self.ctx
+        checklist = checklists.get(ctx.ledger, self.checklist_id)
         item = checklist.item(key).item
         original = ctx.ledger.get_post(checklist.post_id) if checklist.post_id is not None else None
-        values = dict(draft.values) if draft is not None else self._prefilled(item, original)
+        values = dict(draft.values) if draft is not None else self._prefilled(checklist, item, original)
         reply_to = None
         if key in REPLY_KINDS:
             if original is None or original.state not in ("sent", "deleted"):
@@ -386,9 +400,9 @@ class ChecklistScreen(DutyScreen):
             reply_to = original.id if original.state == "sent" else None
         self.post_message(self.ComposeReady(key, item.template, values, reply_to, draft.id if draft else None))
 
-    def _prefilled(self, item: ChecklistItem, original: Post | None) -> dict[str, str]:
+    def _prefilled(self, checklist: Checklist, item: ChecklistItem, original: Post | None) -> dict[str, str]:
         """A post item's template values from what the checklist recorded (runs in a worker)."""
-        ctx, checklist = self.ctx, self.checklist
+        ctx = self.ctx
         texts = {s.item.key: (s.value or {}).get("text", "") for s in checklist.items}
         values: dict[str, str] = {}
         if original is not None:
