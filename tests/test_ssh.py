@@ -345,3 +345,97 @@ def test_a_crash_while_composing_keeps_the_draft(sshd, service_config, practice_
                              what="compose and its preview with the restored values")
     assert "高まったため" in screen, screen
     assert practice_server.posts() == []
+
+
+# -- issue 15's night, end to end: paste, board, lift, follow-ups, handover --------------
+
+PASTED_REASON = "台風で\n川の水位が\x1b[2J上がって\nいるため"  # three lines and an escape sequence
+
+
+def no_line_begins_with_a_comma_or_stop(screen: str) -> None:
+    """行頭禁則, as the officer sees it: no line of the screen (inside a box too) begins
+    with 、 or 。."""
+    for line in screen.splitlines():
+        text = line.strip().lstrip("|").strip()
+        assert not text.startswith(("、", "。")), f"a line begins with {text[:1]}:\n{screen}"
+
+
+def test_a_night_over_ssh_paste_order_board_lift_follow_ups_handover(sshd, service_config, practice_server,
+                                                                     tmp_path, tmux_terminal):
+    practice_config(service_config, practice_server, tmp_path)
+    practice_server.set_mode(x_like=True)  # answers as X does: entities, t.co, media links
+    terminal = tmux_terminal(80, 24)
+    terminal.start(sshd.ssh_argv("-tt"))
+    terminal.wait_for(lambda s: "田中 一郎" in s and "本番" in s, what="the key's operator, in live mode")
+
+    # 1. A three-line paste with an escape sequence arrives whole and clean.
+    terminal.wait_for("検索/番号")
+    terminal.type_text("避難指示 発令")
+    terminal.wait_for(lambda s: "警戒レベル4 避難指示 発令" in s and "警戒レベル3" not in s)
+    terminal.send_keys("Enter")
+    terminal.wait_for("作成: 警戒レベル4 避難指示 発令")
+    terminal.paste(PASTED_REASON)
+    screen = terminal.wait_for("貼り付けた文字から制御文字", what="the paste notice")
+    assert "^[" not in screen and "2J" not in screen
+    terminal.wait_for("町は、台風で 川の水位が上がって いるた", what="the pasted reason in the preview, in order")
+    terminal.send_keys("Tab")
+    terminal.wait_for("候補:", what="the area field's help: the focus has moved")
+    terminal.type_text("本郷地区")
+    terminal.wait_for(lambda s: "文字数" in s and "{" not in s, what="the preview with both values")
+    terminal.send_keys("F2")
+    no_line_begins_with_a_comma_or_stop(terminal.wait_for("確認: 警戒レベル4 避難指示 発令"))
+
+    # 2. Published, with an override: on the board.
+    terminal.send_keys("F8")
+    no_line_begins_with_a_comma_or_stop(terminal.wait_for("1. 区分"))
+    terminal.send_keys("F10")
+    terminal.wait_for("理由が短すぎます")
+    terminal.type_text(JUSTIFICATION)
+    terminal.wait_for(f"{len(JUSTIFICATION)}/10 文字 (OK)")
+    terminal.send_keys("F10")
+    terminal.wait_for("本番アカウントに投稿しました")
+    [order] = ledger_posts(tmp_path)
+    assert order.state == "sent" and "台風で 川の水位が上がって いるため" in order.text
+    assert "\x1b" not in practice_server.posts()[0]["text"]
+
+    # 3. The follow-up channels, each ticked and recorded.
+    terminal.wait_for("他の媒体への連絡 (残り 4 件)")
+    for left in (3, 2, 1):
+        terminal.send_keys("Space")
+        terminal.wait_for(f"残り {left} 件")
+    terminal.send_keys("Space")
+    terminal.wait_for("すべて記録しました")
+    terminal.send_keys("Escape")
+    screen = terminal.wait_for("発令中 1 件", what="the order on home's board")
+    assert "警戒レベル4 避難指示 本郷地区" in screen
+
+    # 4. Its lift, from the board: the board clears.
+    terminal.send_keys("Tab")
+    terminal.wait_for(lambda s: "/ 検索" in s, what="the focus in the template list")
+    terminal.send_keys("Tab")
+    terminal.wait_for(lambda s: "/ 検索" not in s, what="the focus on the board")
+    terminal.send_keys("k")
+    terminal.wait_for("作成: 警戒レベル4 避難指示 解除")
+    terminal.type_text("川の水位が下がったため")
+    terminal.wait_for(lambda s: "文字数" in s and "{" not in s, what="the lift's preview")
+    terminal.send_keys("F2")
+    terminal.wait_for("確認: 警戒レベル4 避難指示 解除")
+    terminal.send_keys("F8")
+    terminal.wait_for("1. 区分")
+    terminal.send_keys("F10")
+    terminal.wait_for("理由が短すぎます")
+    terminal.type_text(JUSTIFICATION)
+    terminal.wait_for(f"{len(JUSTIFICATION)}/10 文字 (OK)")
+    terminal.send_keys("F10")
+    terminal.wait_for("本番アカウントに投稿しました")
+    terminal.send_keys("Escape")
+    terminal.wait_for("発令中なし", what="the board cleared")
+
+    # 5. The handover page, written beside the ledger.
+    terminal.send_keys("F8")
+    screen = terminal.wait_for("書き出しました: handover/")
+    assert "発令中 (0 件)" in screen
+    [page] = (tmp_path / "handover").glob("handover-*.md")
+    text = page.read_text(encoding="utf-8")
+    assert "事後承認待ち (2 件)" in text
+    assert [p.state for p in ledger_posts(tmp_path)] == ["sent", "sent"]

@@ -594,6 +594,23 @@ async def test_start_up_notices_are_shown_on_home(tui_context):
         assert notification.timeout >= 10
 
 
+async def test_a_start_up_notice_does_not_cover_the_compose_preview(tui_context):
+    """Seen over SSH without LANG: the 30-second notice sat over the preview's findings."""
+    from test_tui import number_of
+
+    ctx = tui_context(clock=IN_HOURS)
+    ctx.notices.append("端末の文字コードが UTF-8 ではありません (LANG=C)。")
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(app, pilot)
+        assert [n for n in app._notifications if "UTF-8" in n.message]
+        await pilot.press(*number_of(ctx, "evac-l4"))
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "ComposeScreen"
+        assert not [n for n in app._notifications if "UTF-8" in n.message]
+        assert not list(app.screen.query("Toast"))
+
+
 def test_every_new_binding_has_a_stable_id_and_a_ctrl_twin():
     from textual.binding import Binding
 

@@ -24,6 +24,7 @@ from textual.widgets.option_list import Option
 from dutypost.core.errors import DutypostError, InputError
 from dutypost.core.gate import Override
 from dutypost.core.publish import make_override, start_override_session
+from dutypost.tui.widgets.preview import WrappedText
 from dutypost.tui.widgets.typeahead import TypeAhead, TypedInput
 from dutypost.tui.duty_screen import DutyModal
 from dutypost.tui.keys import bind
@@ -107,8 +108,7 @@ class OverrideModal(DutyModal):
         minimum = settings.gate.min_justification_chars
         with Vertical(id="dialog"):
             yield Static("緊急オーバーライド", classes="dialog-title", markup=False)
-            yield Static("時間外・承認なしの確認を、この投稿だけか決めた時間だけ外します。記録に残り、事後承認が必要です。",
-                         markup=False)
+            yield WrappedText("時間外・承認なしの確認を、この投稿だけか決めた時間だけ外します。記録に残り、事後承認が必要です。")
             yield Static("1. 区分 (上下の矢印キーで選んで Enter)", markup=False)
             yield CategoryList(*(Option(c, id=str(i)) for i, c in enumerate(settings.gate.override_categories)),
                                id="categories", markup=False)

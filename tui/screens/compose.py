@@ -197,6 +197,8 @@ class ComposeScreen(DutyScreen):
         return widget
 
     def on_mount(self) -> None:
+        # Notices from Home (a start-up notice stays 30 s) would sit over the preview's findings.
+        self.app.clear_notifications()
         # Each label whole (「開設している避難所」 is 18 cells): the labels' column is as wide
         # as the longest, within the form's 40 cells at 80 columns.
         widest = max((cell_len(f.label + "*") for f in self.template.fields), default=0)
