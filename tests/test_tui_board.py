@@ -177,3 +177,22 @@ async def test_checklist_items_record_not_applicable_and_the_focus_moves_on(tui_
         await settle(app, pilot)
         assert type(app.screen).__name__ == "ComposeScreen" and app.screen.template.id == "apology"
         assert app.screen.values()["apology"] == f"「{WRONG}」と誤ってお知らせしました。正しくは「{RIGHT}」です"
+
+
+async def test_a_follow_up_read_that_arrives_late_does_not_undo_a_later_tick(tui_context, practice_server):
+    """Ticks are recorded in workers that may overlap (Space pressed twice quickly): a
+    read begun before the second tick must not, arriving last, show it as still open."""
+    ctx = tui_context(clock=OUT_OF_HOURS)
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_evac_l4(app, pilot, ctx)
+        await publish_with_override(app, pilot)
+        screen = app.screen
+        late = screen._loaded(None)  # begun now, before any tick; held back
+        await pilot.press("space")
+        await settle(app, pilot)
+        assert "[済]" in options_text(app, "#followups").splitlines()[0]
+        screen.post_message(late)
+        await settle(app, pilot)
+        assert "[済]" in options_text(app, "#followups").splitlines()[0]
+        assert "残り 3 件" in screen_text(app)

@@ -24,6 +24,8 @@ moves to the next channel still open.
 
 from __future__ import annotations
 
+import itertools
+
 from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
@@ -97,8 +99,9 @@ class PostScreen(DutyScreen):
     ]
 
     class Loaded(Message):
-        def __init__(self, post: Post | None, notice: Notice | None, followup=None) -> None:
+        def __init__(self, post: Post | None, notice: Notice | None, followup=None, *, read: int = 0) -> None:
             super().__init__()
+            self.read = read  # the order in which its ledger read began (see _loaded)
             self.post = post
             self.notice = notice
             self.followup = followup  # core.followups.Followup, for an emergency post that went out
@@ -123,6 +126,10 @@ class PostScreen(DutyScreen):
         self._resend_override: Override | None = None
         self._resend_acks: frozenset[str] = frozenset()
         self._shown_warnings: frozenset[str] = frozenset()
+        # Reads run in workers (follow-up ticks may overlap): each is numbered as it begins,
+        # and one that arrives after a later-begun read has been shown is dropped.
+        self._reads = itertools.count(1)
+        self._shown_read = 0
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -145,12 +152,16 @@ class PostScreen(DutyScreen):
         """The post as the ledger has it, with its follow-up (in a worker)."""
         from dutypost.core.followups import followup, needs_followup
 
+        read = next(self._reads)
         post = self.ctx.ledger.get_post(self.post_id)
         follow = followup(self.ctx.ledger, self.ctx.settings, post) if post and needs_followup(post, self.ctx.templates) else None
-        return self.Loaded(post, notice, follow)
+        return self.Loaded(post, notice, follow, read=read)
 
     @on(Loaded)
     def _show(self, message: Loaded) -> None:
+        if message.read and message.read < self._shown_read:
+            return  # begun before a read already shown: older
+        self._shown_read = max(self._shown_read, message.read)
         self.busy = False
         self.post = post = message.post
         self.notice = message.notice
@@ -321,7 +332,7 @@ class PostScreen(DutyScreen):
             else:
                 notice = Notice(f"投稿 #{self.post_id} はタイムラインにありませんでした。X に届いていません。",
                                 "F6 (Ctrl+Y) で再送できます。", error=True)
-        self.post_message(self.Loaded(self.ctx.ledger.get_post(self.post_id), notice))
+        self.post_message(self._loaded(notice))
 
     def action_resend(self) -> None:
         if self._begin("resend"):
@@ -368,7 +379,7 @@ class PostScreen(DutyScreen):
         else:
             notice = Notice("タイムラインにありました。再送せずに送信済みにしました。" if result.found_on_timeline
                             else "再送しました。", result.url or "")
-        self.post_message(self.Loaded(self.ctx.ledger.get_post(self.post_id), notice))
+        self.post_message(self._loaded(notice))
 
     def action_back(self) -> None:
         if self.busy:
