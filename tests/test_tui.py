@@ -59,10 +59,28 @@ def number_of(ctx, template_id: str) -> str:
 
 
 async def settle(app: DutypostApp, pilot) -> None:
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+    """Let the app finish what the last keys started: its workers, the messages they post,
+    and what those start in turn (a screen pushed, its own load).
+
+    Textual's ``pause()`` waits for "idle" by comparing process time with wall time; on a
+    busy 2-core CI machine a starved process looks idle too early. So this waits on the
+    work itself, round after round, until two rounds in a row find nothing pending.
+    """
+    quiet = 0
+    for _ in range(200):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        quiet = 0 if _pending(app) else quiet + 1
+        if quiet == 2:
+            return
+    raise AssertionError("the app never settled: a worker or a message queue stayed busy")
+
+
+def _pending(app: DutypostApp) -> bool:
+    """A worker not finished, or a message not yet handled by the app or the screen."""
+    if any(not worker.is_finished for worker in app.workers):
+        return True
+    return any(node._message_queue.qsize() for node in [app, *app.screen.walk_children(with_self=True)])
 
 
 def screen_text(app: DutypostApp) -> str:

@@ -11,6 +11,7 @@ import pytest
 from dutypost.core.context import build_context
 from dutypost.core.ledger import Ledger
 from dutypost.tui.app import make_app
+from test_tui import settle
 
 IN_HOURS = datetime(2026, 9, 1, 1, 0, tzinfo=timezone.utc)  # 2026-09-01 (火) 10:00 JST
 SIZE = (80, 24)
@@ -45,11 +46,6 @@ def add_posts(path, count: int) -> list[int]:
                                   text=f"{TEXT} ({i})", parts=[f"{TEXT} ({i})"], drill=False) for i in range(count)]
 
 
-async def settle(app, pilot) -> None:
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def test_the_idle_poll_reads_nothing_until_another_session_writes(context) -> None:
