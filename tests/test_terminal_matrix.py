@@ -74,7 +74,12 @@ def test_home_compose_review_in_any_terminal(tmux_terminal, term, no_color, widt
     terminal.wait_for("候補:", what="the area field's help: the focus has moved")  # typing sooner races it
     terminal.type_text(AREA)
     terminal.wait_for(lambda s: "文字数" in s and "{" not in s, what="the preview with both values")
-    drafts = wait_until(open_drafts, timeout=10, what="the draft in the ledger")
+    # The draft is saved as the officer types (at most a second behind): a save of the
+    # reason alone may come first, so wait for the one holding both.
+    def both_saved():
+        return [d for d in open_drafts() if d.values.get("area") == AREA]
+
+    drafts = wait_until(both_saved, timeout=10, what="the draft with both values in the ledger")
     assert (drafts[0].values["reason"], drafts[0].values["area"]) == (REASON, AREA)
 
     # Review: each check of the gate, in words.
