@@ -294,10 +294,24 @@ class RestoreResult:
     head: Head | None
     events_checked: int
     moved_aside: tuple[Path, ...]
+    #: The anchors checked against the copy (those at or below its head).
+    anchors_checked: int = 0
+    #: Anchored events newer than the copy (lost with the primary), as (count, first id, last id).
+    anchored_beyond: tuple[int, int, int] | None = None
+    #: Where the anchor file went, when it held events newer than the copy.
+    anchor_moved_aside: Path | None = None
 
     def describe(self) -> str:
         lines = [f"複製から記録を復元しました: {self.path}",
                  f"監査記録 {self.events_checked} 件のハッシュ連鎖と SQLite の整合性を確かめました。この記録は使えます。"]
+        if self.anchors_checked:
+            lines.append(f"監査記録の控え {self.anchors_checked} 件とも一致しました。")
+        if self.anchored_beyond is not None:
+            count, first, last = self.anchored_beyond
+            span = f"番号 {first}" if first == last else f"番号 {first}〜{last}"
+            lines.append(f"控えには、この複製より後の監査記録が {count} 件 ({span}) ありました。主系とともに"
+                         f"失われた記録です (改ざんではありません)。控えは {self.anchor_moved_aside} に残し、"
+                         "新しい控えを始めました。")
         if self.moved_aside:
             lines.append("前の記録は消さずに名前を変えて残しました: " + ", ".join(str(p) for p in self.moved_aside))
         lines.append("次に dutypost recover を実行して、最後の複製より後に X に出た投稿を記録に取り込んでください。")
@@ -358,15 +372,28 @@ def restore(settings: Settings, to: Path | None = None, *, operator: str, now: d
         raise InputError(f"復元した記録は SQLite として壊れています ({verdict})。使わないでください。",
                          hint=f"調べるために {broken} に残しました。今の記録 {target} はそのままです。")
     head = audit_head(work)
+    anchor_file = settings.ledger.anchor_file
+    anchors = _read_anchors(anchor_file)
+    # The copy must agree with every anchor up to its head; anchors past it are events the
+    # primary wrote after the last replication (lost with it), not a change to the trail.
+    within = [a for a in anchors if head is not None and a.id <= head.id]
+    beyond = sorted(a.id for a in anchors if head is None or a.id > head.id)
     copy = Ledger(work)
     try:
-        result = copy.verify()
+        result = copy.verify(anchors=within)
     finally:
         copy.close()  # the last connection: SQLite checkpoints and removes the WAL
     if not result.ok:
         broken = keep_broken()
         raise TamperingDetected(f"復元した記録の監査記録が改ざんされています: {result.reason}",
                                 hint=f"この複製は使えません。調べるために {broken} に残しました。今の記録 {target} はそのままです。")
+    anchor_aside = None
+    if beyond:
+        # The restored trail goes on from the copy's head; new events would take the lost
+        # events' numbers, and the old anchors would then read as tampering. Keep the file
+        # (it says what was lost) and start a new one.
+        anchor_aside = anchor_file.with_name(f"{anchor_file.name}.before-restore-{stamp}")
+        os.replace(anchor_file, anchor_aside)
     moved = _move_aside(target, stamp)
     for item, dest in zip(_sidecars(work), _sidecars(target)):
         if item.exists():
@@ -378,10 +405,32 @@ def restore(settings: Settings, to: Path | None = None, *, operator: str, now: d
             "replica_head": head.as_json() if head else None,
             "moved_aside": [str(p) for p in moved],
         }
+        if beyond:
+            payload["anchored_beyond_replica"] = {"count": len(beyond), "first_id": beyond[0], "last_id": beyond[-1],
+                                                  "anchor_file_moved_aside": str(anchor_aside)}
         mark_restored(ledger, operator=operator, at=moment, payload=payload)
     finally:
         ledger.close()
-    return RestoreResult(target, head, result.checked, moved)
+    return RestoreResult(target, head, result.checked, moved, anchors_checked=len(within),
+                         anchored_beyond=(len(beyond), beyond[0], beyond[-1]) if beyond else None,
+                         anchor_moved_aside=anchor_aside)
+
+
+def _read_anchors(anchor_file: Path | None) -> list:
+    """The anchors of the configured anchor file (none when there is no file)."""
+    from dutypost.core.ledger import read_anchor_file
+
+    if anchor_file is None:
+        return []
+    try:
+        return [anchor for _, anchor in read_anchor_file(anchor_file)]
+    except ValueError as exc:  # names the file and the line
+        raise InputError(f"監査記録の控えファイルが読めません: {exc}",
+                         hint="[ledger] anchor_file の行を確かめてください (dutypost audit head の「番号:ハッシュ」の形)。"
+                              "復元はしていません。今の記録はそのままです。") from None
+    except OSError as exc:
+        raise InputError(f"監査記録の控えファイル {anchor_file} が読めません ({exc.strerror})。",
+                         hint="権限と場所を確かめてください。復元はしていません。今の記録はそのままです。") from None
 
 
 # -- the marker the TUI reads -------------------------------------------------------------------

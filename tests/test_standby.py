@@ -230,6 +230,31 @@ def test_failover_through_a_folder_replica(litestream, town, practice_server, tm
     assert list((replica / "ltx").glob("*/*.ltx"))
 
 
+def test_failover_with_the_anchor_file_on_the_standby(litestream, town, practice_server, tmp_path):
+    """The example config puts the anchor file (監査記録の控え) on the standby. The primary
+    anchored events the replica never got; after the restore, new events take those
+    numbers. That is a loss with the primary, not tampering: restore says how many were
+    lost, keeps the old anchors aside and starts a new file, and audit verify passes."""
+    replica = tmp_path / "replica"
+    primary, standby = town(f'replica = "{replica}"\nsync_interval_seconds = 0.2')
+    anchors = tmp_path / "standby" / "anchors.txt"
+    for cfg in (primary, standby):
+        text = cfg.read_text(encoding="utf-8")
+        cfg.write_text(text.replace('# anchor_file = "/mnt/standby/dutypost/anchors.txt"',
+                                    f'anchor_file = "{anchors}"'), encoding="utf-8")
+    failover(primary, standby, practice_server, tmp_path)  # its audit verify runs with the anchors
+    [aside] = anchors.parent.glob("anchors.txt.before-restore-*")
+    lost = [int(line.split()[0].split(":")[0]) for line in aside.read_text(encoding="utf-8").splitlines()
+            if line.strip()]  # "ID:HASH TIME"
+    with Ledger(tmp_path / "standby" / "ledger.sqlite3") as ledger:
+        [restored] = [e for e in ledger.events() if e.kind == "ledger.restored"]
+    beyond = restored.payload["anchored_beyond_replica"]
+    head_id = restored.payload["replica_head"]["id"]
+    assert beyond["count"] == len([i for i in lost if i > head_id]) >= 1
+    assert beyond["first_id"] == head_id + 1
+    assert anchors.exists()  # the new anchors, written since the restore
+
+
 def test_failover_through_an_sftp_replica(litestream, town, practice_server, sftp_standby, tmp_path):
     folder = tmp_path / "on-the-standby" / "replica"
     host_key = (sftp_standby.directory / "host_ed25519.pub").read_text(encoding="ascii").strip()
