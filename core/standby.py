@@ -309,8 +309,8 @@ class RestoreResult:
         if self.anchored_beyond is not None:
             count, first, last = self.anchored_beyond
             span = f"番号 {first}" if first == last else f"番号 {first}〜{last}"
-            lines.append(f"控えには、この複製より後の監査記録が {count} 件 ({span}) ありました。主系とともに"
-                         f"失われた記録です (改ざんではありません)。控えは {self.anchor_moved_aside} に残し、"
+            lines.append(f"控えには、この複製より後の監査記録が {count} 件 ({span}) ありました。主系が最後の"
+                         f"複製の後に書き、複製に届かなかった記録です (改ざんとしては扱いません)。控えは {self.anchor_moved_aside} に残し、"
                          "新しい控えを始めました。")
         if self.moved_aside:
             lines.append("前の記録は消さずに名前を変えて残しました: " + ", ".join(str(p) for p in self.moved_aside))
