@@ -267,7 +267,7 @@ def review(
                            account=ctx.account, category=composition.category)
             return own.findings
 
-        decision = _with_version_findings(ctx, decision, composition, section_findings(composition, check), acks)
+        decision = _with_version_findings(ctx, decision, composition, check, acks)
     return Review(decision=decision, same_template=_same_template_warning(ctx, composition, now), acks=acks,
                   override=override, department=issuing)
 
@@ -276,20 +276,28 @@ def review(
 _WHOLE_POST_RULES = frozenset({"cost", "override-fit"})
 
 
-def _with_version_findings(ctx: DutyContext, decision: GateDecision, composition: Composition,
-                           found: list[Finding], acks: frozenset[str]) -> GateDecision:
-    """The gate's decision on the main post with its versions' content findings added: a
-    version's block blocks and its warning needs the same acknowledgement (by rule) as any
-    part's. The cost is that of every part."""
+def with_version_findings(settings, composition: Composition, main: Iterable[Finding],
+                          check: Callable[[Composition], Iterable[Finding]]) -> tuple[list[Finding], list[Finding]]:
+    """The findings on the main post with ``check`` on each version added (named and placed
+    by :func:`section_findings`), sorted by severity; the cost is that of every part.
+    Returns all of them, and the versions' own."""
     from dutypost.core.gate import cost_finding
 
     order = {"block": 0, "warn": 1, "info": 2}
-    found = [f for f in found if f.rule not in _WHOLE_POST_RULES]
-    own = [cost_finding(ctx.settings, list(composition.parts)) if f.rule == "cost" else f for f in decision.findings]
-    findings = tuple(sorted((*own, *found), key=lambda f: (order[f.severity], f.start)))
+    found = [f for f in section_findings(composition, check) if f.rule not in _WHOLE_POST_RULES]
+    own = [cost_finding(settings, list(composition.parts)) if f.rule == "cost" else f for f in main]
+    return sorted((*own, *found), key=lambda f: (order[f.severity], f.start)), found
+
+
+def _with_version_findings(ctx: DutyContext, decision: GateDecision, composition: Composition,
+                           check: Callable[[Composition], Iterable[Finding]], acks: frozenset[str]) -> GateDecision:
+    """The gate's decision on the main post with its versions' content findings added: a
+    version's block blocks and its warning needs the same acknowledgement (by rule) as any
+    part's."""
+    findings, found = with_version_findings(ctx.settings, composition, decision.findings, check)
     return replace(
         decision,
-        findings=findings,
+        findings=tuple(findings),
         blocking=decision.blocking + tuple(f for f in found if f.severity == "block"),
         unacknowledged=decision.unacknowledged + tuple(f for f in found if f.severity == "warn"
                                                        and f.rule not in acks),

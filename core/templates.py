@@ -305,6 +305,18 @@ def load_templates(dirs: Sequence[Path], *, fresh: bool = False) -> TemplateSet:
     return loaded
 
 
+def check_directory(directory: Path) -> TemplateSet:
+    """The templates of ``directory`` (a site directory) and its files' errors, read as a
+    start reads them: on top of the bundled templates, so that a ``versions`` id may name a
+    bundled version (``templates check DIR``)."""
+    if directory.resolve() == BUNDLED_TEMPLATES.resolve():
+        return _load([directory])
+    loaded = _load([BUNDLED_TEMPLATES, directory])
+    mine = directory.resolve()
+    return TemplateSet([t for t in loaded.templates if t.path.parent.resolve() == mine],
+                       [e for e in loaded.errors if e.path.resolve() == mine or e.path.parent.resolve() == mine])
+
+
 def _load(dirs: Sequence[Path]) -> TemplateSet:
     by_id: dict[str, Template] = {}
     errors: list[TemplateError] = []

@@ -4,6 +4,7 @@ publishing and reconciling them, and the draft that remembers them."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from dutypost.core.ledger import Ledger
 from dutypost.core.ledger.connection import SCHEMA_VERSION
 from dutypost.core.publish import compose, make_override, publish, reconcile, resend, review
 from dutypost.core.templates import MissingFieldsError, load_templates, version_values
+from test_cli import live_config  # noqa: F401 (a fixture)
 
 REPO = Path(__file__).resolve().parent.parent
 LIFE_SAFETY = {
@@ -269,3 +271,53 @@ def test_a_draft_stored_by_an_earlier_release_still_opens(tmp_path):
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
+
+
+# -- the command line -------------------------------------------------------------------
+
+
+def test_render_with_versions_shows_every_part_and_checks_each(live_config):
+    from test_cli import EVAC_VALUES, dutypost
+
+    cfg = str(live_config())
+    proc = dutypost("--config", cfg, "render", "evac-l4", *EVAC_VALUES, "--set", "area_en=the Hongo area",
+                    "--with-versions", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert len(data["parts"]) == 3 and data["parts"][2].startswith("[Alert Level 4]")
+    assert data["text"] == "\n\n".join(data["parts"])
+    [cost] = [f for f in data["findings"] if f["rule"] == "cost"]
+    assert "3 件のスレッド" in cost["message"]
+    proc = dutypost("--config", cfg, "render", "evac-l4", *EVAC_VALUES, "--with-versions")
+    assert proc.returncode == 2 and "area_en (対象地区 (英語))" in proc.stderr and "--set area_en=" in proc.stderr
+    proc = dutypost("--config", cfg, "render", "road-closed", "--with-versions", "--set", "road=国道", "--set",
+                    "reason=冠水のため")
+    assert proc.returncode == 2 and "road-closed には版" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_post_with_versions_goes_out_as_one_thread(live_config, practice_server):
+    from test_cli import EVAC_VALUES, creds_env, dutypost
+
+    cfg = str(live_config())
+    proc = dutypost("--config", cfg, "post", "evac-l4", *EVAC_VALUES, "--set", "area_en=the Hongo area",
+                    "--with-versions", "--approver", "suzuki", "--approval-method", "phone", env=creds_env())
+    assert proc.returncode == 0, proc.stderr
+    posts = sorted(practice_server.posts(), key=lambda p: int(p["id"]))
+    assert [p["text"].splitlines()[0] for p in posts] == [
+        "【警戒レベル4】避難指示 発令", "【やさしい日本語】警戒レベル4", "[Alert Level 4] Evacuation order"]
+    assert posts[1]["reply_to"] == posts[0]["id"] and posts[2]["reply_to"] == posts[1]["id"]
+    history = json.loads(dutypost("--config", cfg, "history", "--json").stdout)
+    assert len(history) == 1 and history[0]["x_post_id"] == posts[0]["id"] and "the Hongo area" in history[0]["text"]
+
+
+def test_templates_check_reads_a_site_folder_on_top_of_the_bundled_versions(tmp_path, capsys):
+    from dutypost.core.cli import main
+
+    site = tmp_path / "site"
+    site.mkdir()
+    text = (REPO / "templates" / "evac-l4.toml").read_text(encoding="utf-8")
+    (site / "evac-l4.toml").write_text(text, encoding="utf-8")
+    assert main(["templates", "check", str(site)]) == 0  # its versions are the bundled ones
+    (site / "evac-l4.toml").write_text(text.replace('"evac-l4-en"]', '"evac-l4-fr"]'), encoding="utf-8")
+    assert main(["templates", "check", str(site)]) == 2
+    assert f"{site / 'evac-l4.toml'}:3: versions の 'evac-l4-fr'" in capsys.readouterr().err
