@@ -251,7 +251,7 @@ def review(
         override=override,
         acks=acks,
         threads_allowed=lead.threads_allowed,
-        recent_texts=tuple(recent),
+        recent_texts=_recent_for(lead.text, recent),
         expected_rules=composition.expects,
         drill_only=composition.drill_only,
         department=issuing,
@@ -262,7 +262,7 @@ def review(
         def check(version: Composition) -> tuple[Finding, ...]:
             own = evaluate(text=version.text, settings=ctx.settings, poster=ctx.operator, now=now, drill=ctx.drill,
                            emergency=version.emergency, approval=approval, override=override, acks=acks,
-                           threads_allowed=version.threads_allowed, recent_texts=tuple(recent),
+                           threads_allowed=version.threads_allowed, recent_texts=_recent_for(version.text, recent),
                            expected_rules=version.expects, drill_only=version.drill_only, department=issuing,
                            account=ctx.account, category=composition.category)
             return own.findings
@@ -270,6 +270,17 @@ def review(
         decision = _with_version_findings(ctx, decision, composition, check, acks)
     return Review(decision=decision, same_template=_same_template_warning(ctx, composition, now), acks=acks,
                   override=override, department=issuing)
+
+
+def _recent_for(text: str, recent: list[tuple[str, datetime]]) -> tuple[tuple[str, datetime], ...]:
+    """The recent texts the duplicate check compares ``text`` (a post, or one of its versions)
+    with: each sent text, and ``text`` itself where it went out as the main post or a version
+    of a post with versions (its recorded text holds them all; X refuses each part alike)."""
+    joined = [(text, at) for previous, at in recent
+              if previous != text and VERSION_SEPARATOR in previous
+              and (previous.startswith(text + VERSION_SEPARATOR) or previous.endswith(VERSION_SEPARATOR + text)
+                   or VERSION_SEPARATOR + text + VERSION_SEPARATOR in previous)]
+    return (*recent, *joined)
 
 
 #: Findings about the post as a whole, said once for the main post (not again for a version).

@@ -321,3 +321,18 @@ def test_templates_check_reads_a_site_folder_on_top_of_the_bundled_versions(tmp_
     (site / "evac-l4.toml").write_text(text.replace('"evac-l4-en"]', '"evac-l4-fr"]'), encoding="utf-8")
     assert main(["templates", "check", str(site)]) == 2
     assert f"{site / 'evac-l4.toml'}:3: versions の 'evac-l4-fr'" in capsys.readouterr().err
+
+
+def test_a_post_with_versions_sent_again_or_its_main_post_alone_is_warned_as_a_duplicate(ctx):
+    template = ctx.templates.get("evac-l4")
+    with_versions = compose(ctx, template, L4, versions=True)
+    publish(ctx, with_versions, override=_override(ctx), acks=["cost"])
+    ctx.clock.advance(minutes=1)
+    again = review(ctx, with_versions, override=_override(ctx), acks=["cost"])
+    duplicates = [f for f in again.unacknowledged if f.rule == "duplicate"]
+    assert len(duplicates) == 3  # the main post and each version: X refuses each part
+    alone = compose(ctx, template, {k: v for k, v in L4.items() if k != "area_en"})
+    assert [f.rule for f in review(ctx, alone, override=_override(ctx), acks=["cost"]).unacknowledged] == ["duplicate"]
+    other = compose(ctx, template, L4 | {"area": "阿見地区"}, versions=True)
+    assert not [f for f in review(ctx, other, override=_override(ctx), acks=["cost"]).unacknowledged
+                if f.rule == "duplicate" and not f.message.startswith("English")]
