@@ -208,6 +208,7 @@ def test_the_versions_go_out_as_replies_in_order_recorded_and_reconciled(mode, c
     assert post.state == "sent" and post.x_post_ids == [first, easy, en]
     assert post.parts == list(composition.parts) and post.text == composition.text
     assert post.values == L4
+    assert context.ledger.verify().ok
 
 
 def test_a_thread_with_versions_left_unknown_is_found_on_the_timeline(ctx, practice_server):
