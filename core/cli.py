@@ -201,7 +201,8 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     po.add_argument("--json", action="store_true")
     po.add_argument("--drill", action="store_true", default=argparse.SUPPRESS)
     po.add_argument("--with-versions", action="store_true",
-                    help="テンプレートの版 (やさしい日本語・English) を、続きのスレッドとして足す (版だけの項目は --set area_en=… のように指定)")
+                    help="テンプレートの版 (やさしい日本語・English) を、続きのスレッドとして足す"
+                         " (版だけの項目は --set area_en=… のように指定)")
 
     ov = add("override", "緊急オーバーライドの時間枠 (一晩など、最長 12 時間。投稿ごとに事後承認が必要)")
     ovsub = ov.add_subparsers(dest="override_command", required=True, metavar="start|end|status", parser_class=_Parser)
