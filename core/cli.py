@@ -172,6 +172,8 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     r.add_argument("--set", dest="values", action="append", default=[], metavar="NAME=VALUE")
     r.add_argument("--json", action="store_true")
     r.add_argument("--drill", action="store_true", default=argparse.SUPPRESS)
+    r.add_argument("--with-versions", action="store_true",
+                    help="テンプレートの版 (やさしい日本語・English) を、続きのスレッドとして足す")
 
     c = add("count", "X の重み付き文字数を数える")
     c.add_argument("text", nargs="?")
@@ -198,6 +200,9 @@ def _parser(*, commands: bool = True) -> argparse.ArgumentParser:
     po.add_argument("--alt", dest="images", action=_ImageAction, metavar="TEXT", help="直前の --image の代替テキスト")
     po.add_argument("--json", action="store_true")
     po.add_argument("--drill", action="store_true", default=argparse.SUPPRESS)
+    po.add_argument("--with-versions", action="store_true",
+                    help="テンプレートの版 (やさしい日本語・English) を、続きのスレッドとして足す"
+                         " (版だけの項目は --set area_en=… のように指定)")
 
     ov = add("override", "緊急オーバーライドの時間枠 (一晩など、最長 12 時間。投稿ごとに事後承認が必要)")
     ovsub = ov.add_subparsers(dest="override_command", required=True, metavar="start|end|status", parser_class=_Parser)
@@ -383,6 +388,17 @@ def _template(templates, template_id: str):
     return template
 
 
+def _versions_asked(template, args) -> bool:
+    """``--with-versions``: True; for a template that has no versions, an InputError."""
+    if not getattr(args, "with_versions", False):
+        return False
+    if not template.versions:
+        raise InputError(f"テンプレート {template.id} には版 (やさしい日本語・English) がありません。",
+                         hint="--with-versions を外してください。版のあるテンプレートは避難情報・避難所開設・地震・津波です"
+                              " (テンプレートファイルの versions)。")
+    return True
+
+
 def _report_json(composition, decision_findings, in_hours: bool, max_length: int) -> dict:
     return {
         "text": composition.text,
@@ -398,7 +414,7 @@ def _report_json(composition, decision_findings, in_hours: bool, max_length: int
 
 
 def cmd_templates(args) -> int:
-    from dutypost.core.templates import bundled_dirs, describe, load_templates
+    from dutypost.core.templates import bundled_dirs, check_directory, describe, load_templates
 
     if args.templates_command == "check":
         settings = None if args.dir else _settings_for_reading(args)
@@ -406,7 +422,8 @@ def cmd_templates(args) -> int:
         for d in dirs:
             if not d.is_dir():
                 raise InputError(f"テンプレートのディレクトリ {d} がありません。")
-        result = load_templates(dirs, fresh=True)
+        # A folder named alone is read on top of the bundled set, as a start reads a site folder.
+        result = check_directory(args.dir) if args.dir else load_templates(dirs, fresh=True)
         for err in result.errors:
             where = f"{err.path}:{err.line}" if err.line else str(err.path)
             print(f"{where}: {err.message}", file=sys.stderr)
@@ -433,7 +450,7 @@ def cmd_templates(args) -> int:
 def cmd_render(args) -> int:
     from dutypost.core.context import DutyContext
     from dutypost.core.gate import ContentContext, check_content, hours_status
-    from dutypost.core.publish import compose
+    from dutypost.core.publish import compose, with_version_findings
     from dutypost.core.templates import bundled_dirs, load_templates
 
     settings = _settings_for_reading(args)
@@ -442,11 +459,16 @@ def cmd_render(args) -> int:
     values = _parse_values(args.values)
     ctx = DutyContext(settings=settings, operator=None, drill=drill)  # type: ignore[arg-type]  # rendering needs no operator
     now = ctx.now()
-    composition = compose(ctx, template, values, now=now)
-    content = ContentContext.from_settings(settings, drill=drill, emergency=template.emergency,
-                                           threads_allowed=template.threads, now=now,
-                                           expected_rules=template.expects, drill_only=template.drill_only)
-    findings = check_content(composition.text, content)
+    composition = compose(ctx, template, values, now=now, versions=_versions_asked(template, args))
+
+    def content_of(section) -> list:
+        return check_content(section.text, ContentContext.from_settings(
+            settings, drill=drill, emergency=section.emergency, threads_allowed=section.threads_allowed, now=now,
+            expected_rules=section.expects, drill_only=section.drill_only))
+
+    findings = content_of(composition.sections[0])
+    if composition.versions:  # each version checked as its own part of the thread
+        findings, _ = with_version_findings(settings, composition, findings, content_of)
     in_hours = hours_status(now, settings.hours).in_hours
     if args.json:
         _print_json(_report_json(composition, findings, in_hours, settings.x.max_weighted_length))
@@ -455,7 +477,13 @@ def cmd_render(args) -> int:
         if len(composition.parts) > 1:
             print(f"--- {i}/{len(composition.parts)} ---")
         print(visible(part))
-    print(f"--- {composition.weighted_length}/{settings.x.max_weighted_length} (X の重み付き文字数)", file=sys.stderr)
+    if composition.versions:  # the recorded text is no one post: each part's count
+        from dutypost.core.length import weighted_length
+
+        counts = ", ".join(f"{weighted_length(p)}/{settings.x.max_weighted_length}" for p in composition.parts)
+        print(f"--- {counts} (X の重み付き文字数、{len(composition.parts)} 件のスレッド)", file=sys.stderr)
+    else:
+        print(f"--- {composition.weighted_length}/{settings.x.max_weighted_length} (X の重み付き文字数)", file=sys.stderr)
     for f in findings:
         print(visible(f"[{f.severity}] {f.rule}: {f.message}"), file=sys.stderr)
     return 0
@@ -559,7 +587,7 @@ def cmd_post(args) -> int:
     images = _image_pairs(args.images)
     ctx = _context(args)
     template = _template(ctx.templates, args.template)
-    composition = compose(ctx, template, _parse_values(args.values))
+    composition = compose(ctx, template, _parse_values(args.values), versions=_versions_asked(template, args))
     approval, override = _approval_and_override(ctx, args)
     department = args.department
     # What the gate said before sending (after sending, the post would count as its own duplicate).

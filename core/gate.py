@@ -795,6 +795,11 @@ def _cost(ctx: ContentContext, parts: list[str]) -> Iterator[Finding]:
     yield Finding("cost", "info", f"この投稿の費用: {_price(total)}" + (f" ({'、'.join(notes)})" if notes else ""))
 
 
+def cost_finding(settings: Settings, parts: list[str]) -> Finding:
+    """The ``cost`` info for a post that goes out as ``parts`` (a thread with its versions)."""
+    return next(_cost(ContentContext.from_settings(settings, drill=False, emergency=False), parts))
+
+
 # -- approval (承認 (決裁), R2) and override (緊急オーバーライド, §3) ------------------
 
 

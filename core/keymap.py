@@ -29,6 +29,7 @@ DECLARED_KEYS: dict[str, str] = {
     'command-palette': 'ctrl+p',
     'compose.remove-image': 'f6,ctrl+r',
     'compose.review': 'f2,ctrl+n',
+    'compose.versions': 'f3,ctrl+l',
     'drafts.discard': 'delete,d',
     'drafts.restore': 'enter',
     'fault.quit': 'enter,q',

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Iterable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from dutypost.core.context import DutyContext
 from dutypost.core.errors import (DutypostError, GateBlocked, InputError, NoCredentials, OutcomeUnknown,
@@ -28,7 +28,7 @@ from dutypost.core.gate import Approval, GateDecision, Override, evaluate, valid
 from dutypost.core.length import extract_urls, split_thread, weighted_length
 from dutypost.core.media import PostImage, check_images, upload_images
 from dutypost.core.models import Finding
-from dutypost.core.templates import Template, municipality_variables, render
+from dutypost.core.templates import Template, municipality_variables, render, version_values
 
 if TYPE_CHECKING:
     from dutypost.core.ledger import DraftPurpose, OverrideSession
@@ -52,19 +52,83 @@ class Composition:
     category: str | None = None
     #: The template's issuing department (情報配信部署); None: the poster's own.
     department: str | None = None
+    #: The versions (やさしい日本語・English, the template's ``versions``) added to the post,
+    #: each composed from its own template. They go out as the following parts of the
+    #: thread, replying to the main post's last part: ``text`` and ``parts`` include them.
+    versions: tuple[Composition, ...] = ()
+    #: The main post alone, when versions are added (``text`` then holds them all).
+    lead: Composition | None = None
+    #: A version's name in findings: its template's title (e.g. 「English: 警戒レベル4 避難指示」).
+    label: str = ""
 
     @property
     def weighted_length(self) -> int:
         return weighted_length(self.text)
 
+    @property
+    def sections(self) -> tuple[Composition, ...]:
+        """The main post, then each version: what the gate checks one by one."""
+        return (self.lead or self, *self.versions)
 
-def compose(ctx: DutyContext, template: Template, values: Mapping[str, str], *, now: datetime | None = None) -> Composition:
-    """Render ``template`` with the municipality's variables and mark it 【訓練】 in drill mode."""
-    text = render(template, values, now=now or ctx.now(), variables=municipality_variables(ctx.settings))
+
+#: Between the main post's text and each version's in the recorded text (記録の本文).
+VERSION_SEPARATOR = "\n\n"
+
+
+def compose(ctx: DutyContext, template: Template, values: Mapping[str, str], *, now: datetime | None = None,
+            versions: bool = False) -> Composition:
+    """Render ``template`` with the municipality's variables and mark it 【訓練】 in drill mode.
+
+    With ``versions``, its versions (やさしい日本語・English) follow as parts of the thread,
+    each rendered from the same values (:func:`core.templates.version_values`); ``values``
+    may then hold the fields only a version has (``area_en``). A template without versions
+    composes as without."""
+    now = now or ctx.now()
+    linked = ctx.templates.versions_of(template) if versions else []
+    own = {k: v for k, v in values.items() if template.field(k) is not None} if versions else values
+    main = _compose_one(ctx, template, own, now, recorded=values)
+    if not linked:
+        return main
+    added = tuple(replace(_compose_one(ctx, v, version_values(template, v, values), now), label=v.title)
+                  for v in linked)
+    return with_versions(main, added)
+
+
+def _compose_one(ctx: DutyContext, template: Template, values: Mapping[str, str], now: datetime, *,
+                 recorded: Mapping[str, str] | None = None) -> Composition:
+    """``template`` rendered with ``values``; ``recorded``: the values kept with the post."""
+    text = render(template, values, now=now, variables=municipality_variables(ctx.settings))
     return compose_text(ctx, text, template_id=template.id, emergency=template.emergency,
-                        threads_allowed=template.threads, values=values, expects=template.expects,
+                        threads_allowed=template.threads, values=values if recorded is None else recorded,
+                        expects=template.expects,
                         drill_only=template.drill_only, category=template.category,
                         department=template.department)
+
+
+def with_versions(main: Composition, versions: tuple[Composition, ...]) -> Composition:
+    """``main`` followed by ``versions``: one thread, recorded as one post."""
+    return replace(
+        main,
+        text=VERSION_SEPARATOR.join(c.text for c in (main, *versions)),
+        parts=main.parts + tuple(p for v in versions for p in v.parts),
+        threads_allowed=True,
+        versions=versions,
+        lead=main,
+    )
+
+
+def section_findings(composition: Composition, check: Callable[[Composition], Iterable[Finding]]) -> list[Finding]:
+    """``check`` on each version of ``composition``: findings named by the version's title,
+    their spans moved into the recorded text. The main post's findings are not included."""
+    found: list[Finding] = []
+    offset = len(composition.sections[0].text)
+    for version in composition.versions:
+        offset += len(VERSION_SEPARATOR)
+        for f in check(version):
+            moved = (f.start + offset, f.end + offset) if f.end else (0, 0)
+            found.append(replace(f, message=f"{version.label}: {f.message}", start=moved[0], end=moved[1]))
+        offset += len(version.text)
+    return found
 
 
 def compose_text(ctx: DutyContext, text: str, *, template_id: str | None, emergency: bool,
@@ -175,8 +239,9 @@ def review(
         override = session_override(ctx, now)
     recent = ctx.ledger.recent_sent_texts(now - timedelta(hours=gate.duplicate_window_hours), ctx.drill)
     acks = frozenset(acks)
+    lead = composition.sections[0]
     decision = evaluate(
-        text=composition.text,
+        text=lead.text,
         settings=ctx.settings,
         poster=ctx.operator,
         now=now,
@@ -185,16 +250,69 @@ def review(
         approval=approval,
         override=override,
         acks=acks,
-        threads_allowed=composition.threads_allowed,
-        recent_texts=tuple(recent),
+        threads_allowed=lead.threads_allowed,
+        recent_texts=_recent_for(lead.text, recent),
         expected_rules=composition.expects,
         drill_only=composition.drill_only,
         department=issuing,
         account=ctx.account,
         category=composition.category,
     )
+    if composition.versions:
+        def check(version: Composition) -> tuple[Finding, ...]:
+            own = evaluate(text=version.text, settings=ctx.settings, poster=ctx.operator, now=now, drill=ctx.drill,
+                           emergency=version.emergency, approval=approval, override=override, acks=acks,
+                           threads_allowed=version.threads_allowed, recent_texts=_recent_for(version.text, recent),
+                           expected_rules=version.expects, drill_only=version.drill_only, department=issuing,
+                           account=ctx.account, category=composition.category)
+            return own.findings
+
+        decision = _with_version_findings(ctx, decision, composition, check, acks)
     return Review(decision=decision, same_template=_same_template_warning(ctx, composition, now), acks=acks,
                   override=override, department=issuing)
+
+
+def _recent_for(text: str, recent: list[tuple[str, datetime]]) -> tuple[tuple[str, datetime], ...]:
+    """The recent texts the duplicate check compares ``text`` (a post, or one of its versions)
+    with: each sent text, and ``text`` itself where it went out as the main post or a version
+    of a post with versions (its recorded text holds them all; X refuses each part alike)."""
+    joined = [(text, at) for previous, at in recent
+              if previous != text and VERSION_SEPARATOR in previous
+              and (previous.startswith(text + VERSION_SEPARATOR) or previous.endswith(VERSION_SEPARATOR + text)
+                   or VERSION_SEPARATOR + text + VERSION_SEPARATOR in previous)]
+    return (*recent, *joined)
+
+
+#: Findings about the post as a whole, said once for the main post (not again for a version).
+_WHOLE_POST_RULES = frozenset({"cost", "override-fit"})
+
+
+def with_version_findings(settings, composition: Composition, main: Iterable[Finding],
+                          check: Callable[[Composition], Iterable[Finding]]) -> tuple[list[Finding], list[Finding]]:
+    """The findings on the main post with ``check`` on each version added (named and placed
+    by :func:`section_findings`), sorted by severity; the cost is that of every part.
+    Returns all of them, and the versions' own."""
+    from dutypost.core.gate import cost_finding
+
+    order = {"block": 0, "warn": 1, "info": 2}
+    found = [f for f in section_findings(composition, check) if f.rule not in _WHOLE_POST_RULES]
+    own = [cost_finding(settings, list(composition.parts)) if f.rule == "cost" else f for f in main]
+    return sorted((*own, *found), key=lambda f: (order[f.severity], f.start)), found
+
+
+def _with_version_findings(ctx: DutyContext, decision: GateDecision, composition: Composition,
+                           check: Callable[[Composition], Iterable[Finding]], acks: frozenset[str]) -> GateDecision:
+    """The gate's decision on the main post with its versions' content findings added: a
+    version's block blocks and its warning needs the same acknowledgement (by rule) as any
+    part's."""
+    findings, found = with_version_findings(ctx.settings, composition, decision.findings, check)
+    return replace(
+        decision,
+        findings=tuple(findings),
+        blocking=decision.blocking + tuple(f for f in found if f.severity == "block"),
+        unacknowledged=decision.unacknowledged + tuple(f for f in found if f.severity == "warn"
+                                                       and f.rule not in acks),
+    )
 
 
 def _same_template_warning(ctx: DutyContext, composition: Composition, now: datetime) -> Finding | None:

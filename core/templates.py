@@ -25,6 +25,9 @@ File format::
     lifts = "evac-l4"               # optional: this post lifts that template's order (発令中の解除)
     board_key = "area"              # optional: the field naming the place on the board (発令中)
     board_level = "warning"         # optional: the field naming the kind on the board
+    versions = ["evac-l4-easy", "evac-l4-en"]  # optional: its やさしい日本語 / English versions,
+                                    # added to the post with one key (compose F3) or
+                                    # --with-versions, as the following parts of its thread
 
     [[fields]]
     name = "area"                   # a-z, 0-9, _
@@ -55,6 +58,11 @@ come out empty (an empty optional field, or ``mail_service = ""``) is left out; 
 name or kind, or a page the config lacks, is an :class:`InputError` naming the config
 key. A ``{name}`` that is neither a field nor a variable is reported with its file and line.
 
+A version (``versions``) is a template of its own whose fields take the base's values by
+name (:func:`version_values`); a field only the version has (``area_en``) is typed for it. A
+``versions`` id that no template has, or a version with versions of its own, is a load
+error naming the base's file and line; the base still loads, without that version.
+
 A broken file is reported as a :class:`TemplateError` with its file and line; the other
 templates still load. The drill marker 【訓練】 is never part of a template: the caller
 adds it in drill mode (訓練).
@@ -67,7 +75,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,7 +105,7 @@ SUBJECT_MAX_CHARS = 30
 
 _TOP_KEYS = ("id", "title", "category", "emergency", "threads", "order", "description",
              "body", "hashtags", "link", "expects", "drill_only", "fields", "lifts", "board_key", "board_level",
-             "department")
+             "department", "versions")
 #: Gate rules (core.gate.RULES) a template may declare in ``expects``: the content warnings,
 #: and drill-marker (the drill announcement). Blocking checks otherwise cannot be expected.
 EXPECTABLE_RULES = (
@@ -170,6 +178,8 @@ class Template:
     board_key: str | None = None
     #: The field that names the kind on the board (e.g. 津波警報); default: the title.
     board_level: str | None = None
+    #: Its versions (やさしい日本語・English): template ids, in the order they follow it.
+    versions: tuple[str, ...] = ()
 
     @property
     def examples(self) -> dict[str, str]:
@@ -208,6 +218,10 @@ class TemplateSet:
 
     def get(self, template_id: str) -> Template | None:
         return next((t for t in self.templates if t.id == template_id), None)
+
+    def versions_of(self, template: Template) -> list[Template]:
+        """The versions (やさしい日本語・English) of ``template``, in its order."""
+        return [v for v in (self.get(i) for i in template.versions) if v is not None]
 
 
 class MissingFieldsError(InputError):
@@ -291,6 +305,18 @@ def load_templates(dirs: Sequence[Path], *, fresh: bool = False) -> TemplateSet:
     return loaded
 
 
+def check_directory(directory: Path) -> TemplateSet:
+    """The templates of ``directory`` (a site directory) and its files' errors, read as a
+    start reads them: on top of the bundled templates, so that a ``versions`` id may name a
+    bundled version (``templates check DIR``)."""
+    if directory.resolve() == BUNDLED_TEMPLATES.resolve():
+        return _load([directory])
+    loaded = _load([BUNDLED_TEMPLATES, directory])
+    mine = directory.resolve()
+    return TemplateSet([t for t in loaded.templates if t.path.parent.resolve() == mine],
+                       [e for e in loaded.errors if e.path.resolve() == mine or e.path.parent.resolve() == mine])
+
+
 def _load(dirs: Sequence[Path]) -> TemplateSet:
     by_id: dict[str, Template] = {}
     errors: list[TemplateError] = []
@@ -316,7 +342,49 @@ def _load(dirs: Sequence[Path]) -> TemplateSet:
                 by_id[result.id] = result
             else:
                 errors.extend(result)
+    declared = dict(by_id)  # each link is checked against the files as written
+    for template in declared.values():
+        if template.versions:
+            by_id[template.id] = _check_versions(template, declared, errors)
     return TemplateSet(sorted(by_id.values(), key=_display_key), errors)
+
+
+def _check_versions(template: Template, by_id: Mapping[str, Template], errors: list[TemplateError]) -> Template:
+    """``template`` with only the versions that can follow it; an error for each other one."""
+    parser = _FileParser(template.path)
+    try:
+        parser.lines = template.path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        pass
+    line = parser.line_of("versions")
+    kept = []
+    for version_id in template.versions:
+        version = by_id.get(version_id)
+        if version is None:
+            problem = (f"versions の {version_id!r} というテンプレートはありません。{version_id}.toml を置くか、"
+                       "綴りを直すか、versions から消してください。")
+        elif version.versions:
+            problem = (f"versions の {version_id} には versions があります。版 (やさしい日本語・English) は"
+                       f"それ自体の版を持てません。{version.path.name} の versions を消してください。")
+        else:
+            problem = _choice_mismatch(template, version)
+        if problem:
+            errors.append(TemplateError(template.path, line, problem))
+        else:
+            kept.append(version_id)
+    return template if len(kept) == len(template.versions) else replace(template, versions=tuple(kept))
+
+
+def _choice_mismatch(base: Template, version: Template) -> str | None:
+    """Why a choice of the base cannot be carried to the version's field of that name, or None."""
+    for f in version.fields:
+        b = base.field(f.name)
+        if b is None or f.kind != "choice" or b.kind != "choice" or set(b.choices) <= set(f.choices):
+            continue
+        if len(b.choices) != len(f.choices):
+            return (f"versions の {version.id} の項目 {f.name} の選択肢は {len(f.choices)} 個、このテンプレートでは "
+                    f"{len(b.choices)} 個です。同じ順に同じ数を並べてください (選択肢は並びの順で対応させます)。")
+    return None
 
 
 def _display_key(template: Template) -> tuple:
@@ -456,13 +524,21 @@ class _FileParser:
                 self.error(f"{key} はこのテンプレートの項目名で書いてください (例: {key} = \"area\")。", key)
                 name = None
             board[key] = name
+        versions = data.get("versions", [])
+        if not isinstance(versions, list) or not all(isinstance(v, str) and _ID.fullmatch(v) for v in versions):
+            self.error("versions はテンプレート id の配列で書いてください (例: versions = [\"evac-l4-easy\", "
+                       "\"evac-l4-en\"])。", "versions")
+            versions = []
+        elif template_id in versions or len(set(versions)) != len(versions):
+            self.error("versions に同じ id を2回、またはこのテンプレート自身の id を書くことはできません。", "versions")
+            versions = []
         if self.errors:
             return None
         return Template(
             id=template_id, title=title, category=category, emergency=emergency, threads=threads,
             description=description, fields=fields, body=body.strip("\n"), hashtags=tuple(hashtags),
             link=link, path=self.path, order=order, department=department, expects=frozenset(expects),
-            drill_only=drill_only, lifts=lifts, **board,
+            drill_only=drill_only, lifts=lifts, versions=tuple(versions), **board,
         )
 
     def _string(self, data: dict[str, Any], key: str, field_index: int | None = None) -> str | None:
@@ -624,6 +700,33 @@ def default_value(field: TemplateField, now: datetime) -> str:
     if field.kind == "datetime":
         return format_jst_time(now)
     return ""
+
+
+def version_values(base: Template, version: Template, values: Mapping[str, str]) -> dict[str, str]:
+    """The values for ``version`` (やさしい日本語・English) from the values of its ``base``.
+
+    A field of the same name takes the base's value; a choice the version words otherwise
+    (English 「5 lower」 for 5弱) is taken by its position in the list. A field only the
+    version has (``area_en``) takes what ``values`` give it under its name, else its default."""
+    carried: dict[str, str] = {}
+    for f in version.fields:
+        value = values.get(f.name, "")
+        b = base.field(f.name)
+        if (b is not None and f.kind == "choice" and b.kind == "choice" and value not in f.choices
+                and value in b.choices and len(b.choices) == len(f.choices)):
+            value = f.choices[b.choices.index(value)]
+        carried[f.name] = value
+    return carried
+
+
+def version_fields(base: Template, versions: Sequence[Template]) -> tuple[TemplateField, ...]:
+    """The fields the versions need that ``base`` lacks (e.g. 対象地区 (英語)), each once."""
+    found: dict[str, TemplateField] = {}
+    for version in versions:
+        for f in version.fields:
+            if base.field(f.name) is None:
+                found.setdefault(f.name, f)
+    return tuple(found.values())
 
 
 def field_choices(field: TemplateField, settings: Settings) -> list[str]:

@@ -517,11 +517,14 @@ class DutypostApp(App[int]):
     # -- navigation: every screen and dialog is opened here ------------------------------
 
     def open_compose(self, template: Template, *, values: dict[str, str] | None = None,
-                     draft_id: str | None = None, purpose: DraftPurpose | None = None) -> AwaitMount:
-        """The compose screen (作成) for ``template``; ``purpose`` when it is a checklist item's post."""
+                     draft_id: str | None = None, purpose: DraftPurpose | None = None,
+                     with_versions: bool = False) -> AwaitMount:
+        """The compose screen (作成) for ``template``; ``purpose`` when it is a checklist item's post;
+        ``with_versions`` when its versions (やさしい日本語・English) are added (a restored draft)."""
         from dutypost.tui.screens.compose import ComposeScreen
 
-        return self.push_screen(ComposeScreen(template, values=values, draft_id=draft_id, purpose=purpose))
+        return self.push_screen(ComposeScreen(template, values=values, draft_id=draft_id, purpose=purpose,
+                                              with_versions=with_versions))
 
     def open_review(self, template: Template, composition: Composition, *, draft_id: str,
                     purpose: DraftPurpose | None = None, images: tuple = ()) -> AwaitMount:

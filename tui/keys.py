@@ -30,6 +30,7 @@ home.account               F9, Ctrl+N     switch the account (アカウント) �
 account.confirm            F10, Ctrl+O    confirm the switch (切り替える)
 compose.review             F2, Ctrl+N     to the review screen (確認へ)
 compose.remove-image       F6, Ctrl+R     take the last added image off the post (画像を外す)
+compose.versions           F3, Ctrl+L     add the やさしい日本語・English versions to the post, or take them off
 image.complete             Tab            complete the image's path (補完); else the next field
 review.ack                 Space, Enter   acknowledge a warning (確認済みにする)
 review.approval            F7, Ctrl+K     record a verbal approval (承認を記録)

@@ -31,7 +31,7 @@ from typing import Self
 
 from dutypost.core.errors import InputError, StorageFault
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 BUSY_TIMEOUT_SECONDS = 15.0
 AUDIT_HEAD_KEY = "audit_head"
 """The ``meta`` key that holds the audit chain's head (see :mod:`dutypost.core.ledger.audit`)."""
@@ -251,6 +251,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
            BEGIN SELECT RAISE(ABORT, '緊急オーバーライドの記録は書き換えられません (overrides are append-only)'); END""",
         "CREATE INDEX overrides_awaiting ON overrides (post_id) WHERE lifts_approval = 1 AND approval_id IS NULL",
     ),
+    # 10: a draft remembers that the template's versions (やさしい日本語・English) were added
+    # to the post (issue 12 item 4); 0 for drafts saved before.
+    ("ALTER TABLE drafts ADD COLUMN with_versions INTEGER NOT NULL DEFAULT 0",),
 )
 
 #: SQLite's words for a write the disk refused (full, read-only, I/O error, cannot open).

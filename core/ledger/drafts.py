@@ -52,25 +52,31 @@ class Draft:
     created_at: datetime
     updated_at: datetime
     purpose: DraftPurpose | None
+    #: The template's versions (やさしい日本語・English) were added to the post.
+    with_versions: bool = False
 
 
 class DraftStore(AuditLog):
     """Drafts; creating and closing one are audit events."""
 
     def save_draft(self, *, operator: str, template_id: str, values: dict[str, str], text: str,
-                   drill: bool, draft_id: str | None = None, purpose: DraftPurpose | None = None) -> str:
+                   drill: bool, draft_id: str | None = None, purpose: DraftPurpose | None = None,
+                   with_versions: bool | None = None) -> str:
         """Create or update a draft; returns its id. Only creation writes an audit event.
 
-        ``purpose`` is kept by a later save that does not give it."""
+        ``purpose`` and ``with_versions`` (the versions were added) are kept by a later
+        save that does not give them."""
         stamp = self._stamp()
         values_json = canonical_json(dict(values))
         purpose_json = purpose.as_json() if purpose is not None else None
+        versions = None if with_versions is None else int(with_versions)
         with self._write() as conn:
             if draft_id is not None:
                 updated = conn.execute(
                     "UPDATE drafts SET template_id = ?, field_values = ?, text = ?, drill = ?, updated_at = ?,"
-                    " purpose = COALESCE(?, purpose) WHERE id = ? AND status = 'open'",
-                    (template_id, values_json, text, int(drill), stamp, purpose_json, draft_id),
+                    " purpose = COALESCE(?, purpose), with_versions = COALESCE(?, with_versions)"
+                    " WHERE id = ? AND status = 'open'",
+                    (template_id, values_json, text, int(drill), stamp, purpose_json, versions, draft_id),
                 ).rowcount
                 if updated:
                     return draft_id
@@ -79,8 +85,9 @@ class DraftStore(AuditLog):
             draft_id = draft_id or uuid.uuid4().hex
             conn.execute(
                 "INSERT INTO drafts (id, operator, template_id, field_values, text, drill, created_at, updated_at,"
-                " purpose) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (draft_id, operator, template_id, values_json, text, int(drill), stamp, stamp, purpose_json),
+                " purpose, with_versions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (draft_id, operator, template_id, values_json, text, int(drill), stamp, stamp, purpose_json,
+                 versions or 0),
             )
             self._append(conn, operator=operator, kind="draft.created", post_id=None, at=stamp,
                          payload={"draft_id": draft_id, "template_id": template_id, "drill": drill})
@@ -100,7 +107,8 @@ class DraftStore(AuditLog):
                   values=json.loads(r["field_values"]), text=r["text"], drill=bool(r["drill"]),
                   status=r["status"], created_at=parse_time(r["created_at"]),
                   updated_at=parse_time(r["updated_at"]),
-                  purpose=DraftPurpose.from_json(r["purpose"]) if r["purpose"] is not None else None)
+                  purpose=DraftPurpose.from_json(r["purpose"]) if r["purpose"] is not None else None,
+                  with_versions=bool(r["with_versions"]))
             for r in rows
         ]
 

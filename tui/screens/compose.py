@@ -21,6 +21,7 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
@@ -39,7 +40,8 @@ from dutypost.core.errors import InputError
 from dutypost.core.media import MAX_IMAGES, PostImage, check_image
 from dutypost.core.models import Finding
 from dutypost.core.publish import Composition, compose, review
-from dutypost.core.templates import MissingFieldsError, Template, TemplateField, default_value, field_choices
+from dutypost.core.templates import (MissingFieldsError, Template, TemplateField, default_value, field_choices,
+                                     version_fields)
 from dutypost.tui.duty_screen import DutyScreen
 from dutypost.tui.keys import bind
 from dutypost.tui.widgets.choice_field import ChoiceField
@@ -115,6 +117,9 @@ class ComposeScreen(DutyScreen):
         "・画像 (避難所の地図、通行止めの写真など。PNG か JPEG、4 枚まで): 項目の下の「画像」に"
         "ファイルのパスを入力します (Tab で補完)。「代替テキスト」に画像の内容を書いて Enter で追加します。"
         "代替テキストは必須です。F6 (Ctrl+R) で最後に追加した画像を外します。\n"
+        "・F3 (Ctrl+L): やさしい日本語と English の版 (避難情報・避難所・地震・津波のテンプレート) を、"
+        "投稿の続き (スレッドの返信) として足します。同じ値が入ります。英語の地区名など版だけの項目は、"
+        "足したときに出る欄に入力します。もう一度押すと外します。\n"
         "・入力は下書きとして自動で保存されます。Esc でホームに戻っても、F4 (Ctrl+T) で続きを開けます。"
         " (画像は下書きに残りません)"
     )
@@ -122,6 +127,7 @@ class ComposeScreen(DutyScreen):
     BINDINGS = [
         bind("f2,ctrl+n", "review", "確認へ", "compose.review"),
         bind("f6,ctrl+r", "remove_image", "画像を外す", "compose.remove-image", show=False),
+        bind("f3,ctrl+l", "versions", "やさしい日本語・英語", "compose.versions"),
         bind("escape", "back", "戻る", "back"),
     ]
 
@@ -137,9 +143,13 @@ class ComposeScreen(DutyScreen):
             self.preview = preview
 
     def __init__(self, template: Template, *, values: dict[str, str] | None = None,
-                 draft_id: str | None = None, purpose: DraftPurpose | None = None) -> None:
+                 draft_id: str | None = None, purpose: DraftPurpose | None = None,
+                 with_versions: bool = False) -> None:
         super().__init__()
         self.template = template
+        #: The template's versions (やさしい日本語・English) are added to the post (F3).
+        self.with_versions = with_versions
+        self._saved_with_versions = with_versions
         self.draft_id = draft_id or uuid.uuid4().hex
         self._initial = values
         self._version = 0
@@ -171,6 +181,13 @@ class ComposeScreen(DutyScreen):
                             yield Static(f.label + ("*" if f.required else ""), classes="field-label",
                                          id=f"label-{f.name}", markup=False)
                             yield self._field_widget(f)
+                    for f in self.version_fields:  # shown while the versions are added
+                        row = Horizontal(classes="field-row version-field")
+                        row.display = self.with_versions
+                        with row:
+                            yield Static(f.label + ("*" if f.required else ""), classes="field-label",
+                                         id=f"label-{f.name}", markup=False)
+                            yield self._field_widget(f)
                     with Horizontal(classes="field-row"):
                         yield Static("画像", classes="field-label", id="label-image-path", markup=False)
                         yield ImagePathInput(placeholder="PNG/JPEG のパス (Tab 補完)", id="image-path")
@@ -178,6 +195,7 @@ class ComposeScreen(DutyScreen):
                         yield Static("代替テキスト", classes="field-label", id="label-image-alt", markup=False)
                         yield ImageAltInput(placeholder="画像の内容 (Enter 追加)", id="image-alt")
                     yield Static("", id="image-list", markup=False)
+                    yield Static(self._versions_note(), id="versions-note", markup=False)
                 yield Static("", id="field-help", markup=False)
             yield PreviewPane(id="preview")
         yield Footer(compact=True, show_command_palette=False)
@@ -201,7 +219,7 @@ class ComposeScreen(DutyScreen):
         self.app.clear_notifications()
         # Each label whole (「開設している避難所」 is 18 cells): the labels' column is as wide
         # as the longest, within the form's 40 cells at 80 columns.
-        widest = max((cell_len(f.label + "*") for f in self.template.fields), default=0)
+        widest = max((cell_len(f.label + "*") for f in self.fields), default=0)
         for label in self.query(".field-label"):
             label.styles.width = min(max(widest + 1, LABEL_CELLS), MAX_LABEL_CELLS)
         values = self.values()
@@ -209,7 +227,7 @@ class ComposeScreen(DutyScreen):
         self._last_values = dict(values)
         # A restored draft is in the ledger already; a fresh form is not worth saving yet.
         self._saved_values = dict(values)
-        first_empty = next((f for f in self.template.fields if f.required and not values[f.name].strip()), None)
+        first_empty = next((f for f in self.fields if f.required and not values[f.name].strip()), None)
         target = first_empty or (self.template.fields[0] if self.template.fields else None)
         if target is not None:
             self.set_focus(self.query_one(f"#field-{target.name}"))
@@ -218,14 +236,70 @@ class ComposeScreen(DutyScreen):
     # -- values -------------------------------------------------------------------
 
     def values(self) -> dict[str, str]:
-        return {f.name: self.query_one(f"#field-{f.name}").value for f in self.template.fields}
+        return {f.name: self.query_one(f"#field-{f.name}").value for f in self.fields}
+
+    # -- versions (やさしい日本語・English, F3) ---------------------------------------------
+
+    @cached_property
+    def versions(self) -> list[Template]:
+        """The template's versions (its ``versions``), whether added or not."""
+        return self.ctx.templates.versions_of(self.template)
+
+    @cached_property
+    def version_fields(self) -> tuple[TemplateField, ...]:
+        """The fields only the versions have (対象地区 (英語)): typed while they are added."""
+        return version_fields(self.template, self.versions)
+
+    @property
+    def fields(self) -> tuple[TemplateField, ...]:
+        """The fields the post takes now: the template's, and the versions' own while added."""
+        return self.template.fields + (self.version_fields if self.with_versions else ())
+
+    def _versions_note(self) -> str:
+        names = "・".join(v.title.partition(":")[0] for v in self.versions)
+        if not names:
+            return ""
+        if self.with_versions:
+            return f"版: {names} を続けて投稿します (F3 で外す)"
+        return f"F3: {names} の版を足せます"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "versions":
+            return bool(self.versions)  # a template without versions: the key is not shown
+        return super().check_action(action, parameters)
+
+    def action_versions(self) -> None:
+        """F3: add the versions to the post as the following parts of its thread, or take them off."""
+        if not self.versions:
+            self.app.bell()
+            return
+        self.with_versions = not self.with_versions
+        focused = self.focused
+        for row in self.query(".version-field"):
+            if not self.with_versions and focused is not None and focused in row.children:
+                self.set_focus(self.query_one(f"#field-{self.template.fields[-1].name}"))
+            row.display = self.with_versions
+        self.query_one("#versions-note", Static).update(self._versions_note())
+        values = self.values()
+        self._seen_values = dict(values)
+        self._last_values = dict(values)
+        self._version += 1
+        if self._draft_timer is None:
+            self._draft_timer = self.set_timer(self.DRAFT_SAVE_DELAY, self._save_draft_now)
+        self._run_preview()
+        names = "・".join(v.title.partition(":")[0] for v in self.versions)
+        self.notify(f"{names} の版を{'足しました' if self.with_versions else '外しました'}。", title="版", markup=False)
+        if self.with_versions:  # on to a field only the versions have, while it is empty
+            empty = next((f for f in self.version_fields if f.required and not values[f.name].strip()), None)
+            if empty is not None:
+                self.set_focus(self.query_one(f"#field-{empty.name}"))
 
     def note_value(self, name: str, value: str) -> None:
         self._last_values[name] = value
 
     @property
     def _draft_dirty(self) -> bool:
-        return self._last_values != self._saved_values
+        return self._last_values != self._saved_values or self.with_versions != self._saved_with_versions
 
     @on(Input.Changed)
     @on(ChoiceField.Changed)
@@ -253,7 +327,7 @@ class ComposeScreen(DutyScreen):
 
         At once (not ``focus()``, which waits behind the keys already queued): the keys
         typed behind the Enter belong to the next field."""
-        last = self.template.fields[-1]
+        last = self.fields[-1]
         if widget.id == f"field-{last.name}":
             self.action_review()
         else:
@@ -269,7 +343,7 @@ class ComposeScreen(DutyScreen):
                 "代替テキスト (画像の内容) を書いて Enter で追加します。F6 (Ctrl+R) で最後の画像を外します。")
             return
         name = (event.widget.id or "").removeprefix("field-")
-        f = self.template.field(name)
+        f = next((f for f in self.fields if f.name == name), None)
         if f is None:
             return
         for label in self.query(".field-label"):
@@ -290,13 +364,16 @@ class ComposeScreen(DutyScreen):
 
     def _run_preview(self) -> None:
         self._preview_timer = None
-        self._preview(self._version, self.values())
+        self._preview(self._version, self.values(), self.with_versions)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
-    def _preview(self, version: int, values: dict[str, str]) -> None:
+    def _preview(self, version: int, values: dict[str, str], with_versions: bool = False) -> None:
         ctx = self.ctx
+        shown = preview_values(self.template, values, ctx)
+        for v in self.versions if with_versions else ():  # a version's own empty field, as 「{label}」
+            shown |= {k: value for k, value in preview_values(v, values, ctx).items() if self.template.field(k) is None}
         try:
-            composition = compose(ctx, self.template, preview_values(self.template, values, ctx))
+            composition = compose(ctx, self.template, shown, versions=with_versions)
         except MissingFieldsError as exc:  # only choice fields: the others show 「{label}」
             labels = "、".join(f"「{f.label}」" for f in exc.missing)
             self.post_message(self.PreviewReady(Preview(version, None, (), f"{labels}を選んでください。")))
@@ -335,6 +412,7 @@ class ComposeScreen(DutyScreen):
         self._draft_timer = None
         if self._draft_dirty:
             self._saved_values = dict(self._last_values)
+            self._saved_with_versions = self.with_versions
             self._save_draft()
 
     @work(thread=True, exit_on_error=False, group="draft")
@@ -345,14 +423,15 @@ class ComposeScreen(DutyScreen):
         """Write ``_saved_values`` (the newest values handed to a save) to the ledger."""
         ctx = self.ctx
         with self._draft_lock:
-            values = self._saved_values
+            values, with_versions = self._saved_values, self._saved_with_versions
             try:
-                text = compose(ctx, self.template, values).text
+                text = compose(ctx, self.template, values, versions=with_versions).text
             except InputError:
                 text = ""
             try:
                 ctx.ledger.save_draft(operator=ctx.operator.id, template_id=self.template.id, values=values,
-                                      text=text, drill=ctx.drill, draft_id=self.draft_id, purpose=self.purpose)
+                                      text=text, drill=ctx.drill, draft_id=self.draft_id, purpose=self.purpose,
+                                      with_versions=with_versions)
             except ValueError:
                 pass  # the draft was closed meanwhile (published or discarded): nothing to keep
 
@@ -363,6 +442,7 @@ class ComposeScreen(DutyScreen):
         waiting = any(w.node is self and w.group == "draft" and not w.is_finished for w in self.app.workers)
         if self._draft_dirty or waiting:
             self._saved_values = dict(self._last_values)
+            self._saved_with_versions = self.with_versions
             self._store_draft()
 
     def flush_draft(self) -> None:
@@ -435,7 +515,7 @@ class ComposeScreen(DutyScreen):
             return
         values = self.values()
         try:
-            composition = compose(self.ctx, self.template, values)
+            composition = compose(self.ctx, self.template, values, versions=self.with_versions)
         except MissingFieldsError as exc:
             labels = "、".join(f.label for f in exc.missing)
             self.notify(f"必須の項目が空です: {labels}。入力してから、もう一度 F2 (Ctrl+N) を押してください。",

@@ -241,8 +241,8 @@ class HomeScreen(DutyScreen):
             self.open_template(self.ctx.templates.get(option.id))
 
     def open_template(self, template: Template, values: dict[str, str] | None = None,
-                      draft_id: str | None = None) -> AwaitMount:
-        return self.app.open_compose(template, values=values, draft_id=draft_id)
+                      draft_id: str | None = None, with_versions: bool = False) -> AwaitMount:
+        return self.app.open_compose(template, values=values, draft_id=draft_id, with_versions=with_versions)
 
     def action_search(self) -> None:
         self.set_focus(self.query_one("#search", Input))
@@ -300,7 +300,8 @@ class HomeScreen(DutyScreen):
                 # A checklist item's post: its checklist opens it, by the item's rules.
                 self.app.open_checklist(draft.purpose.checklist_id, draft=draft)
             elif draft is not None:
-                self.open_template(template, values=draft.values, draft_id=draft.id)
+                self.open_template(template, values=draft.values, draft_id=draft.id,
+                                   with_versions=draft.with_versions)
 
         self.app.open_drafts(message.drafts, restore)
 
