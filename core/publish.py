@@ -28,7 +28,8 @@ from dutypost.core.gate import Approval, GateDecision, Override, evaluate, valid
 from dutypost.core.length import extract_urls, split_thread, weighted_length
 from dutypost.core.media import PostImage, check_images, upload_images
 from dutypost.core.models import Finding
-from dutypost.core.templates import Template, municipality_variables, render
+from dutypost.core.templates import (Template, municipality_variables, render, unfilled_page_hint,
+                                     unfilled_pages)
 
 if TYPE_CHECKING:
     from dutypost.core.ledger import DraftPurpose, OverrideSession
@@ -52,6 +53,9 @@ class Composition:
     category: str | None = None
     #: The template's issuing department (情報配信部署); None: the poster's own.
     department: str | None = None
+    #: Notices about how the template was filled (info findings the gate adds to its own),
+    #: e.g. a link left out because the config lacks the page (rule ``page``).
+    notes: tuple[Finding, ...] = ()
 
     @property
     def weighted_length(self) -> int:
@@ -60,11 +64,21 @@ class Composition:
 
 def compose(ctx: DutyContext, template: Template, values: Mapping[str, str], *, now: datetime | None = None) -> Composition:
     """Render ``template`` with the municipality's variables and mark it 【訓練】 in drill mode."""
-    text = render(template, values, now=now or ctx.now(), variables=municipality_variables(ctx.settings))
-    return compose_text(ctx, text, template_id=template.id, emergency=template.emergency,
-                        threads_allowed=template.threads, values=values, expects=template.expects,
-                        drill_only=template.drill_only, category=template.category,
-                        department=template.department)
+    variables = municipality_variables(ctx.settings)
+    text = render(template, values, now=now or ctx.now(), variables=variables)
+    composition = compose_text(ctx, text, template_id=template.id, emergency=template.emergency,
+                               threads_allowed=template.threads, values=values, expects=template.expects,
+                               drill_only=template.drill_only, category=template.category,
+                               department=template.department)
+    notes = tuple(_unfilled_page_note(ctx, name) for name in unfilled_pages(template, variables))
+    return replace(composition, notes=notes) if notes else composition
+
+
+def _unfilled_page_note(ctx: DutyContext, name: str) -> Finding:
+    """The notice that the link ``{name}`` was left out, saying which config key to fill."""
+    where = f"設定ファイル {ctx.config_path} の " if ctx.config_path else "設定の "
+    return Finding("page", "info", f"リンク {{{name}}} のページが設定にないため、リンクなしで投稿します。"
+                                   f"付けるには、{where}{unfilled_page_hint(name)}")
 
 
 def compose_text(ctx: DutyContext, text: str, *, template_id: str | None, emergency: bool,
@@ -192,6 +206,7 @@ def review(
         department=issuing,
         account=ctx.account,
         category=composition.category,
+        notes=composition.notes,
     )
     return Review(decision=decision, same_template=_same_template_warning(ctx, composition, now), acks=acks,
                   override=override, department=issuing)

@@ -26,6 +26,8 @@ from dutypost.core.templates import (
     load_templates,
     municipality_variables,
     render,
+    unfilled_page_hint,
+    unfilled_pages,
 )
 
 BUNDLED = load_templates([BUNDLED_TEMPLATES])
@@ -433,7 +435,7 @@ def test_field_choices_draw_on_the_config_lists(settings):
     assert field_choices(BUNDLED.get("evac-l4").field("area"), settings) == settings.lists.areas
     assert field_choices(BUNDLED.get("evac-l4").field("shelter"), settings)[:2] == ["阿見小学校", "本郷小学校"]
     assert field_choices(BUNDLED.get("water-outage").field("station"), settings) == [
-        "阿見町役場", "給水所 (中央公民館駐車場)"]
+        "阿見町役場", "給水所 (中央公民館駐車場)", "中央公民館"]
     assert field_choices(BUNDLED.get("quake-intensity").field("intensity"), settings)[-1] == "7"
     assert field_choices(BUNDLED.get("evac-l4").field("reason"), settings) == []
 
@@ -566,13 +568,19 @@ def test_an_empty_mail_service_leaves_out_its_line(variables):
     assert "配信しています" not in text and "{" not in text
 
 
-def test_a_page_the_config_lacks_and_an_empty_name_are_named_with_their_config_keys(variables):
+def test_a_page_the_config_lacks_leaves_the_link_out_and_an_empty_name_is_named(variables):
+    """A page (or the website) the config lacks does not stop a post at 03:00: the link
+    line is left out and unfilled_pages names the variable; an empty name still refuses."""
     template = BUNDLED.get("risai-certificate")
     lacking = {k: v for k, v in variables.items() if k != "page.risai"}
-    with pytest.raises(InputError) as caught:
-        render(template, template.examples, variables=lacking)
-    assert "[municipality.pages]" in str(caught.value) and "risai" in str(caught.value)
-    assert caught.value.exit_code == 2
+    text = render(template, template.examples, variables=lacking)
+    assert "https://" not in text and "{" not in text and text.splitlines()[-1] == "#阿見町"
+    assert "詳しくは町のホームページをご覧ください。" in text
+    assert unfilled_pages(template, lacking) == ("page.risai",) and unfilled_pages(template, variables) == ()
+    assert "[municipality.pages] に risai = " in unfilled_page_hint("page.risai")
+    notice = BUNDLED.get("suspension-notice")
+    assert "https://" not in render(notice, notice.examples, variables={**variables, "website": ""})
+    assert unfilled_pages(notice, {**variables, "website": ""}) == ("website",)
     with pytest.raises(InputError, match=r"\[municipality\] name"):
         render(BUNDLED.get("weather-warning"), BUNDLED.get("weather-warning").examples,
                variables={**variables, "municipality": ""})
