@@ -5,7 +5,8 @@ The example (``config.example.toml``, shipped beside the code) describes a ficti
 given on the command line, and turns what only fits that town — the account, its web
 pages, the areas and shelters, the departments and the operators — into commented
 examples to edit (the ``[municipality.pages]`` table itself stays, empty: until a page is
-written there, a template linking it posts without the link). An existing file is never overwritten without ``force``.
+written there, a template linking it posts without the link). An existing file is never
+overwritten without ``force``.
 """
 
 from __future__ import annotations

@@ -694,7 +694,7 @@ def test_a_wrong_expects_or_drill_only_is_reported_with_its_line(tmp_path, line,
 #  4. Every line of running Japanese ends with 。 (or ！？). Exempt, because they are not
 #     sentences: headings (beginning with 【), the time line alone (「15時20分現在」), label
 #     lines (「避難所：…」「誤：…」「受付時間：…」, a short label then ：; but one whose value
-#     is sentences, with a 。 inside, ends with 。 too), list items
+#     is a sentence — a 。 inside, or ending in です・ます・ください — ends with 。 too), list items
 #     (beginning with ・), a line that is one inserted value on its own (a list of shelters,
 #     the officer's free text), URL lines and the hashtag line.
 
@@ -747,7 +747,7 @@ def test_the_wording_follows_the_japanese_rules(template, settings):
                 problems.append((mode, "half-width punctuation", line))
             if _is_sentence(line, values) and not line.endswith(("。", "！", "？")):
                 problems.append((mode, "no final 。", line))
-            elif LABEL_LINE.match(line) and "。" in line and not line.endswith("。"):
+            elif LABEL_LINE.match(line) and re.search(r"。.*[^。]$|(?:です|ます|ません|ください)$", line):
                 problems.append((mode, "a label line of sentences without its final 。", line))
     assert problems == [], template.id
 
@@ -760,6 +760,7 @@ def test_the_wording_follows_the_japanese_rules(template, settings):
      ("避難所: 本郷小学校", "half-width punctuation"),
      ("本郷地区に避難指示を発令しました", "no final 。"),
      ("復旧の見込み：調査中です。わかり次第お知らせします", "without its final 。"),
+     ("う回路：県道をご利用ください", "without its final 。"),
      ("{time}現在、 {area} に避難指示を発令しました。", "space next to an inserted value")],
 )
 def test_the_wording_rules_catch_what_they_are_for(tmp_path, settings, text, problem):
