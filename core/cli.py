@@ -974,6 +974,11 @@ def _config_check(path: Path) -> int:
         print(f"注意: 職員 ([[operators]]) がまだいません。投稿する人を {path} に書いてください。")
     for notice in unfilled_page_notices(settings):
         print(f"注意: {notice}")
+    m = settings.municipality
+    if m.name and not m.name_en:
+        english = {"市": "City", "町": "Town", "村": "Village", "区": "City"}.get(m.kind, "City")
+        print(f"注意: [municipality] name_en (英語版のテンプレートでの名前) がありません。英語版 (-en) は「{m.name}」と"
+              f"書きます。name_en = \"(ローマ字の名前) {english}\" のように書いてください。")
     for notice in rotation_notices(settings, datetime.now(timezone.utc)):
         print(f"[要確認] 認証情報の更新: {notice}")
     return 0

@@ -280,6 +280,7 @@ def test_a_new_municipality_walks_through_init_check_and_every_template(tmp_path
     pages_notice = next(line for line in notices if "[municipality.pages]" in line)
     assert all(f"{page} ({template_id}" in pages_notice for page, template_id in LINKED_PAGES.items()), notices
     assert any("[municipality] website" in line for line in notices), notices
+    assert any("[municipality] name_en" in line and f"「{name}」" in line for line in notices), notices
     assert main(["--config", str(path), "templates", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert len(listed) >= 60
