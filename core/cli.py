@@ -469,6 +469,7 @@ def cmd_render(args) -> int:
     findings = content_of(composition.sections[0])
     if composition.versions:  # each version checked as its own part of the thread
         findings, _ = with_version_findings(settings, composition, findings, content_of)
+    findings = [*findings, *composition.notes]
     in_hours = hours_status(now, settings.hours).in_hours
     if args.json:
         _print_json(_report_json(composition, findings, in_hours, settings.x.max_weighted_length))
@@ -944,13 +945,24 @@ def _config_init(args, path: Path) -> int:
     print(f"設定ファイルを作りました: {path}")
     print("次に書き換えるところ (「# 例: 」で始まる行は例の町の値です。書き換えて「# 例: 」を消します):\n"
           "  [account] handle        X のユーザー名\n"
-          "  [municipality] website  ホームページ (と [municipality.pages])\n"
+          "  [municipality] website  ホームページ\n"
+          f"  [municipality.pages]    テンプレートがリンクするページ ({_linked_pages()})。書くまではリンクなしで投稿します\n"
           "  [lists]                 地区と避難所\n"
           "  [[departments]]         別表第1 の所属と配信承認者\n"
           "  [[operators]]           投稿する職員 (os_user で OS の利用者と結び付けます)\n"
           f"書き換えたら: dutypost{option} config check、ログインは dutypost{option} auth")
     print("---")
     return _config_check(path)
+
+
+def _linked_pages() -> str:
+    """The ``[municipality.pages]`` names the bundled templates link, 「bosai・shelters」."""
+    from dutypost.core.config import BUNDLED_TEMPLATES
+    from dutypost.core.templates import load_templates
+
+    names = {n.removeprefix("page.") for t in load_templates([BUNDLED_TEMPLATES]).templates
+             for n in t.variables if n.startswith("page.")}
+    return "・".join(sorted(names))
 
 
 def _config_check(path: Path) -> int:
@@ -989,9 +1001,38 @@ def _config_check(path: Path) -> int:
         print(f"注意: [municipality] name がありません。自治体名を書いてください ({path})。")
     if not settings.operators:
         print(f"注意: 職員 ([[operators]]) がまだいません。投稿する人を {path} に書いてください。")
+    for notice in unfilled_page_notices(settings):
+        print(f"注意: {notice}")
+    m = settings.municipality
+    if m.name and not m.name_en:
+        english = {"市": "City", "町": "Town", "村": "Village", "区": "City"}.get(m.kind, "City")
+        print(f"注意: [municipality] name_en (英語版のテンプレートでの名前) がありません。英語版 (-en) は「{m.name}」と"
+              f"書きます。name_en = \"(ローマ字の名前) {english}\" のように書いてください。")
     for notice in rotation_notices(settings, datetime.now(timezone.utc)):
         print(f"[要確認] 認証情報の更新: {notice}")
     return 0
+
+
+def unfilled_page_notices(settings) -> list[str]:
+    """The web pages templates link that the config lacks (their posts go without the link):
+    one notice for ``[municipality] website``, one for the ``[municipality.pages]`` keys."""
+    from dutypost.core.templates import bundled_dirs, load_templates, municipality_variables, unfilled_pages
+
+    variables = municipality_variables(settings)
+    by_name: dict[str, list[str]] = {}
+    for template in load_templates(bundled_dirs(settings)).templates:
+        for name in unfilled_pages(template, variables):
+            by_name.setdefault(name, []).append(template.id)
+    notices = []
+    if "website" in by_name:
+        notices.append("[municipality] website (ホームページの URL) がありません。"
+                       f"{'・'.join(by_name.pop('website'))} はリンクなしで投稿します。"
+                       "website = \"https://…\" を書いてください。")
+    if by_name:
+        listed = "、".join(f"{name.removeprefix('page.')} ({'・'.join(ids)})" for name, ids in sorted(by_name.items()))
+        notices.append(f"テンプレートがリンクするページが [municipality.pages] にありません: {listed}。"
+                       "これらはリンクなしで投稿します。名前 = \"/…/\" (ホームページからのパス) を書いてください。")
+    return notices
 
 
 def _check_template_departments(settings, path: Path) -> None:

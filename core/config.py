@@ -284,9 +284,10 @@ class MunicipalityConfig:
             self.hashtags = [f"#{self.name}"]
 
     def page_url(self, name: str) -> str | None:
-        """The full URL of the page ``name`` (a path is taken from the website), or None."""
+        """The full URL of the page ``name`` (a path is taken from the website), or None
+        (also for a path while ``website`` is empty: a link must be a whole URL)."""
         url = self.pages.get(name)
-        if url is None:
+        if url is None or (url.startswith("/") and not self.website):
             return None
         return self.website.rstrip("/") + url if url.startswith("/") else url
 

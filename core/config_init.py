@@ -4,7 +4,9 @@ The example (``config.example.toml``, shipped beside the code) describes a ficti
 阿見町. The starter keeps its comments and its policy settings, writes the municipality
 given on the command line, and turns what only fits that town — the account, its web
 pages, the areas and shelters, the departments and the operators — into commented
-examples to edit. An existing file is never overwritten without ``force``.
+examples to edit (the ``[municipality.pages]`` table itself stays, empty: until a page is
+written there, a template linking it posts without the link). An existing file is never
+overwritten without ``force``.
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ def starter_config(name: str, kind: str) -> str:
         if section == "gate" and stripped.startswith("allow_domains"):
             out.append(raw.replace('"town.ami.lg.jp", ', ""))
             out.append("# ↑ 自治体のドメイン (例: \"city.example.lg.jp\") を足してください")
+            continue
+        if header and section == "municipality.pages":
+            out.append(raw)  # kept, empty: a page written under it is read (its links are left out until then)
             continue
         if is_value and (section in _COMMENTED_SECTIONS or _EXAMPLE_TOWN.search(raw)):
             out.append("# 例: " + raw)

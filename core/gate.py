@@ -108,6 +108,7 @@ RULES: dict[str, str] = {
     "role": "投稿者の役割",
     "override-fit": "オーバーライドの区分",
     "account": "アカウント",
+    "page": "リンクするページ",
 }
 
 APPROVAL_METHODS = {"in-app": "アプリ内承認", "phone": "電話", "in-person": "対面"}
@@ -1008,6 +1009,7 @@ def evaluate(
     department: str | None = None,
     account: AccountConfig | None = None,
     category: str | None = None,
+    notes: Iterable[Finding] = (),
 ) -> GateDecision:
     """Run account, hours, approval and content checks; an override lifts hours and approval only.
 
@@ -1016,7 +1018,8 @@ def evaluate(
     (情報配信部署) whose approver is required (default: the poster's). ``account`` is the
     account the post goes out on (None: the default account); its hours and approver route
     apply. An override that lifts something and does not fit the template's ``category``
-    adds the warning ``override-fit``.
+    adds the warning ``override-fit``. ``notes`` are the composition's own findings (how the
+    template was filled, e.g. ``page``); they are listed with the others.
     """
     account = account or settings.account_by_id(None)
     if override is not None:
@@ -1026,7 +1029,7 @@ def evaluate(
     ctx = ContentContext.from_settings(settings, drill=drill, emergency=emergency, threads_allowed=threads_allowed,
                                        recent_texts=recent_texts, now=now, expected_rules=expected_rules,
                                        drill_only=drill_only)
-    findings = tuple(check_content(text, ctx))
+    findings = tuple(sorted((*check_content(text, ctx), *notes), key=lambda f: _SEVERITY_ORDER[f.severity]))
     failing = (("hours",) if not hours.in_hours else ()) + (("approval",) if approval_problem else ())
     lifted = failing if override is not None else ()
     if lifted and not override_fits(settings, override.category, category, emergency):

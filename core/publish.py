@@ -28,7 +28,8 @@ from dutypost.core.gate import Approval, GateDecision, Override, evaluate, valid
 from dutypost.core.length import extract_urls, split_thread, weighted_length
 from dutypost.core.media import PostImage, check_images, upload_images
 from dutypost.core.models import Finding
-from dutypost.core.templates import Template, municipality_variables, render, version_values
+from dutypost.core.templates import (Template, municipality_variables, render, unfilled_page_hint,
+                                     unfilled_pages, version_values)
 
 if TYPE_CHECKING:
     from dutypost.core.ledger import DraftPurpose, OverrideSession
@@ -60,6 +61,9 @@ class Composition:
     lead: Composition | None = None
     #: A version's name in findings: its template's title (e.g. 「English: 警戒レベル4 避難指示」).
     label: str = ""
+    #: Notices about how the template was filled (info findings the gate adds to its own),
+    #: e.g. a link left out because the config lacks the page (rule ``page``).
+    notes: tuple[Finding, ...] = ()
 
     @property
     def weighted_length(self) -> int:
@@ -97,12 +101,22 @@ def compose(ctx: DutyContext, template: Template, values: Mapping[str, str], *, 
 def _compose_one(ctx: DutyContext, template: Template, values: Mapping[str, str], now: datetime, *,
                  recorded: Mapping[str, str] | None = None) -> Composition:
     """``template`` rendered with ``values``; ``recorded``: the values kept with the post."""
-    text = render(template, values, now=now, variables=municipality_variables(ctx.settings))
-    return compose_text(ctx, text, template_id=template.id, emergency=template.emergency,
-                        threads_allowed=template.threads, values=values if recorded is None else recorded,
-                        expects=template.expects,
-                        drill_only=template.drill_only, category=template.category,
-                        department=template.department)
+    variables = municipality_variables(ctx.settings)
+    text = render(template, values, now=now, variables=variables)
+    composition = compose_text(ctx, text, template_id=template.id, emergency=template.emergency,
+                               threads_allowed=template.threads, values=values if recorded is None else recorded,
+                               expects=template.expects,
+                               drill_only=template.drill_only, category=template.category,
+                               department=template.department)
+    notes = tuple(_unfilled_page_note(ctx, name) for name in unfilled_pages(template, variables))
+    return replace(composition, notes=notes) if notes else composition
+
+
+def _unfilled_page_note(ctx: DutyContext, name: str) -> Finding:
+    """The notice that the link ``{name}`` was left out, saying which config key to fill."""
+    where = f"設定ファイル {ctx.config_path} の " if ctx.config_path else "設定の "
+    return Finding("page", "info", f"リンク {{{name}}} のページが設定にないため、リンクなしで投稿します。"
+                                   f"付けるには、{where}{unfilled_page_hint(name)}")
 
 
 def with_versions(main: Composition, versions: tuple[Composition, ...]) -> Composition:
@@ -114,6 +128,7 @@ def with_versions(main: Composition, versions: tuple[Composition, ...]) -> Compo
         threads_allowed=True,
         versions=versions,
         lead=main,
+        notes=tuple(dict.fromkeys(n for c in (main, *versions) for n in c.notes)),  # a page each version links too: once
     )
 
 
@@ -257,6 +272,7 @@ def review(
         department=issuing,
         account=ctx.account,
         category=composition.category,
+        notes=composition.notes,
     )
     if composition.versions:
         def check(version: Composition) -> tuple[Finding, ...]:

@@ -55,8 +55,11 @@ template names a particular town:
 
 They may stand in the body, in ``link`` and in ``hashtags``. A line whose placeholders all
 come out empty (an empty optional field, or ``mail_service = ""``) is left out; an empty
-name or kind, or a page the config lacks, is an :class:`InputError` naming the config
-key. A ``{name}`` that is neither a field nor a variable is reported with its file and line.
+name or kind is an :class:`InputError` naming the config key. A page the config lacks (a
+freshly initialised config has none) or a site without ``website`` leaves the link out: the
+post still goes, and :func:`unfilled_pages` names the ``[municipality.pages]`` keys to
+write (compose shows them as a notice). A ``{name}`` that is neither a field nor a variable
+is reported with its file and line.
 
 A version (``versions``) is a template of its own whose fields take the base's values by
 name (:func:`version_values`); a field only the version has (``area_en``) is typed for it. A
@@ -752,7 +755,8 @@ def render(
     ``variables`` are the municipality variables (:func:`municipality_variables`); without
     them a ``{municipality}`` and the like stays as written, which the gate blocks as an
     unfilled placeholder. Empty fields take :func:`default_value`. A line whose
-    placeholders all come out empty is left out. Raises :class:`MissingFieldsError` for
+    placeholders all come out empty is left out, and so is a link to a page the config
+    lacks (:func:`unfilled_pages`). Raises :class:`MissingFieldsError` for
     empty required fields and :class:`InputError` for unknown names, invalid values, and a
     variable the config leaves empty (naming the ``[municipality]`` key).
     """
@@ -801,7 +805,10 @@ def render(
             continue
         lines.append(fill(line))
     text = "\n".join(lines).strip()
-    link = fill(template.link) if template.link else ""
+    link = template.link or ""
+    if variables is not None and any(is_variable(n) and not variables.get(n) for n in _PLACEHOLDER.findall(link)):
+        link = ""  # a page the config lacks: the post goes without its link (unfilled_pages)
+    link = fill(link)
     if link:
         text += "\n" + link
     hashtags = [tag for tag in (fill(h) for h in template.hashtags) if tag]
@@ -810,17 +817,26 @@ def render(
     return text
 
 
+def unfilled_pages(template: Template, variables: Mapping[str, str]) -> tuple[str, ...]:
+    """The web pages the template links that the config does not give, as variable names
+    (``page.shelters``, ``website``): :func:`render` leaves their link out."""
+    return tuple(name for name in sorted(template.variables)
+                 if (name == "website" or _PAGE_VARIABLE.fullmatch(name)) and not variables.get(name))
+
+
+def unfilled_page_hint(name: str) -> str:
+    """What to write in the config for the page variable ``name`` (``page.shelters``, ``website``)."""
+    page = _PAGE_VARIABLE.fullmatch(name)
+    if page is None:
+        return "[municipality] website にホームページの URL (例: \"https://www.city.example.lg.jp\") を書いてください。"
+    return (f"[municipality.pages] に {page[1]} = \"/…/\" (ホームページからのパスか https:// からの URL) を書き、"
+            "パスなら [municipality] website も書いてください。")
+
+
 def _check_variables(template: Template, variables: Mapping[str, str]) -> None:
     for name in sorted(template.variables):
         if variables.get(name):
             continue
-        page = _PAGE_VARIABLE.fullmatch(name)
-        if page:
-            raise InputError(
-                f"テンプレート {template.id} が使うページ {{{name}}} が設定にありません。",
-                hint=f"設定の [municipality.pages] に {page[1]} = \"/…/\" (ホームページのパスか https:// からの URL) "
-                     "を書いてください。",
-            )
         if name in _REQUIRED_VARIABLES:
             key = _REQUIRED_VARIABLES[name]
             raise InputError(

@@ -349,7 +349,7 @@ def test_correction_values_fill_the_correction_template(ledger):
     template = load_templates([BUNDLED_TEMPLATES]).get("correction")
     text = render(template, values)
     assert "9月1日 12時00分に投稿した「避難所 開設」に誤りがありました。" in text
-    assert "誤: 中央公民館" in text and "正: 本郷ふれあいセンター" in text
+    assert "誤：中央公民館" in text and "正：本郷ふれあいセンター" in text
     assert checklists.standalone_fallback_text(ledger, original, text) == text
 
 

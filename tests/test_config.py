@@ -275,6 +275,16 @@ def test_the_example_config_names_the_example_town(example_config_path):
     assert (m.name, m.kind, m.hashtags, m.website) == ("阿見町", "町", ["#阿見町"], "https://www.town.ami.lg.jp")
     assert (m.mail_service, m.manager_title) == ("あみメール", "秘書広聴課長")
     assert m.page_url("bosai") == "https://www.town.ami.lg.jp/bousai/"
+    assert m.page_url("nowhere") is None
+
+
+def test_a_page_path_without_a_website_is_no_url(example_config_path):
+    """A path alone (「/bousai/」) is no link: the template leaves its link out instead."""
+    from dataclasses import replace
+
+    m = load_settings(example_config_path, fresh=True).municipality
+    assert replace(m, website="").page_url("bosai") is None
+    assert replace(m, website="", pages={"bosai": "https://example.jp/b/"}).page_url("bosai") == "https://example.jp/b/"
 
 
 def test_an_old_config_without_municipality_takes_it_from_the_account(config_file):

@@ -628,3 +628,26 @@ def test_a_long_post_of_an_account_allowed_long_posts_is_found_by_its_note_tweet
         assert _copies(x_like_server, post.text) == 1
     finally:
         ctx.close()
+
+
+def test_a_page_the_config_lacks_goes_out_without_its_link_and_says_which_key(config_file, practice_server):
+    """Issue 13: a freshly initialised config has no [municipality.pages]; shelter-open still
+    goes out at 03:00, without its link, and compose and the gate say which key to write."""
+    path = config_file(replace={"drill": f'api_base_url = "{practice_server.url}"',
+                                "municipality.pages": 'bosai = "/bousai/"'})
+    settings = load_settings(path)
+    ctx = DutyContext(settings=settings, operator=settings.operator("tanaka"), drill=True, clock=Clock(),
+                      config_path=path)
+    try:
+        template = ctx.templates.get("shelter-open")
+        composition = compose(ctx, template, {**template.examples, "time": "12時00分"})  # the clock's time
+        assert "https://" not in composition.text and composition.text.endswith("#阿見町 #避難所")
+        [note] = composition.notes
+        assert (note.rule, note.severity) == ("page", "info")
+        assert str(path) in note.message and "[municipality.pages] に shelters = " in note.message
+        result = review(ctx, composition, acks=["cost"], override=_override(ctx))
+        assert note in result.decision.findings and not result.decision.blocking
+        sent = publish(ctx, composition, override=_override(ctx), acks=["cost"])
+        assert "https://" not in practice_server.posts()[-1]["text"] and sent.x_post_ids
+    finally:
+        ctx.close()

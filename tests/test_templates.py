@@ -26,6 +26,8 @@ from dutypost.core.templates import (
     load_templates,
     municipality_variables,
     render,
+    unfilled_page_hint,
+    unfilled_pages,
 )
 
 BUNDLED = load_templates([BUNDLED_TEMPLATES])
@@ -409,8 +411,8 @@ def test_an_empty_optional_field_leaves_out_its_line():
     template = BUNDLED.get("evac-l4")
     values = {k: v for k, v in template.examples.items() if k != "shelter"}
     text = render(template, values)
-    assert "避難所:" not in text
-    assert "避難所: 本郷小学校" in render(template, template.examples)
+    assert "避難所：" not in text
+    assert "避難所：本郷小学校" in render(template, template.examples)
 
 
 def test_a_datetime_field_defaults_to_now_in_jst():
@@ -433,7 +435,7 @@ def test_field_choices_draw_on_the_config_lists(settings):
     assert field_choices(BUNDLED.get("evac-l4").field("area"), settings) == settings.lists.areas
     assert field_choices(BUNDLED.get("evac-l4").field("shelter"), settings)[:2] == ["阿見小学校", "本郷小学校"]
     assert field_choices(BUNDLED.get("water-outage").field("station"), settings) == [
-        "阿見町役場", "給水所 (中央公民館駐車場)"]
+        "阿見町役場", "給水所（中央公民館駐車場）", "中央公民館"]
     assert field_choices(BUNDLED.get("quake-intensity").field("intensity"), settings)[-1] == "7"
     assert field_choices(BUNDLED.get("evac-l4").field("reason"), settings) == []
 
@@ -566,13 +568,19 @@ def test_an_empty_mail_service_leaves_out_its_line(variables):
     assert "配信しています" not in text and "{" not in text
 
 
-def test_a_page_the_config_lacks_and_an_empty_name_are_named_with_their_config_keys(variables):
+def test_a_page_the_config_lacks_leaves_the_link_out_and_an_empty_name_is_named(variables):
+    """A page (or the website) the config lacks does not stop a post at 03:00: the link
+    line is left out and unfilled_pages names the variable; an empty name still refuses."""
     template = BUNDLED.get("risai-certificate")
     lacking = {k: v for k, v in variables.items() if k != "page.risai"}
-    with pytest.raises(InputError) as caught:
-        render(template, template.examples, variables=lacking)
-    assert "[municipality.pages]" in str(caught.value) and "risai" in str(caught.value)
-    assert caught.value.exit_code == 2
+    text = render(template, template.examples, variables=lacking)
+    assert "https://" not in text and "{" not in text and text.splitlines()[-1] == "#阿見町"
+    assert "詳しくは町のホームページをご覧ください。" in text
+    assert unfilled_pages(template, lacking) == ("page.risai",) and unfilled_pages(template, variables) == ()
+    assert "[municipality.pages] に risai = " in unfilled_page_hint("page.risai")
+    notice = BUNDLED.get("suspension-notice")
+    assert "https://" not in render(notice, notice.examples, variables={**variables, "website": ""})
+    assert unfilled_pages(notice, {**variables, "website": ""}) == ("website",)
     with pytest.raises(InputError, match=r"\[municipality\] name"):
         render(BUNDLED.get("weather-warning"), BUNDLED.get("weather-warning").examples,
                variables={**variables, "municipality": ""})
@@ -668,3 +676,107 @@ def test_a_wrong_expects_or_drill_only_is_reported_with_its_line(tmp_path, line,
     [error] = result.errors
     assert error.path == path and error.line == GOOD.splitlines().index("emergency = false") + 2
     assert words in error.message
+
+
+# -- issue 15 item 6: the wording of every post ------------------------------------------
+#
+# The rules, for every Japanese template (the English *-en versions are exempt), rendered
+# with its example values and again with its optional fields left empty, live and drill:
+#  1. No line begins with 、 or 。 (as one does when a field before it comes out empty).
+#  2. Punctuation in the post is full-width: （）：！？ and 、。 — never the half-width
+#     , ! ? ( ) : (公用文の表記; the project's label lines are 「避難所：…」). URLs, the
+#     hashtags and the thread marker (1/2) are not Japanese text.
+#  3. No space next to an inserted value inside Japanese text (「 本郷地区 」): checked in
+#     the body, where the values are still {placeholders}. Exempt: headings 【…】, which
+#     set the name apart from the verb (「【警戒レベル4】避難指示 発令」,
+#     「【レベル2】{advisory} 発表」), and やさしい日本語 (*-easy), written with spaces
+#     between words (分かち書き). A full-width space 「　」 is never used.
+#  4. Every line of running Japanese ends with 。 (or ！？). Exempt, because they are not
+#     sentences: headings (beginning with 【), the time line alone (「15時20分現在」), label
+#     lines (「避難所：…」「誤：…」「受付時間：…」, a short label then ：; but one whose value
+#     is a sentence — a 。 inside, or ending in です・ます・ください — ends with 。 too), list items
+#     (beginning with ・), a line that is one inserted value on its own (a list of shelters,
+#     the officer's free text), URL lines and the hashtag line.
+
+JAPANESE = [t for t in TEMPLATES if not t.id.endswith("-en")]
+HALF_WIDTH = re.compile(r"[,!?():]")
+INSERTED_SPACE = re.compile(r"[ \u3000]\{|\}[ \u3000]")
+LABEL_LINE = re.compile(r"[^\s。、：]{1,24}：")
+TIME_LINE = re.compile(r"\d{1,2}時\d{2}分現在")
+
+
+def _renderings(template, settings):
+    """(mode, values, text) for the examples and for the required fields only, live and drill."""
+    from dutypost.core.context import DutyContext
+    from dutypost.core.publish import compose
+
+    required = {f.name: f.example for f in template.fields if f.required}
+    for drill in (False, True):
+        ctx = DutyContext(settings=settings, operator=None, drill=drill)  # type: ignore[arg-type]
+        for values in (template.examples, required):
+            text = compose(ctx, template, values).text
+            yield ("drill" if drill else "live"), values, text.removeprefix(settings.drill.marker)
+
+
+def _is_sentence(line: str, values) -> bool:
+    words = line.split()
+    return not (
+        line.startswith(("【", "・")) or re.fullmatch(r"https?://\S+", line) or TIME_LINE.fullmatch(line)
+        or LABEL_LINE.match(line) or line in values.values() or all(w.startswith("#") for w in words)
+    )
+
+
+def _japanese(line: str) -> str:
+    """The line without what is not Japanese text: URLs and hashtags."""
+    return re.sub(r"https?://\S+|#\S+", "", line)
+
+
+@pytest.mark.parametrize("template", JAPANESE, ids=[t.id for t in JAPANESE])
+def test_the_wording_follows_the_japanese_rules(template, settings):
+    problems = []
+    for line in template.body.splitlines():
+        if "\u3000" in line or not (line.startswith("【") or template.id.endswith("-easy")) and INSERTED_SPACE.search(line):
+            problems.append(("space next to an inserted value", line))
+    for f in template.fields:
+        problems += [("half-width punctuation in a choice", c) for c in f.choices if HALF_WIDTH.search(c)]
+    for mode, values, text in _renderings(template, settings):
+        for line in text.splitlines():
+            if line.startswith(("、", "。")):
+                problems.append((mode, "begins with 、。", line))
+            if HALF_WIDTH.search(_japanese(line)):
+                problems.append((mode, "half-width punctuation", line))
+            if _is_sentence(line, values) and not line.endswith(("。", "！", "？")):
+                problems.append((mode, "no final 。", line))
+            elif LABEL_LINE.match(line) and re.search(r"。.*[^。]$|(?:です|ます|ません|ください)$", line):
+                problems.append((mode, "a label line of sentences without its final 。", line))
+    assert problems == [], template.id
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("{time}現在、{area}に避難指示を発令しました。", None),
+     ("、本郷地区に避難指示を発令しました。", "begins with 、。"),
+     ("避難所 (本郷小学校) を開設しました。", "half-width punctuation"),
+     ("避難所: 本郷小学校", "half-width punctuation"),
+     ("本郷地区に避難指示を発令しました", "no final 。"),
+     ("復旧の見込み：調査中です。わかり次第お知らせします", "without its final 。"),
+     ("う回路：県道をご利用ください", "without its final 。"),
+     ("{time}現在、 {area} に避難指示を発令しました。", "space next to an inserted value")],
+)
+def test_the_wording_rules_catch_what_they_are_for(tmp_path, settings, text, problem):
+    """Each rule of the test above fails on a line that breaks it (and only the heading,
+    time, label and value lines are let through)."""
+    body = f"【避難指示】\n{text}\n15時20分現在\n避難所：{{area}}\n{{area}}"
+    fields = "".join(f'\n[[fields]]\nname = "{n}"\nlabel = "{n}"\nkind = "text"\nexample = "{e}"\n'
+                     for n, e in (("time", "15時20分"), ("area", "本郷地区")) if f"{{{n}}}" in body)
+    (tmp_path / "probe").mkdir()
+    _write(tmp_path / "probe", "probe.toml", f'id = "probe"\ntitle = "t"\ncategory = "生活"\nemergency = false\n'
+                                     f'description = "d"\nbody = """\n{body}\n"""\n{fields}')
+    loaded = load_templates([tmp_path / "probe"], fresh=True)
+    assert loaded.errors == [], loaded.errors
+    if problem is None:
+        test_the_wording_follows_the_japanese_rules(loaded.templates[0], settings)
+        return
+    with pytest.raises(AssertionError) as caught:
+        test_the_wording_follows_the_japanese_rules(loaded.templates[0], settings)
+    assert problem in str(caught.value)

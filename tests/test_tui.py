@@ -679,3 +679,40 @@ async def test_an_override_for_eight_hours_covers_the_next_post_and_shows_in_the
         assert second.override["session_id"] == session.id
         assert {p.id for p in ctx.ledger.awaiting_post_hoc_approval()} == {first.id, second.id}
         assert len(practice_server.posts()) == 2
+
+
+async def test_a_page_the_config_lacks_is_a_notice_in_compose_and_review_not_a_refusal(
+        config_file, practice_server, monkeypatch):
+    """Issue 13: with no [municipality.pages] shelters (a fresh config init), 避難所開設 still
+    composes and reaches review at 03:00; both say which key to write, and nothing blocks on it."""
+    from dutypost.tui.screens.compose import ComposeScreen
+
+    monkeypatch.setattr(ComposeScreen, "PREVIEW_DELAY", 0)
+    path = config_file(replace={
+        "x": f'api_base_url = "{practice_server.url}"',
+        "drill": f'api_base_url = "{practice_server.url}"\nmarker = "【訓練】"',
+        "municipality.pages": 'bosai = "/bousai/"',
+    })
+    for name in ("consumer_key", "consumer_secret", "access_token", "access_token_secret"):
+        monkeypatch.setenv(f"DUTYPOST_X__{name.upper()}", getattr(DEMO_CREDENTIALS, name))
+    ctx = build_context(path, drill=True, clock=lambda: IN_HOURS, os_user="tanaka")
+    app = make_app(ctx)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            await pilot.press(*number_of(ctx, "shelter-open"))
+            await settle(app, pilot)
+            assert type(app.screen).__name__ == "ComposeScreen"
+            await pilot.press("enter")  # past the time, which defaults to now
+            await type_text(pilot, "本郷小学校")
+            await settle(app, pilot)
+            text = screen_text(app)
+            assert "[municipality.pages] に shelters = " in text and "リンクなしで投稿します" in text
+            assert "bousai/hinanjo" not in text
+            await pilot.press("enter")
+            await settle(app, pilot)
+            assert type(app.screen).__name__ == "ReviewScreen"
+            text = screen_text(app)
+            assert "[municipality.pages] に shelters = " in text and "設定にない" in text
+    finally:
+        ctx.close()

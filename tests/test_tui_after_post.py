@@ -134,7 +134,7 @@ async def test_a_correction_goes_out_as_a_reply_to_the_original_and_the_checklis
         on_x = practice_server.posts()[0]
         assert on_x["id"] == correction.x_post_ids[0]
         assert on_x["reply_to"] == original.x_post_ids[0]  # attached to the original on X
-        assert f"誤: {WRONG}" in on_x["text"] and f"正: {RIGHT}" in on_x["text"]
+        assert f"誤：{WRONG}" in on_x["text"] and f"正：{RIGHT}" in on_x["text"]
         assert the_checklist(ctx).item("correction_post").value == {"post_id": correction.id}
 
         await pilot.press("escape")  # back to the checklist, not home
@@ -325,7 +325,7 @@ async def test_a_correction_restored_after_a_restart_still_replies_and_is_record
     on_x = practice_server.posts()[0]
     assert on_x["id"] == correction.x_post_ids[0]
     assert on_x["reply_to"] == original.x_post_ids[0]
-    assert f"誤: {WRONG}" in on_x["text"] and f"正: {RIGHT}" in on_x["text"]
+    assert f"誤：{WRONG}" in on_x["text"] and f"正：{RIGHT}" in on_x["text"]
     assert the_checklist(ctx).item("correction_post").value == {"post_id": correction.id}
     assert ctx.ledger.open_drafts("tanaka") == []
 
