@@ -478,6 +478,9 @@ class ListsConfig:
     areas: list[str] = field(default_factory=list)
     shelters: list[Facility] = field(default_factory=list)
     facilities: list[Facility] = field(default_factory=list)
+    #: Short forms the town uses (通称・略称) → the configured name: 「本郷小」 = 「本郷小学校」.
+    #: A field value naming one passes the unknown-place check (core.gate.check_places).
+    short_names: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

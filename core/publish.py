@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 from dutypost.core.context import DutyContext
 from dutypost.core.errors import (DutypostError, GateBlocked, InputError, NoCredentials, OutcomeUnknown,
                                   PublishFailed, StorageFault)
-from dutypost.core.gate import Approval, GateDecision, Override, evaluate, validate_override
+from dutypost.core.gate import Approval, GateDecision, Override, PlaceValue, evaluate, validate_override
 from dutypost.core.length import extract_urls, split_thread, weighted_length
 from dutypost.core.media import PostImage, check_images, upload_images
 from dutypost.core.models import Finding
@@ -52,6 +52,8 @@ class Composition:
     category: str | None = None
     #: The template's issuing department (情報配信部署); None: the poster's own.
     department: str | None = None
+    #: The area and facility fields' values (地区・避難所), for the unknown-place check.
+    places: tuple[PlaceValue, ...] = ()
 
     @property
     def weighted_length(self) -> int:
@@ -61,10 +63,13 @@ class Composition:
 def compose(ctx: DutyContext, template: Template, values: Mapping[str, str], *, now: datetime | None = None) -> Composition:
     """Render ``template`` with the municipality's variables and mark it 【訓練】 in drill mode."""
     text = render(template, values, now=now or ctx.now(), variables=municipality_variables(ctx.settings))
-    return compose_text(ctx, text, template_id=template.id, emergency=template.emergency,
-                        threads_allowed=template.threads, values=values, expects=template.expects,
-                        drill_only=template.drill_only, category=template.category,
-                        department=template.department)
+    composition = compose_text(ctx, text, template_id=template.id, emergency=template.emergency,
+                               threads_allowed=template.threads, values=values, expects=template.expects,
+                               drill_only=template.drill_only, category=template.category,
+                               department=template.department)
+    places = tuple(PlaceValue(f.label, f.source, values[f.name]) for f in template.fields
+                   if f.kind in ("area", "facility") and f.source and (values.get(f.name) or "").strip())
+    return replace(composition, places=places) if places else composition
 
 
 def compose_text(ctx: DutyContext, text: str, *, template_id: str | None, emergency: bool,
@@ -192,6 +197,7 @@ def review(
         department=issuing,
         account=ctx.account,
         category=composition.category,
+        places=composition.places,
     )
     return Review(decision=decision, same_template=_same_template_warning(ctx, composition, now), acks=acks,
                   override=override, department=issuing)

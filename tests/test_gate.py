@@ -107,7 +107,8 @@ def test_every_rule_has_a_japanese_title():
     assert {"empty", "length", "placeholder", "control", "drill-marker", "obsolete-term", "personal-phone",
             "personal-email", "personal-address", "personal-number", "personal-name", "rumour", "link-domain",
             "mention", "political", "religious", "discriminatory", "no-time", "duplicate", "cost",
-            "hours", "approval", "role", "override-fit", "stale-time", "level-mismatch", "drill-only", "account"} == set(RULES)
+            "hours", "approval", "role", "override-fit", "stale-time", "level-mismatch", "drill-only", "account",
+            "unknown-place"} == set(RULES)
 
 
 def test_empty_text_is_blocked(settings):
