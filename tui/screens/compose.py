@@ -30,7 +30,6 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import DescendantFocus
 from textual.message import Message
-from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
@@ -44,6 +43,7 @@ from dutypost.tui.duty_screen import DutyScreen
 from dutypost.tui.keys import bind
 from dutypost.tui.widgets.choice_field import ChoiceField
 from dutypost.tui.widgets.image_field import ImageAltInput, ImagePathInput
+from dutypost.tui.widgets.place_field import PlaceSuggester
 from dutypost.tui.widgets.preview import PreviewPane
 from dutypost.tui.widgets.status import StatusBar
 from dutypost.tui.widgets.typeahead import TypedInput
@@ -91,7 +91,28 @@ def findings_text(findings: tuple[Finding, ...]) -> Text:
 
 
 class FieldInput(TypedInput):
-    """A text field: Enter moves on to the next field (the review after the last one)."""
+    """A text field: Enter moves on to the next field (the review after the last one).
+
+    In an area or facility field, Tab and Enter first take the suggestion shown (候補を確定);
+    pressed again, they move on."""
+
+    BINDINGS = [bind("tab", "accept_suggestion", "候補を確定", "field.accept-suggestion", show=False)]
+
+    def accept_suggestion(self) -> bool:
+        """Take the suggestion for the name being typed; False if there is none to take."""
+        suggester = self.suggester
+        if not isinstance(suggester, PlaceSuggester) or not self.cursor_at_end:
+            return False
+        suggestion = suggester.suggest(self.value)
+        if suggestion is None:
+            return False
+        self.value = suggestion
+        self.cursor_position = len(suggestion)
+        return True
+
+    def action_accept_suggestion(self) -> None:
+        if not self.accept_suggestion():
+            self.screen.focus_next()
 
     def watch_value(self, value: str) -> None:
         """Tell the screen at once, not through a queued message: if the session drops
@@ -100,7 +121,8 @@ class FieldInput(TypedInput):
             self.screen.note_value(self.id.removeprefix("field-"), value)
 
     async def action_submit(self) -> None:
-        self.screen.next_field(self)
+        if not self.accept_suggestion():
+            self.screen.next_field(self)
 
 
 class ComposeScreen(DutyScreen):
@@ -109,7 +131,8 @@ class ComposeScreen(DutyScreen):
         "チェックの結果が出ます。\n"
         "・Tab か Enter で次の項目へ、Shift+Tab で前の項目へ。最後の項目で Enter を押すと確認画面へ進みます。\n"
         "・F2 (Ctrl+N) でいつでも確認画面へ進みます。\n"
-        "・地区・避難所の項目は候補が薄く表示されます。右矢印キーで候補を確定します。\n"
+        "・地区・避難所の項目は候補が薄く表示されます。Tab か Enter (または右矢印キー) で候補を確定し、"
+        "もう一度押すと次の項目へ進みます。「、」で区切って続けて書くと、次の名前の候補が出ます。\n"
         "・選択肢の項目は左右 (または上下) の矢印キーで選びます。最初の文字を打つとその選択肢に移ります"
         " (例: 震度は 5 を2回で 5強)。Backspace で選択を消します。\n"
         "・画像 (避難所の地図、通行止めの写真など。PNG か JPEG、4 枚まで): 項目の下の「画像」に"
@@ -189,7 +212,7 @@ class ComposeScreen(DutyScreen):
         choices = field_choices(f, self.ctx.settings)
         if f.kind == "choice":
             return ChoiceField(choices, value, id=f"field-{f.name}")
-        suggester = SuggestFromList(choices) if choices else None
+        suggester = PlaceSuggester(choices) if choices else None
         placeholder = f"例:{f.example}" if f.example else ""
         widget = FieldInput(value, placeholder=placeholder, suggester=suggester, compact=True,
                             select_on_focus=False, id=f"field-{f.name}")
