@@ -100,3 +100,78 @@ async def test_a_text_field_without_a_list_moves_on_with_tab(tui_context):
         await type_text(pilot, "大雨")
         await pilot.press("tab")
         assert field(app, "reason").value == "大雨" and app.focused is field(app, "area")
+
+
+# -- each field's room left (item 5) -------------------------------------------------------
+
+
+@pytest.fixture
+def no_preview_delay(monkeypatch):
+    """The preview (and the room) redrawn at each keystroke, so settle() sees it."""
+    from dutypost.tui.screens.compose import ComposeScreen
+
+    monkeypatch.setattr(ComposeScreen, "PREVIEW_DELAY", 0)
+
+
+def room_line(app) -> str:
+    from textual.widgets import Static
+
+    return str(app.screen.query_one("#field-room", Static).render())
+
+
+async def test_the_focused_field_says_how_much_room_is_left_in_the_post(tui_context, no_preview_delay):
+    ctx = tui_context(clock=IN_HOURS)
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_compose(app, pilot, ctx, "shelter-close")
+        await settle(app, pilot)
+        assert room_line(app).startswith("残り ")
+        await type_text(pilot, "本郷小")
+        await settle(app, pilot)
+        first = room_line(app)
+        assert "スレッド" not in first  # one post, never a thread
+        left = int(first.split("残り ")[1].split(" ")[0])
+        header = app.screen.query_one("#preview").plain.splitlines()[0]
+        assert f"文字数 {280 - left}/280" in header  # the room is what the post has left
+        await type_text(pilot, "学校")  # 2 全角 characters: 4 fewer
+        await settle(app, pilot)
+        assert room_line(app) == f"残り {left - 4} (全角{(left - 4) // 2}字)"
+
+
+FOUR_AREAS = "本郷地区、吉原地区、君原地区、舟島地区"
+FOUR_SHELTERS = "本郷小学校、君原小学校、舟島小学校、中央公民館"
+
+
+async def test_in_a_thread_the_order_fields_count_the_first_part_and_the_shelters_theirs(
+        tui_context, no_preview_delay):
+    """Four areas and four shelters: the order goes out as a thread; while the area has the
+    focus it says how much the first part (level, action, area, time) has left."""
+    from dutypost.core.length import weighted_length
+
+    ctx = tui_context(clock=IN_HOURS)
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_compose(app, pilot, ctx)
+        await type_text(pilot, REASON)
+        await pilot.press("enter")
+        await type_text(pilot, FOUR_AREAS)
+        await pilot.press("enter")
+        await type_text(pilot, FOUR_SHELTERS)
+        await pilot.press("shift+tab")  # back to the area
+        await settle(app, pilot)
+        assert app.focused is field(app, "area")
+        plain = app.screen.query_one("#preview").plain
+        assert "スレッド 2 件に分けて投稿" in plain
+        line = room_line(app)
+        assert line.startswith("1/2 件目の残り ")
+        left = int(line.split("残り ")[1].split(" ")[0])
+        # The first part up to the area's line, and its (1/2): what the area may still grow by.
+        first = plain.split("(1/2)\n")[1]
+        upto = first[: first.index("に避難指示を発令しました。")] + "に避難指示を発令しました。"
+        assert upto.startswith("【警戒レベル4】避難指示 発令\n") and FOUR_AREAS in upto
+        assert left == 280 - weighted_length(upto + "\n(1/2)")
+        await pilot.press("shift+tab")  # the reason shares the first part, and its room
+        assert room_line(app) == line
+        await pilot.press("tab", "tab")
+        assert app.focused is field(app, "shelter")
+        assert room_line(app).startswith("2/2 件目の残り ")

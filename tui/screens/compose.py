@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Mapping
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -35,9 +35,10 @@ from textual.widgets import Footer, Input, Static
 
 from dutypost.core.context import DutyContext
 from dutypost.core.errors import InputError
+from dutypost.core.length import Room
 from dutypost.core.media import MAX_IMAGES, PostImage, check_image
 from dutypost.core.models import Finding
-from dutypost.core.publish import Composition, compose, review
+from dutypost.core.publish import Composition, compose, field_rooms, review
 from dutypost.core.templates import MissingFieldsError, Template, TemplateField, default_value, field_choices
 from dutypost.tui.duty_screen import DutyScreen
 from dutypost.tui.keys import bind
@@ -47,7 +48,7 @@ from dutypost.tui.widgets.place_field import PlaceSuggester
 from dutypost.tui.widgets.preview import PreviewPane
 from dutypost.tui.widgets.status import StatusBar
 from dutypost.tui.widgets.typeahead import TypedInput
-from dutypost.tui.words import GATE_ONLY_RULES, SEVERITY_LABELS, composition_text, count_text
+from dutypost.tui.words import GATE_ONLY_RULES, SEVERITY_LABELS, composition_text, count_text, room_text
 
 if TYPE_CHECKING:
     from dutypost.core.ledger import DraftPurpose
@@ -66,6 +67,7 @@ class Preview:
     composition: Composition | None
     findings: tuple[Finding, ...]
     error: str
+    rooms: Mapping[str, Room] = field(default_factory=dict)  # each field's room left (残り)
 
 
 def preview_values(template: Template, values: dict[str, str], ctx: DutyContext) -> dict[str, str]:
@@ -169,6 +171,7 @@ class ComposeScreen(DutyScreen):
         self._shown_version = -1
         self._seen_values: dict[str, str] | None = None
         self._preview_timer = None
+        self._rooms: Mapping[str, Room] = {}  # the shown preview's room left per field
         self._draft_timer = None
         self._last_values: dict[str, str] = {}   # what the fields hold now
         self._saved_values: dict[str, str] = {}  # what the ledger's draft holds, or will
@@ -201,6 +204,7 @@ class ComposeScreen(DutyScreen):
                         yield Static("代替テキスト", classes="field-label", id="label-image-alt", markup=False)
                         yield ImageAltInput(placeholder="画像の内容 (Enter 追加)", id="image-alt")
                     yield Static("", id="image-list", markup=False)
+                yield Static("", id="field-room", markup=False)
                 yield Static("", id="field-help", markup=False)
             yield PreviewPane(id="preview")
         yield Footer(compact=True, show_command_palette=False)
@@ -288,6 +292,7 @@ class ComposeScreen(DutyScreen):
             self.query_one("#field-help", Static).update(
                 f"画像 (任意、PNG か JPEG、{MAX_IMAGES} 枚まで): パスは Tab で補完します。"
                 "代替テキスト (画像の内容) を書いて Enter で追加します。F6 (Ctrl+R) で最後の画像を外します。")
+            self._show_room()
             return
         name = (event.widget.id or "").removeprefix("field-")
         f = self.template.field(name)
@@ -306,6 +311,14 @@ class ComposeScreen(DutyScreen):
         if not f.required:
             parts.append("(空欄なら、その行を省きます)")
         self.query_one("#field-help", Static).update(" ".join(parts))
+        self._show_room()
+
+    def _show_room(self) -> None:
+        """The focused field's room left (残り), from the last preview (item 5 of issue 12)."""
+        focused = self.focused
+        name = (focused.id or "").removeprefix("field-") if focused is not None else ""
+        room = self._rooms.get(name)
+        self.query_one("#field-room", Static).update(room_text(room) if room is not None else "")
 
     # -- preview ---------------------------------------------------------------------
 
@@ -316,20 +329,22 @@ class ComposeScreen(DutyScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
     def _preview(self, version: int, values: dict[str, str]) -> None:
         ctx = self.ctx
+        shown = preview_values(self.template, values, ctx)
+        rooms = field_rooms(ctx, self.template, shown)
         try:
-            composition = compose(ctx, self.template, preview_values(self.template, values, ctx))
+            composition = compose(ctx, self.template, shown)
         except MissingFieldsError as exc:  # only choice fields: the others show 「{label}」
             labels = "、".join(f"「{f.label}」" for f in exc.missing)
-            self.post_message(self.PreviewReady(Preview(version, None, (), f"{labels}を選んでください。")))
+            self.post_message(self.PreviewReady(Preview(version, None, (), f"{labels}を選んでください。", rooms)))
             return
         except InputError as exc:
-            self.post_message(self.PreviewReady(Preview(version, None, (), exc.message)))
+            self.post_message(self.PreviewReady(Preview(version, None, (), exc.message, rooms)))
             return
         result = review(ctx, composition)
         findings = tuple(f for f in result.decision.findings if f.rule not in GATE_ONLY_RULES)
         if result.same_template is not None:
             findings += (result.same_template,)
-        self.post_message(self.PreviewReady(Preview(version, composition, findings, "")))
+        self.post_message(self.PreviewReady(Preview(version, composition, findings, "", rooms)))
 
     @on(PreviewReady)
     def _show_preview(self, message: PreviewReady) -> None:
@@ -337,6 +352,8 @@ class ComposeScreen(DutyScreen):
         if preview.version < self._shown_version:
             return
         self._shown_version = preview.version
+        self._rooms = preview.rooms
+        self._show_room()
         pane = self.query_one("#preview", PreviewPane)
         if preview.composition is None:
             pane.show([Text("プレビュー", style="bold reverse"), Text(preview.error, style="bold red")])
