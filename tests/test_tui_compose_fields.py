@@ -175,3 +175,67 @@ async def test_in_a_thread_the_order_fields_count_the_first_part_and_the_shelter
         await pilot.press("tab", "tab")
         assert app.focused is field(app, "shelter")
         assert room_line(app).startswith("2/2 件目の残り ")
+
+
+# -- the issue's Done-when, as a new user would ------------------------------------------
+
+JUSTIFICATION_20 = "土砂災害の危険が迫り住民の避難が必要です"
+
+
+async def test_done_when_at_0300_in_the_demo_an_order_for_four_areas_goes_out_as_a_thread_with_nothing_to_ack():
+    """Issue 12, Done-when: at 03:00 in the demo (``dutypost --demo``'s own context: the
+    example town, drill mode, its practice server), a 避難指示 for four areas and four
+    shelters, picked with the suggestions, goes out with a 20-character justification, as a
+    thread, with no finding to acknowledge."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from dutypost.core.demo import demo_context
+
+    assert len(JUSTIFICATION_20) == 20
+    ctx, server = demo_context()
+    ctx.clock = lambda: datetime(2026, 9, 1, 3, 0, tzinfo=ZoneInfo("Asia/Tokyo"))  # a Tuesday, 03:00 JST
+    try:
+        assert ctx.demo and ctx.drill
+        app = make_app(ctx)
+        async with app.run_test(size=SIZE) as pilot:
+            await open_compose(app, pilot, ctx)
+            assert field(app, "time").value == "3時00分"
+            await type_text(pilot, REASON)
+            await pilot.press("enter")
+            for typed in ("本郷", "、吉", "、君", "、舟"):  # each name taken from its suggestion
+                await type_text(pilot, typed)
+                await pilot.press("tab")
+            await pilot.press("tab")
+            for typed in ("本郷小", "、君", "、舟", "、中央"):
+                await type_text(pilot, typed)
+                await pilot.press("enter")
+            assert (field(app, "area").value, field(app, "shelter").value) == (FOUR_AREAS, FOUR_SHELTERS)
+            await pilot.press("enter")
+            await settle(app, pilot)
+            assert type(app.screen).__name__ == "ReviewScreen"
+            review = app.screen
+            assert review.composition.values["area"] == FOUR_AREAS
+            assert len(review.composition.parts) == 2
+            assert review.result.warnings == () and review.result.unacknowledged == ()
+            assert not review.result.decision.blocking or {f.rule for f in review.result.decision.blocking} <= {
+                "hours", "approval"}
+            await pilot.press("f8")
+            await settle(app, pilot)
+            await pilot.press("enter")  # the first category: 生命・身体・財産の保護に必要な緊急情報
+            await type_text(pilot, JUSTIFICATION_20)
+            await pilot.press("f10")
+            await settle(app, pilot)
+            assert type(app.screen).__name__ == "PostScreen"
+        [post] = ctx.ledger.list_posts(limit=5)
+        assert post.state == "sent" and post.acks == [] and post.override["reason"] == JUSTIFICATION_20
+        assert len(post.parts) == 2 == len(post.x_post_ids)
+        first = post.parts[0]
+        assert first.startswith("【訓練】【警戒レベル4】避難指示 発令\n3時00分現在\n")
+        assert f"{FOUR_AREAS}に避難指示を発令しました。" in first
+        sent = server.server.posts()  # newest first: the second part replies to the first
+        assert [p["id"] for p in reversed(sent)] == post.x_post_ids
+        assert sent[0]["reply_to"] == post.x_post_ids[0]
+    finally:
+        ctx.close()
+        server.stop()
