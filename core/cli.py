@@ -432,7 +432,7 @@ def cmd_templates(args) -> int:
 
 def cmd_render(args) -> int:
     from dutypost.core.context import DutyContext
-    from dutypost.core.gate import ContentContext, check_content, hours_status
+    from dutypost.core.gate import ContentContext, check_content, check_places, hours_status
     from dutypost.core.publish import compose
     from dutypost.core.templates import bundled_dirs, load_templates
 
@@ -447,6 +447,11 @@ def cmd_render(args) -> int:
                                            threads_allowed=template.threads, now=now,
                                            expected_rules=template.expects, drill_only=template.drill_only)
     findings = check_content(composition.text, content)
+    # As the gate has them for `post`: names that are not configured 地区・避難所 (unknown-place).
+    places = check_places(composition.text, composition.places, settings.lists, settings.municipality.name)
+    if places:
+        order = {"block": 0, "warn": 1, "info": 2}
+        findings = sorted([*findings, *places], key=lambda f: (order[f.severity], f.start))
     in_hours = hours_status(now, settings.hours).in_hours
     if args.json:
         _print_json(_report_json(composition, findings, in_hours, settings.x.max_weighted_length))

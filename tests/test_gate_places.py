@@ -16,6 +16,7 @@ from dutypost.core.gate import RULES, PlaceValue, check_places
 from dutypost.core.publish import compose, make_override, review
 from dutypost.core.templates import load_templates
 
+from test_cli import live_config  # noqa: F401 (fixture)
 from tests.clock import Clock
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -170,3 +171,26 @@ def test_configured_areas_and_shelters_give_no_warning(ctx):
 def test_no_bundled_example_names_an_unknown_place(ctx, template):
     composition = compose(ctx, template, template.examples)
     assert [f.message for f in review(ctx, composition).decision.findings if f.rule == "unknown-place"] == []
+
+
+# -- the command line: `render` shows it, `post` stops on it until --ack unknown-place ----------
+
+
+def test_render_and_post_on_the_command_line(live_config, practice_server):
+    import json
+
+    from test_cli import EVAC_VALUES, creds_env, dutypost, no_traceback
+
+    cfg = live_config()
+    values = [v.replace("area=本郷地区", "area=本郷") for v in EVAC_VALUES]
+    rendered = json.loads(dutypost("--config", str(cfg), "render", "evac-l4", *values, "--json").stdout)
+    [finding] = [f for f in rendered["findings"] if f["rule"] == "unknown-place"]
+    assert finding["severity"] == "warn" and "「本郷地区」「荒川本郷地区」" in finding["message"]
+    assert rendered["text"][finding["start"]:finding["end"]] == "本郷"
+    post = ["--config", str(cfg), "post", "evac-l4", *values, "--approver", "suzuki", "--approval-method", "phone"]
+    proc = dutypost(*post, env=creds_env())
+    assert proc.returncode == 3 and "--ack unknown-place" in proc.stderr and "荒川本郷地区" in proc.stderr
+    no_traceback(proc)
+    assert practice_server.posts() == []
+    assert dutypost(*post, "--ack", "unknown-place", env=creds_env()).returncode == 0
+    assert len(practice_server.posts()) == 1

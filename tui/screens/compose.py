@@ -3,12 +3,14 @@
 The form is one compact line per field (no borders: a bordered input costs five times the
 bytes per keystroke over SSH). Choice fields step through their choices on the line itself
 (no pop-up list); area and facility fields take free text with suggestions from the config
-lists (地区・避難所・施設), so several areas can be named. Datetime fields start at the
+lists (地区・避難所・施設), so several areas can be named; Tab and Enter take the suggestion
+shown (tui/widgets/place_field.py), pressed again they move on. Datetime fields start at the
 current time (「3時20分」). Keys typed ahead — a burst over a slow link, an IME commit —
 land in the field they were typed for (:class:`TypeAhead`).
 
 The preview (text, weighted count, thread split, findings) comes from ``core.publish``
-in a thread worker, a moment after typing pauses — one redraw per burst of typing rather
+in a thread worker, with each field's room left (残り, ``core.publish.field_rooms``: the
+focused field's is shown under the form), a moment after typing pauses — one redraw per burst of typing rather
 than one per character — and only its changed lines are redrawn (tui/widgets/preview.py). The draft (下書き) is saved to the ledger at most a second
 behind the typing, so a crash or a dropped SSH session loses nothing — with its purpose
 (下書きの目的, ``DraftPurpose``) when it is a checklist item's post, so a restored correction
