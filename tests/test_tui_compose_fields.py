@@ -239,3 +239,30 @@ async def test_done_when_at_0300_in_the_demo_an_order_for_four_areas_goes_out_as
     finally:
         ctx.close()
         server.stop()
+
+
+async def test_two_unknown_places_are_one_row_to_acknowledge_on_the_review(tui_context):
+    """Two names that are not configured are two findings of one rule: the review lists them
+    on one row (an acknowledgement is per rule), and one Space lets the post go on."""
+    ctx = tui_context(clock=IN_HOURS)
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_compose(app, pilot, ctx)
+        await type_text(pilot, REASON)
+        await pilot.press("enter")
+        await type_text(pilot, "中央地区、岡崎地区")
+        await pilot.press("f2")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "ReviewScreen"
+        listing = app.screen.query_one("#warnings")
+        assert listing.option_count == 1
+        row = str(listing.get_option_at_index(0).prompt)
+        assert "「中央地区」" in row and "「岡崎地区」" in row and row.startswith("[ ] ")
+        assert [f.rule for f in app.screen.result.unacknowledged] == ["unknown-place", "unknown-place"]
+        await pilot.press("f7", "enter")  # a verbal approval, so that only the warning is left
+        await settle(app, pilot)
+        app.screen.set_focus(listing)
+        await pilot.press("space")
+        await settle(app, pilot)
+        assert app.screen.result.unacknowledged == ()
+        assert app.screen.check_action("publish", ()) is True
