@@ -194,3 +194,18 @@ def test_render_and_post_on_the_command_line(live_config, practice_server):
     assert practice_server.posts() == []
     assert dutypost(*post, "--ack", "unknown-place", env=creds_env()).returncode == 0
     assert len(practice_server.posts()) == 1
+
+
+def test_a_short_form_must_name_a_configured_place(config_file):
+    from test_cli import dutypost
+
+    from dutypost.core.config import EXAMPLE_CONFIG
+
+    areas = next(line for line in EXAMPLE_CONFIG.read_text(encoding="utf-8").splitlines() if line.startswith("areas = "))
+    path = config_file(replace={"lists": f'{areas}\nshort_names = {{ "本郷" = "本郷地区", "役場" = "町役場" }}'})
+    proc = dutypost("--config", str(path), "config", "check")
+    assert proc.returncode == 2, proc.stderr
+    assert "short_names" in proc.stderr and "「町役場」" in proc.stderr and "Traceback" not in proc.stderr
+    fixed = config_file(replace={"lists": f'{areas}\nshort_names = {{ "本郷" = "本郷地区", "役場" = "阿見町役場" }}'})
+    settings = load_settings(fixed)
+    assert unknown(settings, "areas", "本郷") == []  # the town says 本郷 means 本郷地区: not warned
