@@ -97,7 +97,7 @@ def field_rooms(ctx: DutyContext, template: Template, values: Mapping[str, str],
         for name in filled:
             if name not in given:  # its line left out: measured with the line in
                 rooms[name] = _rooms_marking(ctx, template, filled, [*given, name], now)[name]
-    except InputError:
+    except (InputError, ValueError):  # ValueError: a limit too small to split (the preview says so)
         return {}
     return rooms
 
