@@ -479,6 +479,17 @@ class ListsConfig:
     areas: list[str] = field(default_factory=list)
     shelters: list[Facility] = field(default_factory=list)
     facilities: list[Facility] = field(default_factory=list)
+    #: Short forms the town uses (通称・略称) → the configured name: 「本郷小」 = 「本郷小学校」.
+    #: A field value naming one passes the unknown-place check (core.gate.check_places).
+    short_names: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        names = {*self.areas, *(f.name for f in self.shelters), *(f.name for f in self.facilities)}
+        for short, name in self.short_names.items():
+            if name not in names:
+                raise ValueError(
+                    f"short_names: 略称「{short}」の正式な名前「{name}」が [lists] の areas・shelters・facilities"
+                    " にありません。設定された名前と同じ文字列にしてください")
 
 
 @dataclass

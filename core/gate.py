@@ -39,6 +39,8 @@ discriminatory     warn   001 4(2)エ; 002 第3条7(6); 004 3(6)②⑤
 no-time            warn   SPEC R12 (「○時○分現在」)
 stale-time         warn   SPEC R12 — the 「○時○分現在」 is over ``stale_time_minutes`` old, or ahead of now
 duplicate          warn   SPEC §5 (X refuses duplicate text)
+unknown-place      warn   001 4(2)ア; 004 3(4) (正確に記述) — an area/facility field names a place that is not a
+                          configured 地区・避難所・施設 (issue 12); :func:`check_places`
 cost               info   SPEC §5 (pay-per-use price)
 hours              block  000 第6条; 001 4(1) — lifted by an override
 approval           block  000 第3条(3), 第7条(2), 別表第1 — lifted by an override
@@ -66,6 +68,7 @@ are not evacuation levels (警戒レベル4).
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, replace
@@ -102,6 +105,7 @@ RULES: dict[str, str] = {
     "level-mismatch": "警戒レベルと避難情報の不一致",
     "drill-only": "訓練専用のテンプレート",
     "duplicate": "同じ本文の再投稿",
+    "unknown-place": "登録されていない地区・避難所",
     "cost": "投稿の費用",
     "hours": "勤務時間",
     "approval": "承認",
@@ -679,6 +683,122 @@ def _configured_terms(text: str, rule: str, terms: Iterable[str], message: str,
             yield Finding(rule, "warn", message.format(_quote(m.group())), *m.span())
 
 
+# -- places (地区・避難所・施設, issue 12) ------------------------------------------
+
+@dataclass(frozen=True)
+class PlaceValue:
+    """What an area or facility field of a template holds: its label, the config list it
+    draws on (``areas`` / ``shelters`` / ``facilities``) and the value as typed."""
+
+    label: str
+    source: str
+    value: str
+
+
+_PLACE_WORDS = {"areas": "地区", "shelters": "避難所", "facilities": "施設"}
+#: Between names: 、 ・ , / and spaces; after a configured name also と・や・及び (「本郷地区と吉原地区」).
+_PLACE_SEPARATOR = re.compile(r"[、,，・･/／\s]+")
+_PLACE_CONNECTOR = re.compile(r"(?:及び|および|並びに|ならびに|と|や)(?=\S)")
+#: What may follow a name or stand alone without naming another place: 「本郷地区の一部」「吉原地区全域」.
+_PLACE_QUALIFIER = re.compile(r"(?:の?(?:一部|全域|全体|周辺|付近|一帯)|など|ほか|等|[(（][^)）]*[)）])$")
+_PLACE_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
+def _whole_town(token: str, municipality: str) -> bool:
+    """「町内全域」「市内全域」「全域」「全地区」「阿見町全域」: the whole municipality, no one place."""
+    town = re.escape(municipality) + "|" if municipality else ""
+    return re.fullmatch(rf"(?:{town}[町市村区])?内?の?(?:全域|全地区|全体)|全[町市村区](?:域|内)?", token) is not None
+
+
+def _place_key(name: str) -> str:
+    """``name`` as compared: NFKC (全角の括弧・数字), no space around brackets."""
+    return re.sub(r"\s*([()])\s*", r"\1", unicodedata.normalize("NFKC", name)).strip()
+
+
+def _place_names(lists: ListsConfig, source: str) -> list[str]:
+    """The configured names a field drawing on ``source`` may hold, its own list first (a
+    facility field accepts a shelter and the other way round: both are 施設)."""
+    if source == "areas":
+        return list(lists.areas)
+    order = ("shelters", "facilities") if source == "shelters" else ("facilities", "shelters")
+    return [f.name for s in order for f in getattr(lists, s)]
+
+
+def _unknown_places(value: str, names: list[str], short_names: Iterable[str], municipality: str) -> list[str]:
+    """The parts of ``value`` that name no configured place, NFKC-normalised.
+
+    A configured name (or short form) is taken whole where a part starts, longest first,
+    so a name with a space or ・ in it (「給水所 (中央公民館駐車場)」) stays one."""
+    known = sorted({_place_key(n) for n in [*names, *short_names] if n.strip()}, key=len, reverse=True)
+    text = _place_key(value)
+    unknown: list[str] = []
+    part = ""
+    i = 0
+
+    def flush() -> None:
+        nonlocal part
+        token = part.strip()
+        while not _whole_town(token, municipality) and (stripped := _PLACE_QUALIFIER.sub("", token).strip()) != token:
+            token = stripped
+        if token and not _whole_town(token, municipality) and not _PLACE_PLACEHOLDER.search(token):
+            unknown.append(token)
+        part = ""
+
+    while i < len(text):
+        separator = _PLACE_SEPARATOR.match(text, i)
+        if separator:
+            flush()
+            i = separator.end()
+            continue
+        name = next((n for n in known if text.startswith(n, i)), None) if not part else None
+        if name is not None:
+            i += len(name)
+            connector = _PLACE_CONNECTOR.match(text, i)
+            if connector:
+                i = connector.end()
+            continue
+        part += text[i]
+        i += 1
+    flush()
+    return list(dict.fromkeys(unknown))
+
+
+def closest_places(token: str, names: list[str], n: int = 3) -> list[str]:
+    """The configured names nearest ``token``: those containing it (or contained in it),
+    the closest in length first, then difflib's close matches. 「本郷」 → 本郷地区, 荒川本郷地区."""
+    keys = {_place_key(name): name for name in names}
+    containing = sorted((name for key, name in keys.items() if token in key or key in token),
+                        key=lambda name: abs(len(name) - len(token)))
+    close = [keys[key] for key in difflib.get_close_matches(token, list(keys), n=n, cutoff=0.5)]
+    return list(dict.fromkeys([*containing, *close]))[:n]
+
+
+def check_places(text: str, places: Iterable[PlaceValue], lists: ListsConfig, municipality: str = "") -> list[Finding]:
+    """A warning for each name in an area or facility field that is not configured
+    (``[lists]``), naming the closest configured ones: 「本郷」 goes out as neither
+    本郷地区 nor 荒川本郷地区 (issue 12; 001 4(2)ア 正確に記述).
+
+    Not flagged: configured names, the short forms ``[lists] short_names`` lists, 「…の一部」
+    「…全域」 after a name, whole-town words (町内全域, 市内全域, 全域), unfilled ``{…}``
+    (the placeholder check has them), and any field whose list is empty in the config."""
+    findings: list[Finding] = []
+    for place in places:
+        names = _place_names(lists, place.source)
+        if not names:
+            continue
+        for token in _unknown_places(place.value, names, lists.short_names, municipality):
+            word = _PLACE_WORDS.get(place.source, "名前")
+            nearest = closest_places(token, names)
+            hint = ("近いもの: " + "".join(f"「{n}」" for n in nearest) + "。正しい名前に直してください。" if nearest
+                    else f"設定ファイルの [lists] {place.source} にある名前で書いてください。")
+            start = text.find(token)
+            span = (start, start + len(token)) if start >= 0 else (0, 0)
+            findings.append(Finding(
+                "unknown-place", "warn",
+                f"{place.label}の「{_quote(token)}」は設定された{word}にありません。{hint}", *span))
+    return findings
+
+
 def _time_stamp(text: str, ctx: ContentContext) -> Iterator[Finding]:
     if not ctx.emergency or _TIME_STAMP.search(text):
         return
@@ -1010,6 +1130,7 @@ def evaluate(
     account: AccountConfig | None = None,
     category: str | None = None,
     notes: Iterable[Finding] = (),
+    places: Iterable[PlaceValue] = (),
 ) -> GateDecision:
     """Run account, hours, approval and content checks; an override lifts hours and approval only.
 
@@ -1019,7 +1140,8 @@ def evaluate(
     account the post goes out on (None: the default account); its hours and approver route
     apply. An override that lifts something and does not fit the template's ``category``
     adds the warning ``override-fit``. ``notes`` are the composition's own findings (how the
-    template was filled, e.g. ``page``); they are listed with the others.
+    template was filled, e.g. ``page``); they are listed with the others. ``places`` are the
+    template's area and facility fields (:func:`check_places`).
     """
     account = account or settings.account_by_id(None)
     if override is not None:
@@ -1029,7 +1151,9 @@ def evaluate(
     ctx = ContentContext.from_settings(settings, drill=drill, emergency=emergency, threads_allowed=threads_allowed,
                                        recent_texts=recent_texts, now=now, expected_rules=expected_rules,
                                        drill_only=drill_only)
-    findings = tuple(sorted((*check_content(text, ctx), *notes), key=lambda f: _SEVERITY_ORDER[f.severity]))
+    unknown_places = check_places(text, places, settings.lists, settings.municipality.name)
+    findings = tuple(sorted((*check_content(text, ctx), *unknown_places, *notes),
+                            key=lambda f: _SEVERITY_ORDER[f.severity]))
     failing = (("hours",) if not hours.in_hours else ()) + (("approval",) if approval_problem else ())
     lifted = failing if override is not None else ()
     if lifted and not override_fits(settings, override.category, category, emergency):

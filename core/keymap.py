@@ -33,6 +33,7 @@ DECLARED_KEYS: dict[str, str] = {
     'drafts.discard': 'delete,d',
     'drafts.restore': 'enter',
     'fault.quit': 'enter,q',
+    'field.accept-suggestion': 'tab',
     'handover.copy': 'c',
     'help': 'f1,ctrl+g',
     'help.close': 'escape,f1,ctrl+g',

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import accumulate
-from typing import NamedTuple, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 MAX_WEIGHTED_LENGTH = 280
 URL_WEIGHT = 23
@@ -218,6 +218,71 @@ def _split_thread(text: str, max_weighted_length: int) -> tuple[str, ...]:
 def _marker(index: int, total: int) -> str:
     # The line break keeps the marker out of a URL that ends the body.
     return f"\n({index}/{total})"
+
+
+@dataclass(frozen=True)
+class Room:
+    """How much a field's text may still grow (残りの文字数), in X's weighted count.
+
+    ``left`` is the room in the post, or in a thread the room in the part the field's text
+    goes into (``part`` of ``parts``), counted up to the end of the last field's line in
+    that part: the lines after it may move on to the next part, the fields' own lines may
+    not (the first part keeps the level, the time, the reason and the areas together).
+    Negative: over the limit by that much (a post that cannot be split)."""
+
+    left: int
+    part: int = 1
+    parts: int = 1
+    threads: bool = False  # the text may be split into a thread when it grows
+
+
+def rooms_at(text: str, ends: Mapping[str, int], max_weighted_length: int = MAX_WEIGHTED_LENGTH, *,
+             threads: bool = False) -> dict[str, Room]:
+    """The room for each field whose text ends at code point ``ends[name]`` of ``text``
+    (the post as it goes out, before the thread split).
+
+    Cheap on a keystroke: the thread split is the cached one the preview uses, and one
+    prefix of each part is counted."""
+    if not threads or weighted_length(text) <= max_weighted_length:
+        left = max_weighted_length - weighted_length(text)
+        return {name: Room(left, threads=threads) for name in ends}
+    parts = split_thread(text, max_weighted_length)
+    total = len(parts)
+    bodies = [part.removesuffix(_marker(index, total)) for index, part in enumerate(parts, start=1)]
+    counts = list(accumulate(_non_space_count(body) for body in bodies))
+    # Parts are the NFC text cut at whitespace: a field's line end is found in its part by
+    # counting the characters that are not whitespace.
+    where: dict[str, tuple[int, int]] = {}  # name -> (part index, end of its line in the body)
+    for name, end in ends.items():
+        line_end = text.find("\n", end)
+        need = _non_space_count(unicodedata.normalize("NFC", text[: line_end if line_end >= 0 else len(text)]))
+        index = min(bisect_left(counts, need), total - 1)
+        body = bodies[index]
+        cut = _after_non_space(body, need - (counts[index - 1] if index else 0))
+        newline = body.find("\n", cut)
+        where[name] = (index, newline if newline >= 0 else len(body))
+    upto: dict[int, int] = {}
+    for index, line_end in where.values():
+        upto[index] = max(upto.get(index, 0), line_end)
+    left = {index: max_weighted_length - weighted_length(bodies[index][:cut] + _marker(index + 1, total))
+            for index, cut in upto.items()}
+    return {name: Room(left[index], index + 1, total, threads=True) for name, (index, _) in where.items()}
+
+
+def _non_space_count(text: str) -> int:
+    return sum(1 for char in text if not char.isspace())
+
+
+def _after_non_space(text: str, n: int) -> int:
+    """The index just after the ``n``-th character of ``text`` that is not whitespace."""
+    if n <= 0:
+        return 0
+    for index, char in enumerate(text):
+        if not char.isspace():
+            n -= 1
+            if n == 0:
+                return index + 1
+    return len(text)
 
 
 # Break kinds for split_thread, best first.

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 from dutypost.core.context import DutyContext
 from dutypost.core.errors import (DutypostError, GateBlocked, InputError, NoCredentials, OutcomeUnknown,
                                   PublishFailed, StorageFault)
-from dutypost.core.gate import Approval, GateDecision, Override, evaluate, validate_override
-from dutypost.core.length import extract_urls, split_thread, weighted_length
+from dutypost.core.gate import Approval, GateDecision, Override, PlaceValue, evaluate, validate_override
+from dutypost.core.length import Room, extract_urls, rooms_at, split_thread, weighted_length
 from dutypost.core.media import PostImage, check_images, upload_images
 from dutypost.core.models import Finding
-from dutypost.core.templates import (Template, municipality_variables, render, unfilled_page_hint,
+from dutypost.core.templates import (Template, default_value, municipality_variables, render, unfilled_page_hint,
                                      unfilled_pages, version_values)
 
 if TYPE_CHECKING:
@@ -64,6 +64,8 @@ class Composition:
     #: Notices about how the template was filled (info findings the gate adds to its own),
     #: e.g. a link left out because the config lacks the page (rule ``page``).
     notes: tuple[Finding, ...] = ()
+    #: The area and facility fields' values (地区・避難所), for the unknown-place check.
+    places: tuple[PlaceValue, ...] = ()
 
     @property
     def weighted_length(self) -> int:
@@ -109,7 +111,9 @@ def _compose_one(ctx: DutyContext, template: Template, values: Mapping[str, str]
                                drill_only=template.drill_only, category=template.category,
                                department=template.department)
     notes = tuple(_unfilled_page_note(ctx, name) for name in unfilled_pages(template, variables))
-    return replace(composition, notes=notes) if notes else composition
+    places = tuple(PlaceValue(f.label, f.source, values[f.name]) for f in template.fields
+                   if f.kind in ("area", "facility") and f.source and (values.get(f.name) or "").strip())
+    return replace(composition, notes=notes, places=places) if notes or places else composition
 
 
 def _unfilled_page_note(ctx: DutyContext, name: str) -> Finding:
@@ -144,6 +148,60 @@ def section_findings(composition: Composition, check: Callable[[Composition], It
             found.append(replace(f, message=f"{version.label}: {f.message}", start=moved[0], end=moved[1]))
         offset += len(version.text)
     return found
+
+
+#: Marks where a field's text ends when its room is measured (private use: never in a post).
+_FIELD_END = 0xE000
+
+
+def field_rooms(ctx: DutyContext, template: Template, values: Mapping[str, str], *,
+                now: datetime | None = None) -> dict[str, Room]:
+    """How much room each field has left (残りの文字数, issue 12 item 5), by field name.
+
+    A thread template (``threads = true``) counts the room in the part the field's text goes
+    into — the first part for the order's level, time, reason and areas — up to the end of
+    the last field's line in it (:func:`core.length.rooms_at`); any other template counts
+    the room in the post. An empty optional field is measured as if its line were there,
+    and a choice not made yet as its longest choice. Nothing when the values cannot be
+    rendered."""
+    now = now or ctx.now()
+    filled = {f.name: (values.get(f.name) or default_value(f, now)).strip() for f in template.fields}
+    for f in template.fields:
+        if f.kind == "choice" and not filled[f.name] and f.choices:
+            filled[f.name] = max(f.choices, key=weighted_length)
+    given = [name for name, value in filled.items() if value]
+    try:
+        rooms = _rooms_marking(ctx, template, filled, given, now)
+        for name in filled:
+            if name not in given:  # its line left out: measured with the line in
+                rooms[name] = _rooms_marking(ctx, template, filled, [*given, name], now)[name]
+    except (InputError, ValueError):  # ValueError: a limit too small to split (the preview says so)
+        return {}
+    return rooms
+
+
+def _rooms_marking(ctx: DutyContext, template: Template, values: Mapping[str, str], names: list[str],
+                   now: datetime) -> dict[str, Room]:
+    """Render with a mark after each of ``names``' values, and measure the room at each mark."""
+    marks = {name: chr(_FIELD_END + n) for n, name in enumerate(names)}
+    # Marked fields render as text, so that a mark passes the number and choice checks.
+    as_text = replace(template, fields=tuple(replace(f, kind="text", choices=()) if f.name in marks else f
+                                             for f in template.fields))
+    marked = {**values, **{name: values[name] + mark for name, mark in marks.items()}}
+    text = render(as_text, marked, now=now, variables=municipality_variables(ctx.settings))
+    if ctx.drill and ctx.settings.drill.marker not in text:
+        text = ctx.settings.drill.marker + text
+    by_mark = {mark: name for name, mark in marks.items()}
+    clean: list[str] = []
+    ends: dict[str, int] = {}
+    at = 0
+    for char in text:
+        if char in by_mark:
+            ends.setdefault(by_mark[char], at)
+        else:
+            clean.append(char)
+            at += 1
+    return rooms_at("".join(clean), ends, ctx.settings.x.max_weighted_length, threads=template.threads)
 
 
 def compose_text(ctx: DutyContext, text: str, *, template_id: str | None, emergency: bool,
@@ -273,6 +331,7 @@ def review(
         account=ctx.account,
         category=composition.category,
         notes=composition.notes,
+        places=composition.places,
     )
     if composition.versions:
         def check(version: Composition) -> tuple[Finding, ...]:

@@ -108,7 +108,7 @@ def test_every_rule_has_a_japanese_title():
             "personal-email", "personal-address", "personal-number", "personal-name", "rumour", "link-domain",
             "mention", "political", "religious", "discriminatory", "no-time", "duplicate", "cost",
             "hours", "approval", "role", "override-fit", "stale-time", "level-mismatch", "drill-only", "account",
-            "page"} == set(RULES)
+            "page", "unknown-place"} == set(RULES)
 
 
 def test_empty_text_is_blocked(settings):

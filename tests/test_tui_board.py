@@ -129,7 +129,7 @@ async def test_the_handover_key_writes_the_page_and_shows_it(tui_context):
 
 async def test_a_board_longer_than_its_rows_says_how_many_more(tui_context):
     ctx = tui_context(clock=OUT_OF_HOURS)
-    post_order(ctx, area="本郷地区、中央地区、岡崎地区")
+    post_order(ctx, area="本郷地区、吉原地区、君原地区")
     post_order(ctx, "road-closed", time="3時10分", road="県道1号", reason="冠水のため")
     app = make_app(ctx)
     async with app.run_test(size=SIZE) as pilot:

@@ -94,7 +94,7 @@ async def test_the_verdict_stays_in_sight_with_a_long_body_at_80x24(tui_context)
     app = make_app(ctx)
     async with app.run_test(size=SIZE) as pilot:
         app.notify("30 秒残るお知らせ", timeout=30)
-        await open_evac_l4(app, pilot, ctx, area="本郷地区、中央地区、荒川沖地区、若栗地区、実穀地区、君島地区、大室地区")
+        await open_evac_l4(app, pilot, ctx, area="本郷地区、荒川本郷地区、吉原地区、君原地区、舟島地区、実穂地区、中郷地区")
         body = app.screen.query_one("#final-text", Static)
         assert body.region.height >= 8 + 2  # eight lines of text and the border
         checks = app.screen.query_one("#checks", Static)

@@ -32,6 +32,7 @@ compose.review             F2, Ctrl+N     to the review screen (確認へ)
 compose.remove-image       F6, Ctrl+R     take the last added image off the post (画像を外す)
 compose.versions           F3, Ctrl+L     add the やさしい日本語・English versions to the post, or take them off
 image.complete             Tab            complete the image's path (補完); else the next field
+field.accept-suggestion    Tab            take the area/facility suggestion shown (候補を確定); else the next field
 review.ack                 Space, Enter   acknowledge a warning (確認済みにする)
 review.approval            F7, Ctrl+K     record a verbal approval (承認を記録)
 review.request-approval    F9, Ctrl+U     ask the department's approvers in-app (承認を依頼)

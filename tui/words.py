@@ -20,6 +20,7 @@ from dutypost.core.templates import JST
 if TYPE_CHECKING:
     from dutypost.core.errors import DutypostError
     from dutypost.core.ledger import Post
+    from dutypost.core.length import Room
     from dutypost.core.publish import Composition
 
 APPROVAL_METHOD_LABELS = {"phone": "電話", "in-person": "対面", "in-app": "アプリ内"}
@@ -121,6 +122,19 @@ def count_text(composition: Composition, limit: int) -> str:
 
     counts = ", ".join(f"{weighted_length(part)}/{limit}" for part in composition.parts)
     return f"スレッド {len(composition.parts)} 件に分けて投稿 ({counts})"
+
+
+def room_text(room: Room) -> str:
+    """How much the focused field may still grow (残り), in X's weighted count and in 全角
+    characters (2 each), in one line of the compose form (38 cells): 「1/2 件目の残り 118 (全角59字)」."""
+    if room.left < 0:
+        return f"{-room.left} 超過 (全角{-room.left // 2}字)。短くしてください"
+    left = f"残り {room.left} (全角{room.left // 2}字)"
+    if room.parts > 1:
+        return f"{room.part}/{room.parts} 件目の{left}"
+    if room.threads:
+        return f"{left} 超えるとスレッド"
+    return left
 
 
 def composition_text(composition: Composition) -> str:

@@ -3,12 +3,14 @@
 The form is one compact line per field (no borders: a bordered input costs five times the
 bytes per keystroke over SSH). Choice fields step through their choices on the line itself
 (no pop-up list); area and facility fields take free text with suggestions from the config
-lists (地区・避難所・施設), so several areas can be named. Datetime fields start at the
+lists (地区・避難所・施設), so several areas can be named; Tab and Enter take the suggestion
+shown (tui/widgets/place_field.py), pressed again they move on. Datetime fields start at the
 current time (「3時20分」). Keys typed ahead — a burst over a slow link, an IME commit —
 land in the field they were typed for (:class:`TypeAhead`).
 
 The preview (text, weighted count, thread split, findings) comes from ``core.publish``
-in a thread worker, a moment after typing pauses — one redraw per burst of typing rather
+in a thread worker, with each field's room left (残り, ``core.publish.field_rooms``: the
+focused field's is shown under the form), a moment after typing pauses — one redraw per burst of typing rather
 than one per character — and only its changed lines are redrawn (tui/widgets/preview.py). The draft (下書き) is saved to the ledger at most a second
 behind the typing, so a crash or a dropped SSH session loses nothing — with its purpose
 (下書きの目的, ``DraftPurpose``) when it is a checklist item's post, so a restored correction
@@ -20,9 +22,9 @@ from __future__ import annotations
 
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -31,25 +33,26 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import DescendantFocus
 from textual.message import Message
-from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
 from dutypost.core.context import DutyContext
 from dutypost.core.errors import InputError
+from dutypost.core.length import Room
 from dutypost.core.media import MAX_IMAGES, PostImage, check_image
 from dutypost.core.models import Finding
-from dutypost.core.publish import Composition, compose, review
+from dutypost.core.publish import Composition, compose, field_rooms, review
 from dutypost.core.templates import (MissingFieldsError, Template, TemplateField, default_value, field_choices,
                                      version_fields)
 from dutypost.tui.duty_screen import DutyScreen
 from dutypost.tui.keys import bind
 from dutypost.tui.widgets.choice_field import ChoiceField
 from dutypost.tui.widgets.image_field import ImageAltInput, ImagePathInput
+from dutypost.tui.widgets.place_field import PlaceSuggester
 from dutypost.tui.widgets.preview import PreviewPane
 from dutypost.tui.widgets.status import StatusBar
 from dutypost.tui.widgets.typeahead import TypedInput
-from dutypost.tui.words import GATE_ONLY_RULES, SEVERITY_LABELS, composition_text, count_text
+from dutypost.tui.words import GATE_ONLY_RULES, SEVERITY_LABELS, composition_text, count_text, room_text
 
 if TYPE_CHECKING:
     from dutypost.core.ledger import DraftPurpose
@@ -68,6 +71,7 @@ class Preview:
     composition: Composition | None
     findings: tuple[Finding, ...]
     error: str
+    rooms: Mapping[str, Room] = field(default_factory=dict)  # each field's room left (残り)
 
 
 def preview_values(template: Template, values: dict[str, str], ctx: DutyContext) -> dict[str, str]:
@@ -93,7 +97,28 @@ def findings_text(findings: tuple[Finding, ...]) -> Text:
 
 
 class FieldInput(TypedInput):
-    """A text field: Enter moves on to the next field (the review after the last one)."""
+    """A text field: Enter moves on to the next field (the review after the last one).
+
+    In an area or facility field, Tab and Enter first take the suggestion shown (候補を確定);
+    pressed again, they move on."""
+
+    BINDINGS = [bind("tab", "accept_suggestion", "候補を確定", "field.accept-suggestion", show=False)]
+
+    def accept_suggestion(self) -> bool:
+        """Take the suggestion for the name being typed; False if there is none to take."""
+        suggester = self.suggester
+        if not isinstance(suggester, PlaceSuggester) or not self.cursor_at_end:
+            return False
+        suggestion = suggester.suggest(self.value)
+        if suggestion is None:
+            return False
+        self.value = suggestion
+        self.cursor_position = len(suggestion)
+        return True
+
+    def action_accept_suggestion(self) -> None:
+        if not self.accept_suggestion():
+            self.screen.focus_next()
 
     def watch_value(self, value: str) -> None:
         """Tell the screen at once, not through a queued message: if the session drops
@@ -102,7 +127,8 @@ class FieldInput(TypedInput):
             self.screen.note_value(self.id.removeprefix("field-"), value)
 
     async def action_submit(self) -> None:
-        self.screen.next_field(self)
+        if not self.accept_suggestion():
+            self.screen.next_field(self)
 
 
 class ComposeScreen(DutyScreen):
@@ -111,7 +137,8 @@ class ComposeScreen(DutyScreen):
         "チェックの結果が出ます。\n"
         "・Tab か Enter で次の項目へ、Shift+Tab で前の項目へ。最後の項目で Enter を押すと確認画面へ進みます。\n"
         "・F2 (Ctrl+N) でいつでも確認画面へ進みます。\n"
-        "・地区・避難所の項目は候補が薄く表示されます。右矢印キーで候補を確定します。\n"
+        "・地区・避難所の項目は候補が薄く表示されます。Tab か Enter (または右矢印キー) で候補を確定し、"
+        "もう一度押すと次の項目へ進みます。「、」で区切って続けて書くと、次の名前の候補が出ます。\n"
         "・選択肢の項目は左右 (または上下) の矢印キーで選びます。最初の文字を打つとその選択肢に移ります"
         " (例: 震度は 5 を2回で 5強)。Backspace で選択を消します。\n"
         "・画像 (避難所の地図、通行止めの写真など。PNG か JPEG、4 枚まで): 項目の下の「画像」に"
@@ -156,6 +183,7 @@ class ComposeScreen(DutyScreen):
         self._shown_version = -1
         self._seen_values: dict[str, str] | None = None
         self._preview_timer = None
+        self._rooms: Mapping[str, Room] = {}  # the shown preview's room left per field
         self._draft_timer = None
         self._last_values: dict[str, str] = {}   # what the fields hold now
         self._saved_values: dict[str, str] = {}  # what the ledger's draft holds, or will
@@ -196,6 +224,7 @@ class ComposeScreen(DutyScreen):
                         yield ImageAltInput(placeholder="画像の内容 (Enter 追加)", id="image-alt")
                     yield Static("", id="image-list", markup=False)
                     yield Static(self._versions_note(), id="versions-note", markup=False)
+                yield Static("", id="field-room", markup=False)
                 yield Static("", id="field-help", markup=False)
             yield PreviewPane(id="preview")
         yield Footer(compact=True, show_command_palette=False)
@@ -207,7 +236,7 @@ class ComposeScreen(DutyScreen):
         choices = field_choices(f, self.ctx.settings)
         if f.kind == "choice":
             return ChoiceField(choices, value, id=f"field-{f.name}")
-        suggester = SuggestFromList(choices) if choices else None
+        suggester = PlaceSuggester(choices) if choices else None
         placeholder = f"例:{f.example}" if f.example else ""
         widget = FieldInput(value, placeholder=placeholder, suggester=suggester, compact=True,
                             select_on_focus=False, id=f"field-{f.name}")
@@ -341,6 +370,7 @@ class ComposeScreen(DutyScreen):
             self.query_one("#field-help", Static).update(
                 f"画像 (任意、PNG か JPEG、{MAX_IMAGES} 枚まで): パスは Tab で補完します。"
                 "代替テキスト (画像の内容) を書いて Enter で追加します。F6 (Ctrl+R) で最後の画像を外します。")
+            self._show_room()
             return
         name = (event.widget.id or "").removeprefix("field-")
         f = next((f for f in self.fields if f.name == name), None)
@@ -359,6 +389,14 @@ class ComposeScreen(DutyScreen):
         if not f.required:
             parts.append("(空欄なら、その行を省きます)")
         self.query_one("#field-help", Static).update(" ".join(parts))
+        self._show_room()
+
+    def _show_room(self) -> None:
+        """The focused field's room left (残り), from the last preview (item 5 of issue 12)."""
+        focused = self.focused
+        name = (focused.id or "").removeprefix("field-") if focused is not None else ""
+        room = self._rooms.get(name)
+        self.query_one("#field-room", Static).update(room_text(room) if room is not None else "")
 
     # -- preview ---------------------------------------------------------------------
 
@@ -372,20 +410,21 @@ class ComposeScreen(DutyScreen):
         shown = preview_values(self.template, values, ctx)
         for v in self.versions if with_versions else ():  # a version's own empty field, as 「{label}」
             shown |= {k: value for k, value in preview_values(v, values, ctx).items() if self.template.field(k) is None}
+        rooms = field_rooms(ctx, self.template, {k: v for k, v in shown.items() if self.template.field(k) is not None})
         try:
             composition = compose(ctx, self.template, shown, versions=with_versions)
         except MissingFieldsError as exc:  # only choice fields: the others show 「{label}」
             labels = "、".join(f"「{f.label}」" for f in exc.missing)
-            self.post_message(self.PreviewReady(Preview(version, None, (), f"{labels}を選んでください。")))
+            self.post_message(self.PreviewReady(Preview(version, None, (), f"{labels}を選んでください。", rooms)))
             return
         except InputError as exc:
-            self.post_message(self.PreviewReady(Preview(version, None, (), exc.message)))
+            self.post_message(self.PreviewReady(Preview(version, None, (), exc.message, rooms)))
             return
         result = review(ctx, composition)
         findings = tuple(f for f in result.decision.findings if f.rule not in GATE_ONLY_RULES)
         if result.same_template is not None:
             findings += (result.same_template,)
-        self.post_message(self.PreviewReady(Preview(version, composition, findings, "")))
+        self.post_message(self.PreviewReady(Preview(version, composition, findings, "", rooms)))
 
     @on(PreviewReady)
     def _show_preview(self, message: PreviewReady) -> None:
@@ -393,6 +432,8 @@ class ComposeScreen(DutyScreen):
         if preview.version < self._shown_version:
             return
         self._shown_version = preview.version
+        self._rooms = preview.rooms
+        self._show_room()
         pane = self.query_one("#preview", PreviewPane)
         if preview.composition is None:
             pane.show([Text("プレビュー", style="bold reverse"), Text(preview.error, style="bold red")])

@@ -294,16 +294,21 @@ class ReviewScreen(DutyScreen):
         listing.display = bool(warnings)
         if not warnings:
             return
+        # One row per rule: an acknowledgement is per rule, and two findings of one rule (two
+        # names that are not configured, two phone numbers) would give two options one id.
+        by_rule: dict[str, list[str]] = {}
+        for f in warnings:
+            by_rule.setdefault(f.rule, []).append(f.message)
         highlighted = listing.highlighted
         listing.set_options(
             Option(Text.assemble(
-                ("[x] " if f.rule in self.acks else "[ ] "),
-                (f"{RULES.get(f.rule, '同じテンプレート' if f.rule == 'same-template' else f.rule)}: ", "bold"),
-                f.message,
-            ), id=f.rule)
-            for f in warnings
+                ("[x] " if rule in self.acks else "[ ] "),
+                (f"{RULES.get(rule, '同じテンプレート' if rule == 'same-template' else rule)}: ", "bold"),
+                " / ".join(messages),
+            ), id=rule)
+            for rule, messages in by_rule.items()
         )
-        listing.highlighted = highlighted if highlighted is not None and highlighted < len(warnings) else 0
+        listing.highlighted = highlighted if highlighted is not None and highlighted < len(by_rule) else 0
         if self.focused is self.query_one("#review-body"):
             self.set_focus(listing)
 
