@@ -205,7 +205,8 @@ def test_verify_streams_the_trail_with_progress_and_reads_the_stored_canonical_t
 def test_verify_keeps_a_fixed_size_record_per_row_not_an_object(path: Path, clock: Clock) -> None:
     """What the chain walk keeps for the row check grows by a few dozen bytes per row (an
     event id, a 16-byte digest and a column set in flat arrays): 200k rows in about 5 MB.
-    A Python object per row (a tuple, a bytes, an int and a dict slot) cost about 200."""
+    A Python object per row (a tuple, a bytes, an int and a dict slot) cost about 200.
+    Not a timing: tracemalloc counts the bytes Python allocated."""
     rows = 3000
     with Ledger(path, now=clock) as ledger:
         for _ in range(rows):
@@ -228,6 +229,18 @@ def test_verify_keeps_a_fixed_size_record_per_row_not_an_object(path: Path, cloc
     assert count == total == 3 * rows
     assert kept / rows < 60, f"{kept / rows:.0f} bytes kept per row"
     assert prints["posts"].pop(rows) is not None and prints["posts"].pop(rows + 1) is None
+    # The whole of verify, at its peak: the trail and the rows are read a few hundred at a
+    # time (5000 audit rows at once, with their images, peaked at 17 MB here).
+    with Ledger(path, now=clock) as ledger:
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            assert ledger.verify().ok
+            peak = tracemalloc.get_traced_memory()[1] - before
+        finally:
+            tracemalloc.stop()
+    assert peak < 4_000_000, f"verify peaked at {peak / 1e6:.1f} MB"
 
 
 def test_row_prints_keep_far_and_odd_row_ids_aside_and_give_back_what_is_left_in_order() -> None:
