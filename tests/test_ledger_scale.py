@@ -28,6 +28,7 @@ from dutypost.core.cli import main
 from dutypost.core.ledger import _MIGRATIONS, GENESIS_HASH, SCHEMA_VERSION, Ledger, LedgerError, canonical_json, event_hash
 from dutypost.core.ledger.audit import AuditLog, RowPrints
 from dutypost.core.ledger.backup import backup, check_copy, restore
+from dutypost.core.standby import needs_recovery, restored_marker
 
 REPO = Path(__file__).resolve().parent.parent
 TEXT = "【避難所開設】3時00分現在、中央公民館を開設しました。"
@@ -604,6 +605,12 @@ def test_restore_checks_the_copy_keeps_the_old_file_and_records_itself(path: Pat
         assert ledger.verify().ok
         last = ledger.events()[-1]
         assert (last.kind, last.operator, last.payload["from"]) == ("ledger.restored", "kanri", str(copy))
+        # Marked as a restore on the standby is: posts after the backup may be on X only, so
+        # the TUI offers recover first, reading the timeline from just before the copy's head.
+        assert needs_recovery(ledger)
+        marker = restored_marker(ledger)
+        assert (marker["source"], marker["from"], marker["event_id"]) == ("backup", str(copy), last.id)
+        assert marker["replica_head"]["id"] == last.id - 1
 
 
 def test_ledger_backup_and_restore_from_the_command_line(config_file, tmp_path: Path, capsys, clock) -> None:
