@@ -203,6 +203,29 @@ def test_verify_streams_the_trail_with_progress_and_reads_the_stored_canonical_t
         assert not result.ok and result.first_bad_id == 7
 
 
+def test_the_board_folds_narrow_rows_and_builds_a_post_only_for_what_is_in_force(path: Path, clock: Clock) -> None:
+    """発令中 over years of posts: one narrow row per post (id, template, the place field,
+    read by SQLite), and the whole post only for the lines left on the board. Building a
+    Post for each of 90k sent posts took 5.8 s per refresh; the narrow fold takes ~0.1 s."""
+    from dutypost.core.config import BUNDLED_TEMPLATES
+    from dutypost.core.in_force import in_force
+    from dutypost.core.templates import load_templates
+
+    templates = load_templates([BUNDLED_TEMPLATES])
+    with Ledger(path, now=clock) as ledger:
+        for n in range(30):
+            new_post(ledger, template_id="shelter-open", values={"time": "3時00分", "shelter": f"第{n}避難所"})
+        for n in range(5, 30):
+            new_post(ledger, template_id="shelter-close", values={"time": "9時00分", "shelter": f"第{n}避難所"})
+        new_post(ledger, template_id="shelter-open", values={"shelter": "第1避難所、第2避難所"})  # again: since the first
+        with traced(ledger) as seen:
+            board = in_force(ledger, templates, drill=False)
+    assert [(line.template_id, line.place, line.post_id) for line in board] == [
+        ("shelter-open", f"第{n}避難所", n + 1) for n in range(5)]
+    whole = [sql for sql in seen if sql.startswith("SELECT * FROM posts")]
+    assert len(whole) == 1 and "WHERE id IN (1, 2, 3, 4, 5)" in whole[0], whole
+
+
 def test_verify_keeps_a_fixed_size_record_per_row_not_an_object(path: Path, clock: Clock) -> None:
     """What the chain walk keeps for the row check grows by a few dozen bytes per row (an
     event id, a 16-byte digest and a column set in flat arrays): 200k rows in about 5 MB.
