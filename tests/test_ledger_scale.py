@@ -650,8 +650,9 @@ def test_ledger_backup_and_restore_from_the_command_line(config_file, tmp_path: 
     assert main(["--config", str(cfg), "history"]) == 2
     assert str(path) in capsys.readouterr().err
     assert main(["--config", str(cfg), "ledger", "restore", str(copy)]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert str(copy) in out and "before-restore" in out
+    assert "dutypost recover" in err  # posts after the backup: where to get them back
     assert main(["--config", str(cfg), "audit", "verify"]) == 0
     assert main(["--config", str(cfg), "ledger", "restore", str(tmp_path / "missing.sqlite3")]) == 2
     assert "missing.sqlite3" in capsys.readouterr().err
