@@ -149,7 +149,7 @@ def wait_until(session: PtySession, done, timeout: float = 60, since: int = 0) -
     return time.perf_counter() - session.started
 
 
-HOURS_DRAWN = re.compile(r"勤務時間内 \(|時間外: ")
+HOURS_DRAWN = re.compile(r"勤務時間[内外] \(|時間外: ")  # in hours, after hours (「勤務時間外 (08:30 から)」), a closed day
 X_DRAWN = re.compile(r"X: (接続済み|未接続)")
 
 

@@ -824,7 +824,8 @@ def cmd_ledger(args) -> int:
     kept = f"元の記録ファイルは {result.kept} に残しました。" if result.kept else ""
     print(f"バックアップ {result.restored_from} を検査し (監査記録 {result.events} 件、改ざんなし)、"
           f"記録ファイル {ledger_path} に戻しました。{kept}")
-    print("バックアップより後の投稿と操作は、この記録にありません。X のアカウントの投稿と照らし合わせてください。", file=sys.stderr)
+    print("バックアップより後の投稿と操作は、この記録にありません。X に出た投稿は dutypost recover で"
+          " X のタイムラインから取り込めます (画面は次の起動時に尋ねます)。", file=sys.stderr)
     return 0
 
 

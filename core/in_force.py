@@ -75,20 +75,21 @@ def in_force(ledger: Ledger, templates: TemplateSet, *, drill: bool) -> list[InF
     issuers = {i: templates.get(i) for i in lifters}
     if not issuers:
         return []
-    ids = set(issuers) | {t.id for t in lifters.values()}
-    board: dict[tuple[str, str], InForce] = {}
-    for post in ledger.sent_posts_of_templates(ids, drill=drill):
-        if post.template_id in issuers:
-            template = issuers[post.template_id]
-            for place in places(_key_value(template, post)) or [""]:
-                key = (template.id, place)
-                if key not in board:  # issued again for the same place: still in force since the first
-                    board[key] = _line(template, post, place, lifters[template.id].id)
+    involved = {**issuers, **{t.id: t for t in lifters.values()}}
+    # Folded over (post id, template, place field) only: a Post is built for the lines left.
+    board: dict[tuple[str, str], int] = {}  # (issuing template, place) -> the post that issued it
+    keys = {template_id: template.board_key or None for template_id, template in involved.items()}
+    for post_id, template_id, value in ledger.sent_board_values(keys, drill=drill):
+        if template_id in issuers:
+            for place in places(value) or [""]:
+                board.setdefault((template_id, place), post_id)  # issued again: in force since the first
         else:
-            lifter = templates.get(post.template_id)
-            for place in places(_key_value(lifter, post)) or [""]:
-                board.pop((lifter.lifts, place), None)
-    return sorted(board.values(), key=lambda line: (line.since, line.post_id, line.place))
+            for place in places(value) or [""]:
+                board.pop((involved[template_id].lifts, place), None)
+    posts = ledger.posts_with_ids(board.values())
+    lines = [_line(issuers[template_id], posts[post_id], place, lifters[template_id].id)
+             for (template_id, place), post_id in board.items() if post_id in posts]
+    return sorted(lines, key=lambda line: (line.since, line.post_id, line.place))
 
 
 def lift_values(line: InForce, lift: Template) -> dict[str, str]:
@@ -99,10 +100,6 @@ def lift_values(line: InForce, lift: Template) -> dict[str, str]:
     if lift.board_key:
         values[lift.board_key] = line.place
     return values
-
-
-def _key_value(template: Template, post: Post) -> str:
-    return post.values.get(template.board_key or "", "") if template.board_key else ""
 
 
 def _line(template: Template, post: Post, place: str, lift_id: str) -> InForce:

@@ -1,4 +1,5 @@
-"""After a restore on the standby, the TUI starts by offering recovery (issue 16 item 2).
+"""After a restore on the standby, or from a backup, the TUI starts by offering recovery
+(issue 16 item 2, issue 14 item 6).
 
 Real parts: the practice server holds a post that the (restored) ledger lacks, as when the
 primary died after X took the post and before the replica had the frame; the ledger is a
@@ -12,6 +13,7 @@ from datetime import datetime, timezone
 import pytest
 from test_tui import SIZE, screen_text, settle, tui_context  # noqa: F401 (tui_context is a fixture)
 
+from dutypost.core.ledger.backup import backup, restore
 from dutypost.core.standby import mark_restored, needs_recovery
 from dutypost.tui.app import make_app
 
@@ -59,3 +61,29 @@ async def test_later_leaves_the_offer_for_the_next_start(tui_context, practice_s
         await pilot.press("escape")
         await settle(app, pilot)
     assert needs_recovery(ctx.ledger) and ctx.ledger.list_posts() == []
+
+
+async def test_a_restore_from_a_backup_offers_recovery_of_what_reached_x_after_it(tui_context, practice_server,
+                                                                                 tmp_path):
+    now = datetime.now(timezone.utc)
+    ctx = tui_context(drill=True, clock=now)
+    path = ctx.ledger.path
+    copy = backup(path, tmp_path / "backups" / "nightly.sqlite3")
+    on_x = ctx.x_client().create_post(LOST)  # after the night's backup; the ledger is then lost
+    ctx.close()
+    restore(path, copy, operator="os:root")
+    restored = tui_context(drill=True, clock=now)
+    assert needs_recovery(restored.ledger) and restored.ledger.list_posts() == []
+    app = make_app(restored)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "RecoveryModal"
+        text = screen_text(app)
+        assert f"バックアップ {copy} から復元されました" in text and "予備機" not in text
+        await pilot.press("f10")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ != "RecoveryModal"
+    [post] = restored.ledger.list_posts()
+    assert post.state == "sent" and post.x_post_ids == [on_x.id]
+    assert not needs_recovery(restored.ledger)
+    assert len(practice_server.posts()) == 1

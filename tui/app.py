@@ -223,20 +223,23 @@ class DutypostApp(App[int]):
     # -- after a restore on the standby (issue 16) ------------------------------------------
 
     class RecoveryNeeded(Message):
-        def __init__(self, restored_at: str) -> None:
+        def __init__(self, restored_at: str, backup: str = "") -> None:
             super().__init__()
             self.restored_at = restored_at
+            self.backup = backup  # the backup file it was restored from; "" for the standby's replica
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="recovery")
     def check_recovery(self) -> None:
         """A ledger restored from a replica may lack posts that reached X just before the
-        primary died: offer ``recover`` before anything else is posted."""
+        primary died, one restored from a backup those after the backup: offer ``recover``
+        before anything else is posted."""
         from dutypost.core.standby import needs_recovery, restored_marker
 
         ledger = self.ctx.ledger
         if needs_recovery(ledger):
             marker = restored_marker(ledger) or {}
-            self.post_message(self.RecoveryNeeded(str(marker.get("at", ""))[:16].replace("T", " ")))
+            backup = str(marker.get("from") or "") if marker.get("source") == "backup" else ""
+            self.post_message(self.RecoveryNeeded(str(marker.get("at", ""))[:16].replace("T", " "), backup))
 
     @on(RecoveryNeeded)
     def _offer_recovery(self, message: RecoveryNeeded) -> None:
@@ -249,7 +252,7 @@ class DutypostApp(App[int]):
                 self.notify("復旧後の取り込みをあとにしました。投稿の前に dutypost recover を実行してください。",
                             title="復元した記録", severity="warning", markup=False)
 
-        self.push_screen(RecoveryModal(message.restored_at), chosen)
+        self.push_screen(RecoveryModal(message.restored_at, backup=message.backup), chosen)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="recovery")
     def run_recovery(self) -> None:

@@ -5,7 +5,9 @@ taken while other sessions go on writing (WAL lets them). The copy is written ne
 destination and renamed into place, so a backup interrupted half-way never replaces a good
 one. :func:`restore` checks a copy (``PRAGMA integrity_check`` and the audit chain) before
 it replaces the ledger, keeps the replaced file (``<name>.before-restore-<time>``), and
-records the restore in the restored ledger's audit trail.
+records the restore as ``standby restore`` does (:func:`core.standby.mark_restored`: the
+audit event ``ledger.restored`` and the marker), so the TUI offers 復旧後の取り込み
+(``dutypost recover``, from just before the backup's newest event) before anything is posted.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ def restore(ledger_path: Path, source: Path, *, operator: str | None = None) -> 
     :func:`check_copy`. The backup itself is not changed. Stop every session first: one
     still running would go on writing to the replaced file."""
     from dutypost.core.ledger import Ledger
+    from dutypost.core.standby import audit_head, mark_restored
 
     ledger_path, source = Path(ledger_path), Path(source)
     if not source.is_file():
@@ -116,10 +119,14 @@ def restore(ledger_path: Path, source: Path, *, operator: str | None = None) -> 
         for side in SIDE_FILES:
             if Path(str(ledger_path) + side).exists():
                 os.replace(str(ledger_path) + side, str(kept) + side)
+    head = audit_head(candidate)
     os.replace(candidate, ledger_path)
     with Ledger(ledger_path) as ledger:
-        ledger.append_event(operator=operator or _os_user(), kind="ledger.restored", payload={
-            "from": str(source), "kept": str(kept) if kept else None, "events": events,
+        # The same marker as a restore on the standby: the TUI offers 復旧後の取り込み first,
+        # since posts that reached X after the backup was taken are not in this ledger.
+        mark_restored(ledger, operator=operator or _os_user(), at=datetime.now(timezone.utc), payload={
+            "source": "backup", "from": str(source), "kept": str(kept) if kept else None, "events": events,
+            "replica_head": head.as_json() if head else None,
         })
     return RestoreResult(restored_from=source, kept=kept, events=events)
 

@@ -1,4 +1,5 @@
-"""After a restore (復旧後の取り込み): offered first when the ledger was restored on the standby.
+"""After a restore (復旧後の取り込み): offered first when the ledger was restored on the
+standby or from a backup (``dutypost ledger restore``).
 
 A post may have reached X in the last seconds before the primary died, after the last
 replicated frame. ``core.recover.recover`` reads the account's timeline and records each
@@ -18,8 +19,9 @@ from dutypost.tui.keys import bind
 
 class RecoveryModal(DutyModal):
     HELP = (
-        "この記録は予備機で複製から復元されたものです。\n"
-        "元の機械が止まる直前に X へ届いた投稿が、復元した記録にない場合があります。"
+        "この記録は予備機の複製か、バックアップ (dutypost ledger restore) から復元されたものです。\n"
+        "元の機械が止まる直前 (バックアップなら、バックアップより後) に X へ届いた投稿が、"
+        "復元した記録にない場合があります。"
         "F10 (Ctrl+O) で X のタイムラインを読み、記録にない投稿を「送信済み (復旧後に X で確認)」として"
         "監査記録とともに取り込みます。結果不明の投稿もあわせて照合します。\n"
         "Esc であとにします (次に起動したときにも尋ねます)。コマンドでは dutypost recover です。"
@@ -30,16 +32,22 @@ class RecoveryModal(DutyModal):
         bind("escape", "later", "あとで", "back"),
     ]
 
-    def __init__(self, restored_at: str) -> None:
+    def __init__(self, restored_at: str, backup: str = "") -> None:
         super().__init__()
         self.restored_at = restored_at
+        self.backup = backup  # the backup file (dutypost ledger restore); "" for the standby's replica
 
     def compose(self) -> ComposeResult:
+        if self.backup:
+            what = (f"この記録はバックアップ {self.backup} から復元されました ({self.restored_at})。"
+                    "バックアップより後に X へ届き、記録に残っていない投稿があるかもしれません。")
+        else:
+            what = (f"この記録は予備機で復元されました ({self.restored_at})。停止の直前に X へ届き、"
+                    "記録に残っていない投稿があるかもしれません。")
         with Vertical(id="dialog"):
             yield Static("復元した記録です: X の投稿を取り込みます", classes="dialog-title", markup=False)
             yield Static(
-                f"この記録は予備機で復元されました ({self.restored_at})。停止の直前に X へ届き、"
-                "記録に残っていない投稿があるかもしれません。二重投稿を防ぐため、投稿の前に取り込んでください。\n"
+                what + "二重投稿を防ぐため、投稿の前に取り込んでください。\n"
                 "F10 (Ctrl+O): タイムラインを読んで取り込む   Esc: あとで",
                 markup=False,
             )
