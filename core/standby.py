@@ -373,11 +373,7 @@ def restore(settings: Settings, to: Path | None = None, *, operator: str, now: d
                          hint=f"調べるために {broken} に残しました。今の記録 {target} はそのままです。")
     head = audit_head(work)
     anchor_file = settings.ledger.anchor_file
-    anchors = _read_anchors(anchor_file)
-    # The copy must agree with every anchor up to its head; anchors past it are events the
-    # primary wrote after the last replication (lost with it), not a change to the trail.
-    within = [a for a in anchors if head is not None and a.id <= head.id]
-    beyond = sorted(a.id for a in anchors if head is None or a.id > head.id)
+    within, beyond = split_anchors(anchor_file, head)
     copy = Ledger(work)
     try:
         result = copy.verify(anchors=within)
@@ -387,13 +383,7 @@ def restore(settings: Settings, to: Path | None = None, *, operator: str, now: d
         broken = keep_broken()
         raise TamperingDetected(f"復元した記録の監査記録が改ざんされています: {result.reason}",
                                 hint=f"この複製は使えません。調べるために {broken} に残しました。今の記録 {target} はそのままです。")
-    anchor_aside = None
-    if beyond:
-        # The restored trail goes on from the copy's head; new events would take the lost
-        # events' numbers, and the old anchors would then read as tampering. Keep the file
-        # (it says what was lost) and start a new one.
-        anchor_aside = anchor_file.with_name(f"{anchor_file.name}.before-restore-{stamp}")
-        os.replace(anchor_file, anchor_aside)
+    anchor_aside = set_anchors_aside(anchor_file, stamp) if beyond else None
     moved = _move_aside(target, stamp)
     for item, dest in zip(_sidecars(work), _sidecars(target)):
         if item.exists():
@@ -414,6 +404,25 @@ def restore(settings: Settings, to: Path | None = None, *, operator: str, now: d
     return RestoreResult(target, head, result.checked, moved, anchors_checked=len(within),
                          anchored_beyond=(len(beyond), beyond[0], beyond[-1]) if beyond else None,
                          anchor_moved_aside=anchor_aside)
+
+
+def split_anchors(anchor_file: Path | None, head: Head | None) -> tuple[list, list[int]]:
+    """The anchors a restored copy must agree with (up to its head), and the ids of those
+    past it: events written after the copy was taken, lost with the ledger it came from,
+    not a change to the trail."""
+    anchors = _read_anchors(anchor_file)
+    within = [a for a in anchors if head is not None and a.id <= head.id]
+    beyond = sorted(a.id for a in anchors if head is None or a.id > head.id)
+    return within, beyond
+
+
+def set_anchors_aside(anchor_file: Path, stamp: str) -> Path:
+    """Rename the anchor file (it says what was lost) so a new one begins. The restored
+    trail goes on from the copy's head: new events take the lost events' numbers, and the
+    old anchors would then read as tampering."""
+    aside = anchor_file.with_name(f"{anchor_file.name}.before-restore-{stamp}")
+    os.replace(anchor_file, aside)
+    return aside
 
 
 def _read_anchors(anchor_file: Path | None) -> list:

@@ -675,3 +675,53 @@ def test_a_backup_is_consistent_while_this_process_writes(path: Path, tmp_path: 
             stop.set()
             thread.join()
         assert check_copy(copy) >= 0
+
+
+def test_a_backup_restored_under_an_anchor_file_verifies_after_new_writes(config_file, tmp_path: Path, capsys,
+                                                                          clock) -> None:
+    """The anchor file (監査記録の控え) holds the events written after the backup. After the
+    restore, new events take those numbers: the old anchors are set aside, a new file
+    begins, restore says how many were written since, and audit verify passes."""
+    anchors = tmp_path / "anchors.txt"
+    cfg = config_file(extra="")
+    text = cfg.read_text(encoding="utf-8").replace('os_user = "tanaka"', f'os_user = "{getpass.getuser()}"')
+    cfg.write_text(text.replace('# anchor_file = "/mnt/standby/dutypost/anchors.txt"', f'anchor_file = "{anchors}"'),
+                   encoding="utf-8")
+    path = cfg.parent / "ledger.sqlite3"
+    with Ledger(path, now=clock, anchor_file=anchors) as ledger:
+        new_post(ledger)
+    copy = tmp_path / "copy.sqlite3"
+    assert main(["--config", str(cfg), "ledger", "backup", str(copy)]) == 0
+    with Ledger(path, now=clock, anchor_file=anchors) as ledger:
+        new_post(ledger)  # after the backup: anchored, then lost with the restore
+    capsys.readouterr()
+    assert main(["--config", str(cfg), "ledger", "restore", str(copy)]) == 0
+    out = capsys.readouterr().out
+    assert "控えには、このバックアップより後の監査記録が" in out and "改ざんとしては扱いません" in out
+    [aside] = tmp_path.glob("anchors.txt.before-restore-*")
+    assert aside.read_text(encoding="utf-8").strip()
+    with Ledger(path, now=clock, anchor_file=anchors) as ledger:
+        new_post(ledger)  # new events take the lost events' numbers
+    assert main(["--config", str(cfg), "audit", "verify"]) == 0, capsys.readouterr()
+
+
+def test_a_backup_that_disagrees_with_the_anchors_is_refused(config_file, tmp_path: Path, capsys, clock) -> None:
+    """A copy whose trail differs from an anchored event at or below its head was not
+    taken from this ledger's history: it is refused and the ledger is left as it was."""
+    anchors = tmp_path / "anchors.txt"
+    cfg = config_file()
+    text = cfg.read_text(encoding="utf-8").replace('os_user = "tanaka"', f'os_user = "{getpass.getuser()}"')
+    cfg.write_text(text.replace('# anchor_file = "/mnt/standby/dutypost/anchors.txt"', f'anchor_file = "{anchors}"'),
+                   encoding="utf-8")
+    path = cfg.parent / "ledger.sqlite3"
+    other = tmp_path / "other.sqlite3"
+    with Ledger(other, now=clock) as ledger:  # another history, same numbers
+        new_post(ledger, text="別の町の記録です。")
+    with Ledger(path, now=clock, anchor_file=anchors) as ledger:
+        new_post(ledger)
+    before = path.read_bytes()
+    capsys.readouterr()
+    assert main(["--config", str(cfg), "ledger", "restore", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert str(other) in err and "控え" in err
+    assert path.read_bytes() == before

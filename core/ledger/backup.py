@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from dutypost.core.errors import DutypostError
 from dutypost.core.ledger.connection import RESTORE_HINT, LedgerError, ledger_fault
 
 SIDE_FILES = ("-wal", "-shm")
@@ -30,6 +31,10 @@ class RestoreResult:
     restored_from: Path
     kept: Path | None  # the replaced ledger, renamed; None when there was none
     events: int  # audit events found intact in the copy
+    anchors_checked: int = 0  # anchor lines the copy agreed with (those up to its head)
+    #: Anchored events newer than the backup (count, first id, last id): lost since it was taken.
+    anchored_beyond: tuple[int, int, int] | None = None
+    anchor_moved_aside: Path | None = None  # where the anchor file went, then
 
 
 def backup(ledger_path: Path, destination: Path) -> Path:
@@ -65,10 +70,10 @@ def backup(ledger_path: Path, destination: Path) -> Path:
     return destination
 
 
-def check_copy(path: Path) -> int:
-    """Raise LedgerError unless the ledger file ``path`` is sound (integrity and audit
-    chain); returns the number of audit events. The file is opened as a ledger, so a copy
-    from an older release is migrated."""
+def check_copy(path: Path, anchors=()) -> int:
+    """Raise LedgerError unless the ledger file ``path`` is sound (integrity, audit chain,
+    and ``anchors``); returns the number of audit events. The file is opened as a ledger,
+    so a copy from an older release is migrated."""
     from dutypost.core.ledger import Ledger
 
     with Ledger(path) as ledger:
@@ -76,19 +81,22 @@ def check_copy(path: Path) -> int:
         if problems:
             raise LedgerError(f"{path} は壊れています ({problems[0]})。", hint="別のバックアップを指定してください。",
                               path=path)
-        result = ledger.verify()
+        result = ledger.verify(anchors=anchors)
         if not result.ok:
             raise LedgerError(f"{path} の監査記録が一致しません: {result.reason}",
                               hint="改ざんされた可能性があります。別のバックアップを指定してください。", path=path)
         return result.checked
 
 
-def restore(ledger_path: Path, source: Path, *, operator: str | None = None) -> RestoreResult:
+def restore(ledger_path: Path, source: Path, *, operator: str | None = None,
+            anchor_file: Path | None = None, group: str | None = None) -> RestoreResult:
     """Replace the ledger with the backup ``source`` once the copy has passed
-    :func:`check_copy`. The backup itself is not changed. Stop every session first: one
-    still running would go on writing to the replaced file."""
+    :func:`check_copy`, against ``anchor_file``'s anchors up to the copy's head. Anchors
+    past it are events written since the backup: the file is set aside and a new one
+    begins. The backup itself is not changed. Stop every session first: one still running
+    would go on writing to the replaced file."""
     from dutypost.core.ledger import Ledger
-    from dutypost.core.standby import audit_head, mark_restored
+    from dutypost.core.standby import audit_head, mark_restored, set_anchors_aside, split_anchors
 
     ledger_path, source = Path(ledger_path), Path(source)
     if not source.is_file():
@@ -108,8 +116,10 @@ def restore(ledger_path: Path, source: Path, *, operator: str | None = None) -> 
         raise LedgerError(f"バックアップ {source} を {ledger_path.parent} に写せませんでした ({exc.strerror})。",
                           hint="空き容量と書き込み権限を確かめてください。", path=source) from exc
     try:
-        events = check_copy(candidate)
-    except LedgerError as exc:
+        head = audit_head(candidate)
+        within, beyond = split_anchors(anchor_file, head)
+        events = check_copy(candidate, within)
+    except DutypostError as exc:  # LedgerError, or an anchor file that cannot be read
         _remove(candidate)
         raise LedgerError(f"バックアップ {source} は使えません: {exc.message}", hint=exc.hint, path=source) from exc
     kept = None
@@ -119,16 +129,20 @@ def restore(ledger_path: Path, source: Path, *, operator: str | None = None) -> 
         for side in SIDE_FILES:
             if Path(str(ledger_path) + side).exists():
                 os.replace(str(ledger_path) + side, str(kept) + side)
-    head = audit_head(candidate)
+    anchor_aside = set_anchors_aside(anchor_file, stamp) if beyond and anchor_file else None
     os.replace(candidate, ledger_path)
-    with Ledger(ledger_path) as ledger:
+    with Ledger(ledger_path, anchor_file=anchor_file, group=group) as ledger:
         # The same marker as a restore on the standby: the TUI offers 復旧後の取り込み first,
         # since posts that reached X after the backup was taken are not in this ledger.
         mark_restored(ledger, operator=operator or _os_user(), at=datetime.now(timezone.utc), payload={
             "source": "backup", "from": str(source), "kept": str(kept) if kept else None, "events": events,
             "replica_head": head.as_json() if head else None,
+            **({"anchored_beyond_replica": {"count": len(beyond), "first_id": beyond[0], "last_id": beyond[-1],
+                                            "anchor_file_moved_aside": str(anchor_aside)}} if beyond else {}),
         })
-    return RestoreResult(restored_from=source, kept=kept, events=events)
+    return RestoreResult(restored_from=source, kept=kept, events=events, anchors_checked=len(within),
+                         anchored_beyond=(len(beyond), beyond[0], beyond[-1]) if beyond else None,
+                         anchor_moved_aside=anchor_aside)
 
 
 def _remove(path: Path) -> None:
