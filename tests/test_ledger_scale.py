@@ -25,6 +25,7 @@ import pytest
 from clock import START, Clock
 
 from dutypost.core.cli import main
+from dutypost.core.errors import TamperingDetected
 from dutypost.core.ledger import _MIGRATIONS, GENESIS_HASH, SCHEMA_VERSION, Ledger, LedgerError, canonical_json, event_hash
 from dutypost.core.ledger.audit import AuditLog, RowPrints
 from dutypost.core.ledger.backup import backup, check_copy, restore
@@ -614,9 +615,10 @@ def test_restore_checks_the_copy_keeps_the_old_file_and_records_itself(path: Pat
     with sqlite3.connect(tampered, isolation_level=None) as conn:
         conn.execute("DROP TRIGGER audit_no_update")
         conn.execute("UPDATE audit SET payload = replace(payload, '中央公民館', '本郷小学校')")
-    with pytest.raises(LedgerError) as caught:
+    with pytest.raises(TamperingDetected) as caught:  # exit 6, as standby restore and audit verify
         restore(path, tampered)
     assert str(tampered) in caught.value.message and "監査記録" in caught.value.message
+    assert caught.value.exit_code == 6
     assert path.read_bytes() == damaged_bytes
     assert not list(path.parent.glob("*.restoring-*"))
 
@@ -721,7 +723,7 @@ def test_a_backup_that_disagrees_with_the_anchors_is_refused(config_file, tmp_pa
         new_post(ledger)
     before = path.read_bytes()
     capsys.readouterr()
-    assert main(["--config", str(cfg), "ledger", "restore", str(other)]) == 2
+    assert main(["--config", str(cfg), "ledger", "restore", str(other)]) == 6  # tampering, as audit verify says it
     err = capsys.readouterr().err
     assert str(other) in err and "控え" in err
     assert path.read_bytes() == before

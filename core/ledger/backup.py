@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from dutypost.core.errors import DutypostError
+from dutypost.core.errors import DutypostError, TamperingDetected
 from dutypost.core.ledger.connection import RESTORE_HINT, LedgerError, ledger_fault
 
 SIDE_FILES = ("-wal", "-shm")
@@ -82,9 +82,9 @@ def check_copy(path: Path, anchors=()) -> int:
             raise LedgerError(f"{path} は壊れています ({problems[0]})。", hint="別のバックアップを指定してください。",
                               path=path)
         result = ledger.verify(anchors=anchors)
-        if not result.ok:
-            raise LedgerError(f"{path} の監査記録が一致しません: {result.reason}",
-                              hint="改ざんされた可能性があります。別のバックアップを指定してください。", path=path)
+        if not result.ok:  # exit 6, as audit verify and standby restore say it
+            raise TamperingDetected(f"{path} の監査記録が一致しません: {result.reason}",
+                                    hint="改ざんされた可能性があります。別のバックアップを指定してください。")
         return result.checked
 
 
@@ -119,6 +119,10 @@ def restore(ledger_path: Path, source: Path, *, operator: str | None = None,
         head = audit_head(candidate)
         within, beyond = split_anchors(anchor_file, head)
         events = check_copy(candidate, within)
+    except TamperingDetected as exc:
+        _remove(candidate)
+        raise TamperingDetected(f"バックアップ {source} は使えません: {exc.message}",
+                                hint=f"{exc.hint} 今の記録 {ledger_path} はそのままです。") from exc
     except DutypostError as exc:  # LedgerError, or an anchor file that cannot be read
         _remove(candidate)
         raise LedgerError(f"バックアップ {source} は使えません: {exc.message}", hint=exc.hint, path=source) from exc
