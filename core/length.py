@@ -212,7 +212,44 @@ def _split_thread(text: str, max_weighted_length: int) -> tuple[str, ...]:
         if bodies is not None:
             break
         digits += 1
-    return tuple(body + _marker(i, len(bodies)) for i, body in enumerate(bodies, start=1))
+    parts = tuple(body + _marker(i, len(bodies)) for i, body in enumerate(bodies, start=1))
+    return (_hashtags_not_alone(normalized, parts, max_weighted_length) if len(parts) > 1 else None) or parts
+
+
+#: A line of hashtags only (#阿見町 #避難指示), as templates end a post.
+_HASHTAG_LINE = re.compile(r"[#＃][^\s#＃]+(?:[ \u3000]+[#＃][^\s#＃]+)*")
+
+
+def _hashtags_not_alone(text: str, parts: tuple[str, ...], max_weighted_length: int) -> tuple[str, ...] | None:
+    """When the split leaves the closing hashtag line alone as the last part (a post of
+    nothing but 「#阿見町 #避難指示 (2/2)」), split the text before it with room kept for the
+    line, and end the last part with it. None when that does not apply, or when it would
+    cut a sentence."""
+    head, _, tags = text.rstrip().rpartition("\n")
+    last_body = parts[-1].rpartition("\n")[0].strip()
+    if not head.strip() or not _HASHTAG_LINE.fullmatch(tags.strip()) or last_body != tags.strip():
+        return None
+    line = "\n" + tags.strip()
+    room = max_weighted_length - weighted_length(line)
+    if room <= weighted_length(_marker(99, 99)) * 2:
+        return None
+    head = head.rstrip()
+    bodies = _split_thread(head, room)
+    if len(bodies) < 2:
+        return None  # cannot be: the whole text would have fitted
+    # Only if every break still falls at a line end or after 。！？: a sentence cut in two
+    # is worse than a part that holds the hashtags alone.
+    at = 0
+    for part in bodies[:-1]:
+        body = part.rpartition("\n")[0]
+        at = head.find(body, at)
+        if at < 0:
+            return None
+        at += len(body)
+        if not (body.endswith(("。", "！", "？", "!", "?")) or head[at:at + 1] == "\n"):
+            return None
+    last, _, marker = bodies[-1].rpartition("\n")
+    return (*bodies[:-1], f"{last}{line}\n{marker}")
 
 
 def _marker(index: int, total: int) -> str:

@@ -424,3 +424,35 @@ def test_a_long_paste_splits_into_numbered_parts_that_give_the_text_back() -> No
     assert all(length.weighted_length(part) <= 280 for part in parts)
     bodies = [part.rsplit("\n", 1)[0] for part in parts]
     assert "".join("".join(body.split()) for body in bodies) == "".join(text.split())
+
+
+# The closing hashtag line never goes out alone as the last part of a thread (seen: a
+# drill 避難指示 for four areas whose second part was 「#阿見町 #避難指示 (2/2)」), unless
+# keeping it company would cut a sentence.
+
+HASHTAG_TAIL_CASES = [
+    # (a body whose plain split leaves the hashtags alone, the hashtag line)
+    pytest.param("あ" * 60 + "\n" + "い" * 76, "#阿見町 #避難指示", id="two-lines"),
+    pytest.param("【訓練】【警戒レベル4】避難指示 発令\n3時00分現在\n" + "う" * 90 + "。\n" + "え" * 20 + "。",
+                 "#阿見町 #避難指示", id="order-shaped"),
+    pytest.param("お" * 60 + "。" + "か" * 75, "＃流山市 ＃避難", id="sentence-end-full-width-hash"),
+]
+
+
+@pytest.mark.parametrize("body, tags", HASHTAG_TAIL_CASES)
+def test_the_hashtags_never_make_a_part_of_their_own(body, tags):
+    text = f"{body}\n{tags}"
+    parts = length.split_thread(text)
+    assert len(parts) == 2
+    assert all(length.weighted_length(p) <= 280 for p in parts)
+    last_body = parts[-1].rpartition("\n")[0]
+    assert last_body.strip() != tags and last_body.endswith(tags)
+    assert [p.rpartition("\n")[2] for p in parts] == ["(1/2)", "(2/2)"]
+    joined = "".join(p.rpartition("\n")[0] for p in parts)
+    assert joined.replace("\n", "") == text.replace("\n", "")  # nothing lost, nothing doubled
+
+
+def test_the_hashtags_stay_alone_rather_than_cut_a_sentence():
+    text = "あ" * 136 + "\n#阿見町 #避難指示"  # one sentence that only just fits a part
+    parts = length.split_thread(text)
+    assert parts == ["あ" * 136 + "\n(1/2)", "#阿見町 #避難指示\n(2/2)"]
