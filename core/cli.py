@@ -449,7 +449,7 @@ def cmd_templates(args) -> int:
 
 def cmd_render(args) -> int:
     from dutypost.core.context import DutyContext
-    from dutypost.core.gate import ContentContext, check_content, check_places, hours_status
+    from dutypost.core.gate import ContentContext, by_severity, check_content, check_places, hours_status
     from dutypost.core.publish import compose, with_version_findings
     from dutypost.core.templates import bundled_dirs, load_templates
 
@@ -471,8 +471,7 @@ def cmd_render(args) -> int:
         findings, _ = with_version_findings(settings, composition, findings, content_of)
     # As the gate has them for `post`: names that are not configured 地区・避難所 (unknown-place).
     places = check_places(composition.sections[0].text, composition.places, settings.lists, settings.municipality.name)
-    order = {"block": 0, "warn": 1, "info": 2}
-    findings = sorted([*findings, *places, *composition.notes], key=lambda f: order[f.severity])
+    findings = by_severity([*findings, *places, *composition.notes])
     in_hours = hours_status(now, settings.hours).in_hours
     if args.json:
         _print_json(_report_json(composition, findings, in_hours, settings.x.max_weighted_length))

@@ -120,6 +120,12 @@ APPROVAL_METHODS = {"in-app": "アプリ内承認", "phone": "電話", "in-perso
 _SEVERITY_ORDER = {"block": 0, "warn": 1, "info": 2}
 
 
+def by_severity(findings: Iterable[Finding]) -> list[Finding]:
+    """Findings as the officer reads them: what blocks first, then warnings, then notes;
+    within each, in the order they stand in the text."""
+    return sorted(findings, key=lambda f: (_SEVERITY_ORDER[f.severity], f.start))
+
+
 # -- hours (勤務時間, R1) ------------------------------------------------------
 
 _WEEKDAY_NAMES = ("月曜日", "火曜日", "水曜日", "木曜日", "金曜日", "土曜日", "日曜日")
@@ -397,8 +403,7 @@ def check_content(text: str, ctx: ContentContext) -> list[Finding]:
     findings += _stale_time_stamps(text, ctx)
     findings += _duplicates(text, ctx)
     findings += _cost(ctx, parts)
-    findings = [_as_expected(f, ctx) for f in findings]
-    return sorted(findings, key=lambda f: (_SEVERITY_ORDER[f.severity], f.start))
+    return by_severity(_as_expected(f, ctx) for f in findings)
 
 
 def _as_expected(finding: Finding, ctx: ContentContext) -> Finding:
@@ -1152,13 +1157,12 @@ def evaluate(
                                        recent_texts=recent_texts, now=now, expected_rules=expected_rules,
                                        drill_only=drill_only)
     unknown_places = check_places(text, places, settings.lists, settings.municipality.name)
-    findings = tuple(sorted((*check_content(text, ctx), *unknown_places, *notes),
-                            key=lambda f: _SEVERITY_ORDER[f.severity]))
+    findings = tuple(by_severity((*check_content(text, ctx), *unknown_places, *notes)))
     failing = (("hours",) if not hours.in_hours else ()) + (("approval",) if approval_problem else ())
     lifted = failing if override is not None else ()
     if lifted and not override_fits(settings, override.category, category, emergency):
         fit = _override_fit_finding(override.category, category or "")
-        findings = tuple(sorted((*findings, fit), key=lambda f: (_SEVERITY_ORDER[f.severity], f.start)))
+        findings = tuple(by_severity((*findings, fit)))
     blocking: list[Finding] = check_account(account, emergency=emergency, category=category)
     if "hours" in failing and not lifted:
         blocking.append(Finding("hours", "block", f"勤務時間外です ({hours.reason})。"))

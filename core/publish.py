@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 from dutypost.core.context import DutyContext
 from dutypost.core.errors import (DutypostError, GateBlocked, InputError, NoCredentials, OutcomeUnknown,
                                   PublishFailed, StorageFault)
-from dutypost.core.gate import Approval, GateDecision, Override, PlaceValue, evaluate, validate_override
+from dutypost.core.gate import (Approval, GateDecision, Override, PlaceValue, by_severity, cost_finding, evaluate,
+                                validate_override)
 from dutypost.core.length import Room, extract_urls, rooms_at, split_thread, weighted_length
 from dutypost.core.media import PostImage, check_images, upload_images
 from dutypost.core.models import Finding
@@ -367,12 +368,9 @@ def with_version_findings(settings, composition: Composition, main: Iterable[Fin
     """The findings on the main post with ``check`` on each version added (named and placed
     by :func:`section_findings`), sorted by severity; the cost is that of every part.
     Returns all of them, and the versions' own."""
-    from dutypost.core.gate import cost_finding
-
-    order = {"block": 0, "warn": 1, "info": 2}
     found = [f for f in section_findings(composition, check) if f.rule not in _WHOLE_POST_RULES]
     own = [cost_finding(settings, list(composition.parts)) if f.rule == "cost" else f for f in main]
-    return sorted((*own, *found), key=lambda f: (order[f.severity], f.start)), found
+    return by_severity((*own, *found)), found
 
 
 def _with_version_findings(ctx: DutyContext, decision: GateDecision, composition: Composition,
