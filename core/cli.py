@@ -825,12 +825,8 @@ def cmd_ledger(args) -> int:
           f"記録ファイル {ledger_path} に戻しました。{kept}")
     if result.anchors_checked:
         print(f"監査記録の控え {result.anchors_checked} 件とも一致しました。")
-    if result.anchored_beyond is not None:
-        count, first, last = result.anchored_beyond
-        span = f"番号 {first}" if first == last else f"番号 {first}〜{last}"
-        print(f"控えには、このバックアップより後の監査記録が {count} 件 ({span}) ありました。バックアップの後に"
-              f"書かれた記録です (改ざんとしては扱いません)。控えは {result.anchor_moved_aside} に残し、"
-              "新しい控えを始めました。")
+    if result.beyond is not None:
+        print(result.beyond.describe("このバックアップ", "バックアップの後に書かれた記録です"))
     print("バックアップより後の投稿と操作は、この記録にありません。X に出た投稿は dutypost recover で"
           " X のタイムラインから取り込めます (画面は次の起動時に尋ねます)。", file=sys.stderr)
     return 0

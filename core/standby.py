@@ -289,6 +289,26 @@ def replica_status(settings: Settings, *, now: datetime | None = None) -> Standb
 
 
 @dataclass(frozen=True)
+class AnchorsBeyond:
+    """Anchored events newer than a restored copy (written after it was taken, lost with the
+    ledger it came from), and where the anchor file that names them was set aside."""
+
+    ids: tuple[int, ...]
+    aside: Path
+
+    def payload(self) -> dict:
+        """What the ``ledger.restored`` event records of them."""
+        return {"count": len(self.ids), "first_id": self.ids[0], "last_id": self.ids[-1],
+                "anchor_file_moved_aside": str(self.aside)}
+
+    def describe(self, copy: str, what: str) -> str:
+        first, last = self.ids[0], self.ids[-1]
+        span = f"番号 {first}" if first == last else f"番号 {first}〜{last}"
+        return (f"控えには、{copy}より後の監査記録が {len(self.ids)} 件 ({span}) ありました。{what} "
+                f"(改ざんとしては扱いません)。控えは {self.aside} に残し、新しい控えを始めました。")
+
+
+@dataclass(frozen=True)
 class RestoreResult:
     path: Path
     head: Head | None
@@ -296,22 +316,16 @@ class RestoreResult:
     moved_aside: tuple[Path, ...]
     #: The anchors checked against the copy (those at or below its head).
     anchors_checked: int = 0
-    #: Anchored events newer than the copy (lost with the primary), as (count, first id, last id).
-    anchored_beyond: tuple[int, int, int] | None = None
-    #: Where the anchor file went, when it held events newer than the copy.
-    anchor_moved_aside: Path | None = None
+    #: Anchored events newer than the copy (lost with the primary), and where the anchor file went.
+    beyond: AnchorsBeyond | None = None
 
     def describe(self) -> str:
         lines = [f"複製から記録を復元しました: {self.path}",
                  f"監査記録 {self.events_checked} 件のハッシュ連鎖と SQLite の整合性を確かめました。この記録は使えます。"]
         if self.anchors_checked:
             lines.append(f"監査記録の控え {self.anchors_checked} 件とも一致しました。")
-        if self.anchored_beyond is not None:
-            count, first, last = self.anchored_beyond
-            span = f"番号 {first}" if first == last else f"番号 {first}〜{last}"
-            lines.append(f"控えには、この複製より後の監査記録が {count} 件 ({span}) ありました。主系が最後の"
-                         f"複製の後に書き、複製に届かなかった記録です (改ざんとしては扱いません)。控えは {self.anchor_moved_aside} に残し、"
-                         "新しい控えを始めました。")
+        if self.beyond is not None:
+            lines.append(self.beyond.describe("この複製", "主系が最後の複製の後に書き、複製に届かなかった記録です"))
         if self.moved_aside:
             lines.append("前の記録は消さずに名前を変えて残しました: " + ", ".join(str(p) for p in self.moved_aside))
         lines.append("次に dutypost recover を実行して、最後の複製より後に X に出た投稿を記録に取り込んでください。")
@@ -383,7 +397,7 @@ def restore(settings: Settings, to: Path | None = None, *, operator: str, now: d
         broken = keep_broken()
         raise TamperingDetected(f"復元した記録の監査記録が改ざんされています: {result.reason}",
                                 hint=f"この複製は使えません。調べるために {broken} に残しました。今の記録 {target} はそのままです。")
-    anchor_aside = set_anchors_aside(anchor_file, stamp) if beyond else None
+    lost = set_anchors_aside(anchor_file, beyond, stamp)
     moved = _move_aside(target, stamp)
     for item, dest in zip(_sidecars(work), _sidecars(target)):
         if item.exists():
@@ -395,15 +409,12 @@ def restore(settings: Settings, to: Path | None = None, *, operator: str, now: d
             "replica_head": head.as_json() if head else None,
             "moved_aside": [str(p) for p in moved],
         }
-        if beyond:
-            payload["anchored_beyond_replica"] = {"count": len(beyond), "first_id": beyond[0], "last_id": beyond[-1],
-                                                  "anchor_file_moved_aside": str(anchor_aside)}
+        if lost is not None:
+            payload["anchored_beyond_replica"] = lost.payload()
         mark_restored(ledger, operator=operator, at=moment, payload=payload)
     finally:
         ledger.close()
-    return RestoreResult(target, head, result.checked, moved, anchors_checked=len(within),
-                         anchored_beyond=(len(beyond), beyond[0], beyond[-1]) if beyond else None,
-                         anchor_moved_aside=anchor_aside)
+    return RestoreResult(target, head, result.checked, moved, anchors_checked=len(within), beyond=lost)
 
 
 def split_anchors(anchor_file: Path | None, head: Head | None) -> tuple[list, list[int]]:
@@ -416,13 +427,15 @@ def split_anchors(anchor_file: Path | None, head: Head | None) -> tuple[list, li
     return within, beyond
 
 
-def set_anchors_aside(anchor_file: Path, stamp: str) -> Path:
-    """Rename the anchor file (it says what was lost) so a new one begins. The restored
-    trail goes on from the copy's head: new events take the lost events' numbers, and the
-    old anchors would then read as tampering."""
+def set_anchors_aside(anchor_file: Path | None, beyond: list[int], stamp: str) -> AnchorsBeyond | None:
+    """When anchors lie beyond the copy, rename the anchor file (it says what was lost) so
+    a new one begins: the restored trail goes on from the copy's head, new events take the
+    lost events' numbers, and the old anchors would then read as tampering."""
+    if not beyond or anchor_file is None:
+        return None
     aside = anchor_file.with_name(f"{anchor_file.name}.before-restore-{stamp}")
     os.replace(anchor_file, aside)
-    return aside
+    return AnchorsBeyond(tuple(beyond), aside)
 
 
 def _read_anchors(anchor_file: Path | None) -> list:

@@ -19,9 +19,13 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dutypost.core.errors import DutypostError, TamperingDetected
 from dutypost.core.ledger.connection import RESTORE_HINT, LedgerError, ledger_fault
+
+if TYPE_CHECKING:
+    from dutypost.core.standby import AnchorsBeyond
 
 SIDE_FILES = ("-wal", "-shm")
 
@@ -32,9 +36,8 @@ class RestoreResult:
     kept: Path | None  # the replaced ledger, renamed; None when there was none
     events: int  # audit events found intact in the copy
     anchors_checked: int = 0  # anchor lines the copy agreed with (those up to its head)
-    #: Anchored events newer than the backup (count, first id, last id): lost since it was taken.
-    anchored_beyond: tuple[int, int, int] | None = None
-    anchor_moved_aside: Path | None = None  # where the anchor file went, then
+    #: Anchored events newer than the backup (written since it was taken), and where the anchor file went.
+    beyond: AnchorsBeyond | None = None
 
 
 def backup(ledger_path: Path, destination: Path) -> Path:
@@ -133,7 +136,7 @@ def restore(ledger_path: Path, source: Path, *, operator: str | None = None,
         for side in SIDE_FILES:
             if Path(str(ledger_path) + side).exists():
                 os.replace(str(ledger_path) + side, str(kept) + side)
-    anchor_aside = set_anchors_aside(anchor_file, stamp) if beyond and anchor_file else None
+    lost = set_anchors_aside(anchor_file, beyond, stamp)
     os.replace(candidate, ledger_path)
     with Ledger(ledger_path, anchor_file=anchor_file, group=group) as ledger:
         # The same marker as a restore on the standby: the TUI offers 復旧後の取り込み first,
@@ -141,12 +144,9 @@ def restore(ledger_path: Path, source: Path, *, operator: str | None = None,
         mark_restored(ledger, operator=operator or _os_user(), at=datetime.now(timezone.utc), payload={
             "source": "backup", "from": str(source), "kept": str(kept) if kept else None, "events": events,
             "replica_head": head.as_json() if head else None,
-            **({"anchored_beyond_replica": {"count": len(beyond), "first_id": beyond[0], "last_id": beyond[-1],
-                                            "anchor_file_moved_aside": str(anchor_aside)}} if beyond else {}),
+            **({"anchored_beyond_replica": lost.payload()} if lost else {}),
         })
-    return RestoreResult(restored_from=source, kept=kept, events=events, anchors_checked=len(within),
-                         anchored_beyond=(len(beyond), beyond[0], beyond[-1]) if beyond else None,
-                         anchor_moved_aside=anchor_aside)
+    return RestoreResult(restored_from=source, kept=kept, events=events, anchors_checked=len(within), beyond=lost)
 
 
 def _remove(path: Path) -> None:
