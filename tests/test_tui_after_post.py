@@ -217,7 +217,7 @@ async def test_a_load_that_began_before_a_record_does_not_overwrite_it_when_it_a
         await open_checklist_of(app, pilot, original_id)
         screen = app.screen
         # A load begun now, before "wrong" is recorded, its message held back...
-        late = screen.Loaded(the_checklist(ctx), ctx.ledger.get_post(original_id), {}, next(screen._reads))
+        late = screen.Loaded(the_checklist(ctx), ctx.ledger.get_post(original_id), {}, screen._reads.begin())
         await choose_item(app, pilot, "wrong")
         await type_text(pilot, WRONG)
         await pilot.press("enter")

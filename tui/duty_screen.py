@@ -6,6 +6,7 @@ keys. The ``-live`` / ``-drill`` class lets the stylesheet colour the whole scre
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from textual import events
@@ -18,6 +19,28 @@ if TYPE_CHECKING:
 
 # ``self.app`` is the DutypostApp (tui/app.py), not imported here even for type checking:
 # the app imports the screens, so a screen's base importing the app back would be a cycle.
+
+class ReadOrder:
+    """A screen's ledger reads, run in workers that may overlap (a load on resume, the read
+    after a record): each is numbered as it begins, and one that arrives after a
+    later-begun read has been shown is older, so it is dropped. A read begun after a
+    commit sees it; one begun before may arrive last."""
+
+    def __init__(self) -> None:
+        self._numbers = itertools.count(1)  # next() is atomic under the GIL: safe across workers
+        self._shown = 0
+
+    def begin(self) -> int:
+        """Number a read; call it just before the read starts (in the worker)."""
+        return next(self._numbers)
+
+    def fresh(self, read: int) -> bool:
+        """Whether read ``read`` may be shown (on the screen's thread); it is then the newest shown."""
+        if read < self._shown:
+            return False
+        self._shown = read
+        return True
+
 
 #: The smallest terminal the screens are laid out for (SPEC §8: usable at 80×24).
 MIN_WIDTH, MIN_HEIGHT = 80, 24

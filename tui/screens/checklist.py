@@ -28,7 +28,6 @@ required item is done.
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from datetime import datetime
 
@@ -44,7 +43,7 @@ from dutypost.core.checklists import DELETE, DONE, KEEP, NOT_APPLICABLE, Checkli
 from dutypost.core.errors import DutypostError
 from dutypost.core.ledger import POST_STATE_LABELS, Draft, DraftPurpose, Post
 from dutypost.core.templates import JST
-from dutypost.tui.duty_screen import DutyScreen
+from dutypost.tui.duty_screen import DutyScreen, ReadOrder
 from dutypost.tui.keys import bind
 from dutypost.tui.widgets.status import StatusBar
 from dutypost.tui.widgets.typeahead import TypeAhead
@@ -167,8 +166,7 @@ class ChecklistScreen(DutyScreen):
         self.busy = False
         #: The item just recorded: once it is done, the highlight moves on to the next open one.
         self._advance_from: str | None = None
-        self._reads = itertools.count(1)  # next() is atomic under the GIL: safe across workers
-        self._shown_read = 0
+        self._reads = ReadOrder()
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -198,7 +196,7 @@ class ChecklistScreen(DutyScreen):
         committed can arrive after the record's own fresh read. Each read is numbered when
         it begins; the screen shows a read only if none begun later has been shown.
         """
-        read = next(self._reads)
+        read = self._reads.begin()
         ledger = self.ctx.ledger
         checklist = checklists.get(ledger, self.checklist_id)
         original = ledger.get_post(checklist.post_id) if checklist.post_id is not None else None
@@ -212,9 +210,8 @@ class ChecklistScreen(DutyScreen):
 
     @on(Loaded)
     def _show(self, message: Loaded) -> None:
-        if message.read < self._shown_read:
+        if not self._reads.fresh(message.read):
             return  # older than what the screen shows already
-        self._shown_read = message.read
         self.checklist, self.original, self.posts = message.checklist, message.original, message.posts
         checklist = message.checklist
         status = "完了" if checklist.status == "finished" else "実施中"

@@ -24,7 +24,6 @@ moves to the next channel still open.
 
 from __future__ import annotations
 
-import itertools
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -38,7 +37,7 @@ from dutypost.core.errors import DutypostError, GateBlocked, OutcomeUnknown, Pub
 from dutypost.core.gate import Override
 from dutypost.core.ledger import POST_STATE_LABELS, Post
 from dutypost.core.publish import reconcile, resend
-from dutypost.tui.duty_screen import DutyScreen
+from dutypost.tui.duty_screen import DutyScreen, ReadOrder
 from dutypost.tui.keys import CANCEL_BINDING, bind
 from dutypost.tui.widgets.post_view import Notice, PostView
 from dutypost.tui.widgets.status import StatusBar
@@ -99,7 +98,7 @@ class PostScreen(DutyScreen):
     ]
 
     class Loaded(Message):
-        def __init__(self, post: Post | None, notice: Notice | None, followup=None, *, read: int = 0) -> None:
+        def __init__(self, post: Post | None, notice: Notice | None, followup=None, *, read: int) -> None:
             super().__init__()
             self.read = read  # the order in which its ledger read began (see _loaded)
             self.post = post
@@ -126,10 +125,7 @@ class PostScreen(DutyScreen):
         self._resend_override: Override | None = None
         self._resend_acks: frozenset[str] = frozenset()
         self._shown_warnings: frozenset[str] = frozenset()
-        # Reads run in workers (follow-up ticks may overlap): each is numbered as it begins,
-        # and one that arrives after a later-begun read has been shown is dropped.
-        self._reads = itertools.count(1)
-        self._shown_read = 0
+        self._reads = ReadOrder()  # follow-up ticks may overlap
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -152,16 +148,15 @@ class PostScreen(DutyScreen):
         """The post as the ledger has it, with its follow-up (in a worker)."""
         from dutypost.core.followups import followup, needs_followup
 
-        read = next(self._reads)
+        read = self._reads.begin()
         post = self.ctx.ledger.get_post(self.post_id)
         follow = followup(self.ctx.ledger, self.ctx.settings, post) if post and needs_followup(post, self.ctx.templates) else None
         return self.Loaded(post, notice, follow, read=read)
 
     @on(Loaded)
     def _show(self, message: Loaded) -> None:
-        if message.read and message.read < self._shown_read:
+        if not self._reads.fresh(message.read):
             return  # begun before a read already shown: older
-        self._shown_read = max(self._shown_read, message.read)
         self.busy = False
         self.post = post = message.post
         self.notice = message.notice
